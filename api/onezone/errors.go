@@ -1,0 +1,122 @@
+package onezone
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/tokens"
+)
+
+// Error is one Onezone error: {"id","description","details"?}, sent as
+// {"error": Error} with Status. Ids and descriptions are Onezone's own
+// (ctool's errors.erl).
+type Error struct {
+	Status      int            `json:"-"`
+	ID          string         `json:"id"`
+	Description string         `json:"description"`
+	Details     map[string]any `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return e.ID + ": " + e.Description }
+
+func newError(status int, id, desc string, details map[string]any) *Error {
+	return &Error{Status: status, ID: id, Description: desc, Details: details}
+}
+
+var (
+	errNoAuth = newError(http.StatusUnauthorized, "unauthorized",
+		"You must authenticate yourself to perform this operation.", nil)
+	errMalformed = newError(http.StatusBadRequest, "malformedData",
+		"Provided data could not be understood by the server.", nil)
+	errUnavailable = newError(http.StatusServiceUnavailable, "temporaryFailure",
+		"Temporary failure - please try again later.", nil)
+	errInternal = newError(http.StatusInternalServerError, "internalServerError",
+		"The server has encountered an error while processing this request.", nil)
+	// Onezone (cowboy) answers these two with an empty body; tokengate
+	// adds an envelope so that the client learns why.
+	errMediaType = newError(http.StatusUnsupportedMediaType, "unsupportedMediaType",
+		"The request body must be sent as application/json.", nil)
+	errTooLarge = newError(http.StatusRequestEntityTooLarge, "requestTooLarge",
+		fmt.Sprintf("The request body must not exceed %d bytes.", maxBody), nil)
+)
+
+func badData(key string) *Error {
+	return newError(http.StatusBadRequest, "badData", fmt.Sprintf(
+		"Bad value: provided \"%s\" has an invalid format or is incomprehensible in the context of this operation.", key),
+		map[string]any{"key": key})
+}
+
+func badValue(id, key, what string) *Error {
+	return newError(http.StatusBadRequest, id, fmt.Sprintf("Bad value: provided \"%s\" %s.", key, what),
+		map[string]any{"key": key})
+}
+
+// tokenError translates an authentication or token error to the bare
+// Onezone error (status 400, as the verify endpoints answer), or nil if
+// err is not one.
+func tokenError(err error) *Error {
+	var ce *tokens.CaveatError
+	switch {
+	case errors.As(err, &ce) && errors.Is(err, tokens.ErrCaveatUnverified):
+		return newError(http.StatusBadRequest, "tokenCaveatUnverified",
+			"Provided token is not valid - "+ce.Reason+".", map[string]any{"caveat": ce.Caveat})
+	case errors.Is(err, tokens.ErrMalformed):
+		return newError(http.StatusBadRequest, "badToken", "Provided token could not be understood by the server.", nil)
+	case errors.Is(err, tokens.ErrRevoked):
+		return newError(http.StatusBadRequest, "tokenRevoked", "Provided token has been revoked.", nil)
+	case errors.Is(err, tokens.ErrSubjectInvalid):
+		return newError(http.StatusBadRequest, "tokenSubjectInvalid",
+			"The token subject is invalid (does not exist or is different than expected).", nil)
+	case errors.Is(err, tokens.ErrInvalid):
+		return newError(http.StatusBadRequest, "tokenInvalid", "Provided token is not valid.", nil)
+	case errors.Is(err, tokens.ErrNotAccessToken):
+		return newError(http.StatusBadRequest, "notAnAccessToken",
+			"Expected an access token, but received a(n) identity token.",
+			map[string]any{"received": tokens.Identity.OnezoneJSON()})
+	case errors.Is(err, auth.ErrBadCredentials):
+		return newError(http.StatusBadRequest, "badBasicCredentials", "Invalid username or password.", nil)
+	}
+	return nil
+}
+
+// AuthError translates a failure to authenticate a request: token errors
+// become 401 unauthorized with details.authError, a store failure 503.
+func AuthError(err error) *Error {
+	if inner := tokenError(err); inner != nil {
+		return newError(http.StatusUnauthorized, "unauthorized",
+			"Provided authentication is not valid (see details).",
+			map[string]any{"authError": inner})
+	}
+	if errors.Is(err, auth.ErrUnavailable) {
+		return errUnavailable
+	}
+	return errInternal
+}
+
+// NoCredentials is the error for a request that presented none.
+func NoCredentials() *Error { return errNoAuth }
+
+// WriteError sends e in Onezone's envelope.
+func WriteError(w http.ResponseWriter, e *Error) {
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	}
+	writeJSON(w, e.Status, struct {
+		Error *Error `json:"error"`
+	}{e})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"id":"internalServerError"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b)
+}

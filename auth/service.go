@@ -1,0 +1,152 @@
+// Package auth is tokengate's authentication core: it turns credentials
+// into identities, and issues and revokes tokens, over a store with caches
+// in front. It is shared by the gate, the HTTP APIs and the admin API, and
+// knows nothing of HTTP or Caddy.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tokengate/tokengate/cache"
+	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/tokens"
+)
+
+var (
+	// ErrUnavailable: the store could not answer and nothing usable was
+	// cached. Callers must refuse the request (fail closed).
+	ErrUnavailable = errors.New("authentication state unavailable")
+	// ErrBadCredentials: unknown user or wrong password.
+	ErrBadCredentials = errors.New("bad credentials")
+)
+
+// Identity is who a credential belongs to. Values are shared by every
+// cache entry of the subject and must not be modified.
+type Identity struct {
+	ID, Name, Email, Role string
+}
+
+// Token is a verified token as the cache keeps it.
+type Token struct {
+	Identity   *Identity
+	Type       tokens.Type
+	Caveats    []tokens.Caveat
+	ValidUntil int64 // earliest time caveat, Unix seconds; 0: none
+}
+
+// subject is the cached state of one user.
+type subject struct {
+	identity     *Identity
+	passwordHash string
+	generation   uint64
+	tempKey      []byte // derived from the server key and the temp secret
+}
+
+// Defaults.
+const (
+	DefaultMaxTemporaryTTL = 30 * 24 * time.Hour // Onezone's shipped config
+	DefaultCacheSize       = 64 << 20
+)
+
+// Service authenticates against one store. It is safe for concurrent use.
+type Service struct {
+	store      store.Store
+	key        tokens.ServerKey
+	verifier   *tokens.Verifier
+	epochs     *cache.Epochs
+	tokens     *cache.Cache[*Token]
+	subjects   *cache.Cache[*subject]
+	now        func() time.Time
+	maxTempTTL time.Duration
+	cacheSize  int64
+	cancel     func()
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock used to issue and check tokens. Default: time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithMaxTemporaryTTL caps the lifetime of temporary tokens.
+// Default: DefaultMaxTemporaryTTL.
+func WithMaxTemporaryTTL(d time.Duration) Option { return func(s *Service) { s.maxTempTTL = d } }
+
+// WithCacheSize bounds the caches' memory in bytes. Default: DefaultCacheSize.
+func WithCacheSize(n int64) Option { return func(s *Service) { s.cacheSize = n } }
+
+// New returns a Service over st that signs with key. Close it when done.
+func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error) {
+	if key.IsZero() {
+		return nil, tokens.ErrBadKey
+	}
+	s := &Service{
+		store:      st,
+		key:        key,
+		verifier:   tokens.NewVerifier(),
+		epochs:     cache.NewEpochs(),
+		now:        time.Now,
+		maxTempTTL: DefaultMaxTemporaryTTL,
+		cacheSize:  DefaultCacheSize,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	var err error
+	// Subject entries are few and small; tokens get the rest of the budget.
+	if s.subjects, err = cache.New[*subject](max(s.cacheSize/16, 1<<20), s.epochs); err != nil {
+		return nil, err
+	}
+	if s.tokens, err = cache.New[*Token](s.cacheSize-s.cacheSize/16, s.epochs); err != nil {
+		s.subjects.Close()
+		return nil, err
+	}
+	// Every change the store announces, from this Service or any other
+	// sharing the store, invalidates before the change is acknowledged.
+	s.cancel = st.Subscribe(func(e store.Event) { s.epochs.Invalidate(e.Subject) })
+	return s, nil
+}
+
+// Close stops the caches and the subscription. Safe on nil.
+func (s *Service) Close() {
+	if s == nil {
+		return
+	}
+	s.cancel()
+	s.tokens.Close()
+	s.subjects.Close()
+}
+
+// subject returns the cached or stored state of a user and a stamp taken
+// before that state was read.
+func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp, error) {
+	stamp := s.epochs.Stamp(id)
+	if sub, ok := s.subjects.Get(id); ok {
+		return sub, stamp, nil
+	}
+	st, err := s.store.Subject(ctx, id)
+	if err != nil {
+		return nil, stamp, s.storeErr(err)
+	}
+	u := st.User
+	sub := &subject{
+		identity:     &Identity{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role},
+		passwordHash: u.PasswordHash,
+		generation:   st.Temp.Generation,
+		tempKey:      s.key.SigningKey(tokens.Temporary, u.ID, st.Temp.Secret),
+	}
+	s.subjects.Set(id, stamp, sub, int64(len(u.ID)+len(u.Name)+len(u.Email)+len(u.Role)+len(u.PasswordHash)+32), 0)
+	return sub, stamp, nil
+}
+
+// storeErr translates a store failure: a missing user is an invalid token
+// subject; anything else means the state is unavailable.
+func (s *Service) storeErr(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %w", tokens.ErrSubjectInvalid, err)
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}

@@ -1,0 +1,100 @@
+package cache
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/maphash"
+	"time"
+	"unsafe"
+
+	"github.com/dgraph-io/ristretto/v2"
+)
+
+// entryOverhead approximates the bytes an entry costs beyond its key and
+// the caller's value: the entry struct, ristretto's bookkeeping.
+const entryOverhead = 96
+
+// Cache maps strings (tokens, subject ids) to values guarded by epochs.
+// Keys are hashed with a per-process random seed, and a hit is confirmed
+// against the whole key in constant time, so neither a hash collision nor
+// a timing probe lets one key stand for another.
+type Cache[V any] struct {
+	rc     *ristretto.Cache[uint64, *entry[V]]
+	seed   maphash.Seed
+	epochs *Epochs
+}
+
+type entry[V any] struct {
+	key   string
+	stamp Stamp
+	val   V
+}
+
+// New returns a cache that holds at most about maxBytes of entries.
+func New[V any](maxBytes int64, epochs *Epochs) (*Cache[V], error) {
+	if maxBytes <= 0 {
+		return nil, errors.New("cache size must be positive")
+	}
+	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *entry[V]]{
+		// About 10 counters per entry that fits, as ristretto advises,
+		// assuming entries of roughly 512 bytes.
+		NumCounters: max(maxBytes/512*10, 1000),
+		MaxCost:     maxBytes,
+		BufferItems: 64,
+		// The key is already a seeded 64-bit hash; the whole key is
+		// compared on every hit, so no conflict hash is needed.
+		KeyToHash: func(k uint64) (uint64, uint64) { return k, 0 },
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Cache[V]{rc: rc, seed: maphash.MakeSeed(), epochs: epochs}, nil
+}
+
+// Get returns the value cached for key if its stamp is still current.
+func (c *Cache[V]) Get(key string) (V, bool) {
+	e, ok := c.rc.Get(maphash.String(c.seed, key))
+	if !ok || !equal(e.key, key) || !c.epochs.Current(e.stamp) {
+		var zero V
+		return zero, false
+	}
+	return e.val, true
+}
+
+// Set caches val under key for at most ttl (0: until evicted). stamp must
+// have been taken before the state behind val was read. cost is val's
+// approximate size in bytes beyond the key.
+func (c *Cache[V]) Set(key string, stamp Stamp, val V, cost int64, ttl time.Duration) {
+	e := &entry[V]{key: key, stamp: stamp, val: val}
+	c.rc.SetWithTTL(maphash.String(c.seed, key), e, int64(len(key))+entryOverhead+cost, ttl)
+}
+
+// Wait blocks until pending writes are applied. For tests and benchmarks.
+func (c *Cache[V]) Wait() { c.rc.Wait() }
+
+// Close stops the cache's goroutines. Safe on a nil cache.
+func (c *Cache[V]) Close() {
+	if c != nil {
+		c.rc.Close()
+	}
+}
+
+// equal compares two strings in time that depends only on their lengths,
+// a word at a time: a byte loop over a 300-byte token would cost more than
+// the rest of a cache hit.
+func equal(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x := unsafe.Slice(unsafe.StringData(a), len(a))
+	y := unsafe.Slice(unsafe.StringData(b), len(b))
+	var v uint64
+	for len(x) >= 8 {
+		v |= binary.LittleEndian.Uint64(x) ^ binary.LittleEndian.Uint64(y)
+		x, y = x[8:], y[8:]
+	}
+	for i := range x {
+		v |= uint64(x[i] ^ y[i])
+	}
+	return v == 0
+}

@@ -1,0 +1,132 @@
+// Package caddymodule wires tokengate into Caddy: the tokengate app that
+// owns shared state, the http.handlers.tokengate handler, and their
+// Caddyfile syntax.
+package caddymodule
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/tokengate/tokengate/auth"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// App is the tokengate app: the store, server key, users and caches that
+// every tokengate handler in the config shares. A handler used without
+// the app in the config gets one with the defaults.
+type App struct {
+	// Where users and token state live. Default: the embedded bolt store
+	// at tokengate/tokengate.db in Caddy's data directory.
+	Store *StoreConfig `json:"store,omitempty"`
+
+	// The server key every signing key is derived from: at least 32 random
+	// bytes in standard or URL-safe base64. Placeholders such as
+	// {env.TOKENGATE_KEY} are expanded. Default: a key generated once and
+	// kept in tokengate/server.key in Caddy's data directory.
+	Key string `json:"key,omitempty"`
+
+	// The longest lifetime a temporary token may be created with.
+	// Default: 720h (30 days, as Onezone ships).
+	TemporaryMaxTTL caddy.Duration `json:"temporary_max_ttl,omitempty"`
+
+	// Bytes of memory the caches of verified tokens and user state may
+	// use. Default: 64 MiB.
+	CacheSize int64 `json:"cache_size,omitempty"`
+
+	// Users declared in the config. They are written to the store at
+	// provision time, marked as config-managed; config-managed users no
+	// longer declared are removed. Default: none.
+	Users []UserConfig `json:"users,omitempty"`
+
+	auth     *auth.Service
+	storeKey string
+	logger   *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "tokengate",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// Provision opens the store, loads the key and syncs declared users.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	if a.Store == nil {
+		a.Store = new(StoreConfig)
+	}
+	if a.TemporaryMaxTTL == 0 {
+		a.TemporaryMaxTTL = caddy.Duration(auth.DefaultMaxTemporaryTTL)
+	}
+	if a.CacheSize == 0 {
+		a.CacheSize = auth.DefaultCacheSize
+	}
+	key, err := loadKey(a.Key)
+	if err != nil {
+		return err
+	}
+	st, poolKey, err := a.Store.open()
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	a.storeKey = poolKey
+	a.auth, err = auth.New(st, key,
+		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
+		auth.WithCacheSize(a.CacheSize),
+	)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return syncUsers(pctx, st, a.Users)
+}
+
+// Validate checks the config.
+func (a *App) Validate() error {
+	if time.Duration(a.TemporaryMaxTTL) <= 0 {
+		return fmt.Errorf("temporary_max_ttl must be positive")
+	}
+	if a.CacheSize <= 0 {
+		return fmt.Errorf("cache_size must be positive")
+	}
+	for i, u := range a.Users {
+		if err := u.validate(); err != nil {
+			return fmt.Errorf("users[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Start does nothing: the handlers use the app's state directly.
+func (a *App) Start() error { return nil }
+
+// Stop does nothing; Cleanup releases the state.
+func (a *App) Stop() error { return nil }
+
+// Cleanup releases what Provision acquired, and only that.
+func (a *App) Cleanup() error {
+	a.auth.Close()
+	if a.storeKey == "" {
+		return nil
+	}
+	_, err := stores.Delete(a.storeKey)
+	return err
+}
+
+// Interface guards
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)

@@ -1,0 +1,188 @@
+package caddymodule
+
+import (
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("tokengate", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("tokengate", parseDirective)
+	// With the authentication directives, so that it runs before handle,
+	// route, respond, reverse_proxy and file_server without an order line.
+	httpcaddyfile.RegisterDirectiveOrder("tokengate", httpcaddyfile.Before, "basic_auth")
+}
+
+// parseGlobalOption sets up the tokengate app:
+//
+//	tokengate {
+//		store bolt [<path>]
+//		key <base64>
+//		temporary_max_ttl <duration>
+//		cache_size <bytes>
+//		user <id> {
+//			password <bcrypt hash>
+//			name <name>
+//			email <email>
+//			role <role>
+//		}
+//	}
+func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+	app := new(App)
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "tokengate", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from Caddyfile tokens.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "store":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			a.Store = &StoreConfig{Type: d.Val()}
+			if a.Store.Type != "bolt" {
+				return d.Errf("unknown store %q (want bolt)", a.Store.Type)
+			}
+			if d.NextArg() {
+				a.Store.Path = d.Val()
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "key":
+			if !d.AllArgs(&a.Key) {
+				return d.ArgErr()
+			}
+		case "temporary_max_ttl":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil || dur <= 0 {
+				return d.Errf("bad temporary_max_ttl %q: want a positive duration", s)
+			}
+			a.TemporaryMaxTTL = caddy.Duration(dur)
+		case "cache_size":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			n, err := humanize.ParseBytes(s)
+			if err != nil || n == 0 {
+				return d.Errf("bad cache_size %q: want a size such as 64MiB", s)
+			}
+			a.CacheSize = int64(n)
+		case "user":
+			u, err := parseUser(d)
+			if err != nil {
+				return err
+			}
+			a.Users = append(a.Users, u)
+		default:
+			return d.Errf("unrecognized tokengate option %q", d.Val())
+		}
+	}
+	return nil
+}
+
+func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
+	var u UserConfig
+	if !d.AllArgs(&u.ID) {
+		return u, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var dst *string
+		switch d.Val() {
+		case "password":
+			dst = &u.Password
+		case "name":
+			dst = &u.Name
+		case "email":
+			dst = &u.Email
+		case "role":
+			dst = &u.Role
+		default:
+			return u, d.Errf("unrecognized user option %q", d.Val())
+		}
+		if !d.AllArgs(dst) {
+			return u, d.ArgErr()
+		}
+	}
+	if err := u.validate(); err != nil {
+		return u, d.Err(err.Error())
+	}
+	return u, nil
+}
+
+// parseDirective sets up the handler:
+//
+//	tokengate {
+//		token_source header <name> | bearer | cookie <name> | query <name>
+//		forward_token
+//		handle_errors
+//	}
+func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "token_source":
+			args := d.RemainingArgs()
+			src := ""
+			switch {
+			case len(args) == 1 && args[0] == "bearer":
+				src = "bearer"
+			case len(args) == 2:
+				src = args[0] + ":" + args[1]
+			default:
+				return d.ArgErr()
+			}
+			if _, err := parseSource(src); err != nil {
+				return d.Err(err.Error())
+			}
+			h.TokenSources = append(h.TokenSources, src)
+		case "forward_token":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.ForwardToken = true
+		case "handle_errors":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.HandleErrors = true
+		default:
+			return d.Errf("unrecognized tokengate subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddyfile.Unmarshaler = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*Handler)(nil)
+)

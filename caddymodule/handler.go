@@ -1,0 +1,135 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/tokengate/tokengate/api/onezone"
+	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/tokens"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler gates a route: it serves tokengate's token endpoints itself and
+// hands every other request on only if it carries a valid token, with the
+// caller's identity in X-Auth-User-* headers and {http.auth.user.*}
+// placeholders.
+type Handler struct {
+	// Where the gate looks for a token, in order. Each entry is
+	// "header:<name>", "bearer" (Authorization: Bearer), "cookie:<name>" or
+	// "query:<name>". Default: ["header:X-Auth-Token", "bearer"].
+	TokenSources []string `json:"token_sources,omitempty"`
+
+	// Pass the token on to the next handler. A token from a query
+	// parameter is removed from the URI regardless. Default: false.
+	ForwardToken bool `json:"forward_token,omitempty"`
+
+	// Refuse with a plain caddyhttp error, so that the server's
+	// handle_errors routes write the response, instead of writing
+	// Onezone's JSON error body. Default: false.
+	HandleErrors bool `json:"handle_errors,omitempty"`
+
+	app     *App
+	sources []source
+	api     *onezone.Handler
+	logger  *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.tokengate",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision gets the shared app and parses the token sources.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	app, err := ctx.App("tokengate")
+	if err != nil {
+		return err
+	}
+	h.app = app.(*App)
+	if len(h.TokenSources) == 0 {
+		h.TokenSources = []string{"header:X-Auth-Token", "bearer"}
+	}
+	h.sources = make([]source, len(h.TokenSources))
+	for i, s := range h.TokenSources {
+		if h.sources[i], err = parseSource(s); err != nil {
+			return fmt.Errorf("token_sources[%d]: %w", i, err)
+		}
+	}
+	h.api = &onezone.Handler{Auth: h.app.auth, ClientIP: clientIP}
+	return nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if onezone.Match(r.URL.Path) {
+		h.api.ServeHTTP(w, r)
+		return nil
+	}
+	raw, src := h.token(r)
+	if raw == "" {
+		return h.refuse(w, onezone.NoCredentials(), nil)
+	}
+	t, err := h.app.auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: clientIP(r), Interface: "rest"})
+	if err != nil {
+		if errors.Is(err, auth.ErrUnavailable) {
+			h.logger.Error("refusing request: token state unavailable", zap.Error(err))
+		}
+		return h.refuse(w, onezone.AuthError(err), err)
+	}
+	src.remove(r, h.ForwardToken)
+	setIdentity(r, t.Identity)
+	return next.ServeHTTP(w, r)
+}
+
+// token returns the first token found in the configured sources.
+func (h *Handler) token(r *http.Request) (string, *source) {
+	for i := range h.sources {
+		if t := h.sources[i].get(r); t != "" {
+			return t, &h.sources[i]
+		}
+	}
+	return "", nil
+}
+
+// refuse answers a request that may not pass, in Onezone's envelope or,
+// with handle_errors, as a caddyhttp error for the server's error routes.
+func (h *Handler) refuse(w http.ResponseWriter, e *onezone.Error, cause error) error {
+	if h.HandleErrors {
+		if e.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+		}
+		if cause == nil {
+			cause = e
+		}
+		return caddyhttp.Error(e.Status, cause)
+	}
+	onezone.WriteError(w, e)
+	return nil
+}
+
+// clientIP returns the client address as Caddy determined it, honouring
+// the server's trusted_proxies.
+func clientIP(r *http.Request) netip.Addr {
+	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	ip, _ := netip.ParseAddr(s)
+	return ip
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

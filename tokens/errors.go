@@ -1,0 +1,49 @@
+package tokens
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Verification and creation errors. Each maps to one Onezone error id; the
+// caddymodule and api packages translate them with errors.Is.
+var (
+	// ErrMalformed: the token cannot be decoded at all (Onezone "badToken").
+	ErrMalformed = errors.New("token could not be understood")
+	// ErrInvalid: bad signature, disallowed algorithm, or a generation from
+	// the future, i.e. forged (Onezone "tokenInvalid").
+	ErrInvalid = errors.New("token is not valid")
+	// ErrRevoked: the token's generation is older than the subject's
+	// current one (Onezone "tokenRevoked").
+	ErrRevoked = errors.New("token has been revoked")
+	// ErrSubjectInvalid: the subject does not exist (Onezone "tokenSubjectInvalid").
+	ErrSubjectInvalid = errors.New("token subject is invalid")
+	// ErrCaveatUnverified: a caveat does not hold for this request
+	// (Onezone "tokenCaveatUnverified"); the error is a *CaveatError.
+	ErrCaveatUnverified = errors.New("token caveat unverified")
+	// ErrNotAccessToken: an identity token was used to authenticate
+	// (Onezone "notAnAccessToken").
+	ErrNotAccessToken = errors.New("not an access token")
+
+	// ErrBadCaveat: a caveat in a creation request is malformed or of an
+	// unknown type (Onezone "badValueCaveat"); the error is a *CaveatError.
+	ErrBadCaveat = errors.New("caveat is invalid")
+	// ErrBadType: the requested token type is not understood (Onezone
+	// "badValueTokenType").
+	ErrBadType = errors.New("token type is invalid")
+	// ErrTimeCaveatRequired: a temporary token needs a time caveat within
+	// the maximum TTL (Onezone "tokenTimeCaveatRequired").
+	ErrTimeCaveatRequired = errors.New("time caveat required")
+)
+
+// CaveatError carries the caveat an error is about, as the JSON the client
+// sent or the token holds, so APIs can report it in details.caveat.
+type CaveatError struct {
+	Err    error // ErrCaveatUnverified or ErrBadCaveat
+	Caveat json.RawMessage
+	Reason string
+}
+
+func (e *CaveatError) Error() string { return fmt.Sprintf("%v: %s", e.Err, e.Reason) }
+func (e *CaveatError) Unwrap() error { return e.Err }

@@ -1,0 +1,27 @@
+package tokens
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Mint signs c with key. The caller fills in the claims; Mint only adds a
+// random ID when c has none.
+func Mint(c *Claims, key []byte) (string, error) {
+	if c.ID == "" {
+		c.ID = NewID()
+	}
+	if c.ExpiresAt == 0 {
+		c.ExpiresAt = ValidUntil(c.Caveats)
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(key)
+}
+
+// NewID returns 128 random bits, URL-safe.
+func NewID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
