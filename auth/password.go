@@ -16,7 +16,7 @@ func (s *Service) Password(ctx context.Context, id, password string) (*Identity,
 	sub, _, err := s.subject(ctx, id)
 	switch {
 	case errors.Is(err, tokens.ErrSubjectInvalid):
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 		return nil, ErrBadCredentials
 	case err != nil:
 		return nil, err
@@ -27,6 +27,6 @@ func (s *Service) Password(ctx context.Context, id, password string) (*Identity,
 	return sub.identity, nil
 }
 
-// dummyHash is compared against for unknown users. Cost 14 matches what
-// `caddy hash-password` produces by default.
-var dummyHash = []byte("$2a$14$ajq8Q7fbtFRQvXpdCq7Jcuy.Rx1h/L4J60Otx.gyNLbAYctGMJ9tK")
+// defaultDummyHash is compared against for unknown users. Cost 14 matches
+// what `caddy hash-password` produces by default.
+const defaultDummyHash = "$2a$14$ajq8Q7fbtFRQvXpdCq7Jcuy.Rx1h/L4J60Otx.gyNLbAYctGMJ9tK"

@@ -62,6 +62,7 @@ type Service struct {
 	now        func() time.Time
 	maxTempTTL time.Duration
 	cacheSize  int64
+	dummyHash  []byte
 	cancel     func()
 }
 
@@ -78,6 +79,14 @@ func WithMaxTemporaryTTL(d time.Duration) Option { return func(s *Service) { s.m
 // WithCacheSize bounds the caches' memory in bytes. Default: DefaultCacheSize.
 func WithCacheSize(n int64) Option { return func(s *Service) { s.cacheSize = n } }
 
+// WithDummyPasswordHash sets the bcrypt hash that passwords of unknown
+// users are compared against, so that they take as long to refuse as
+// real users' wrong passwords. Use a hash of the cost your users' hashes
+// have. Default: a cost-14 hash, as `caddy hash-password` makes.
+func WithDummyPasswordHash(hash string) Option {
+	return func(s *Service) { s.dummyHash = []byte(hash) }
+}
+
 // New returns a Service over st that signs with key. Close it when done.
 func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error) {
 	if key.IsZero() {
@@ -91,6 +100,7 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 		now:        time.Now,
 		maxTempTTL: DefaultMaxTemporaryTTL,
 		cacheSize:  DefaultCacheSize,
+		dummyHash:  []byte(defaultDummyHash),
 	}
 	for _, o := range opts {
 		o(s)

@@ -32,6 +32,23 @@ func (s *Service) verify(ctx context.Context, raw string) (*Token, error) {
 	if t, ok := s.tokens.Get(raw); ok {
 		return t, nil
 	}
+	t, stamp, err := s.verifyCold(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if t.ValidUntil > 0 && t.ValidUntil <= s.now().Unix() {
+		return t, nil // expired: Check will say so; nothing worth caching
+	}
+	// No ristretto TTL: every hit checks the time caveats anyway, and a TTL
+	// would make ristretto read the clock a second time on each hit.
+	// Expired entries go when the cost budget needs their room.
+	s.tokens.Set(raw, stamp, t, int64(64*len(t.Caveats)), 0)
+	return t, nil
+}
+
+// verifyCold checks a token against its subject's current state. The
+// stamp was taken before that state was read; cache the token under it.
+func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Stamp, error) {
 	var (
 		sub   *subject
 		stamp cache.Stamp
@@ -50,22 +67,14 @@ func (s *Service) verify(ctx context.Context, raw string) (*Token, error) {
 		return sub.tempKey, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, stamp, err
 	}
-	t := &Token{
+	return &Token{
 		Identity:   sub.identity,
 		Type:       c.Type,
 		Caveats:    c.Caveats,
 		ValidUntil: tokens.ValidUntil(c.Caveats),
-	}
-	var ttl time.Duration
-	if t.ValidUntil > 0 {
-		if ttl = time.Unix(t.ValidUntil, 0).Sub(s.now()); ttl <= 0 {
-			return t, nil // expired: Check will say so; nothing worth caching
-		}
-	}
-	s.tokens.Set(raw, stamp, t, int64(64*len(c.Caveats)), ttl)
-	return t, nil
+	}, stamp, nil
 }
 
 // IssueTemporary mints a temporary token for user id. Its caveats must

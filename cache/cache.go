@@ -86,14 +86,15 @@ func equal(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
+	// Read-only views; no copy, no allocation.
 	x := unsafe.Slice(unsafe.StringData(a), len(a))
 	y := unsafe.Slice(unsafe.StringData(b), len(b))
 	var v uint64
-	for len(x) >= 8 {
-		v |= binary.LittleEndian.Uint64(x) ^ binary.LittleEndian.Uint64(y)
-		x, y = x[8:], y[8:]
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v |= binary.LittleEndian.Uint64(x[i:i+8]) ^ binary.LittleEndian.Uint64(y[i:i+8])
 	}
-	for i := range x {
+	for ; i < len(x); i++ {
 		v |= uint64(x[i] ^ y[i])
 	}
 	return v == 0

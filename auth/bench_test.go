@@ -1,0 +1,92 @@
+package auth
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/tokens"
+)
+
+func benchService(b *testing.B) (*Service, string) {
+	b.Helper()
+	st, err := store.OpenBolt(filepath.Join(b.TempDir(), "tg.db"), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if err := st.PutUser(ctx, store.User{ID: "alice", Name: "Alice Example", Email: "alice@example.com", Role: "Editor"}); err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(st, tokens.NewServerKey())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Close)
+	tok, err := s.IssueTemporary(ctx, "alice", tokens.Access,
+		[]tokens.Caveat{{Type: tokens.CaveatTime, ValidUntil: time.Now().Add(time.Hour).Unix()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, tok
+}
+
+// BenchmarkAuthenticateHit is the gate's hot path: a token seen before.
+func BenchmarkAuthenticateHit(b *testing.B) {
+	s, tok := benchService(b)
+	ctx := context.Background()
+	if _, err := s.Authenticate(ctx, tok, tokens.Request{}); err != nil {
+		b.Fatal(err)
+	}
+	s.Wait()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Authenticate(ctx, tok, tokens.Request{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAuthenticateHitParallel(b *testing.B) {
+	s, tok := benchService(b)
+	ctx := context.Background()
+	if _, err := s.Authenticate(ctx, tok, tokens.Request{}); err != nil {
+		b.Fatal(err)
+	}
+	s.Wait()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Authenticate(ctx, tok, tokens.Request{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkVerifyCold is a full verification of a token not in the cache,
+// with the subject's state cached (the usual cold case) or read from the
+// store every time.
+func BenchmarkVerifyCold(b *testing.B) {
+	for _, tc := range []struct {
+		name      string
+		readStore bool
+	}{{"subject cached", false}, {"subject from store", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s, tok := benchService(b)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if tc.readStore {
+					s.epochs.Invalidate("alice")
+				}
+				if _, _, err := s.verifyCold(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,136 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+)
+
+const hash = "$2a$04$Yc5wKJ6s6Kk1g3P6Qn9pQe5r5eJ0L7cW2QxYt0H8b1yqI8m2yW9xG"
+
+func TestGlobalOption(t *testing.T) {
+	for _, tc := range []struct {
+		name, input string
+		want        string // JSON of the app, or the error's substring after "!"
+	}{
+		{"bare", `tokengate`, `{}`},
+		{"full", `tokengate {
+			store bolt /var/lib/tg.db
+			key {env.TOKENGATE_KEY}
+			temporary_max_ttl 1h
+			cache_size 32MiB
+			user alice {
+				password ` + hash + `
+				name "Alice Example"
+				email alice@example.com
+				role Editor
+			}
+		}`, `{"store":{"type":"bolt","path":"/var/lib/tg.db"},"key":"{env.TOKENGATE_KEY}","temporary_max_ttl":3600000000000,"cache_size":33554432,"users":[{"id":"alice","password":"` + hash + `","name":"Alice Example","email":"alice@example.com","role":"Editor"}]}`},
+		{"default bolt path", `tokengate {
+			store bolt
+		}`, `{"store":{"type":"bolt"}}`},
+		{"unknown option", "tokengate {\n\tbogus 1\n}", `!unrecognized tokengate option "bogus"`},
+		{"unknown store", "tokengate {\n\tstore mongo\n}", `!unknown store "mongo"`},
+		{"bad duration", "tokengate {\n\ttemporary_max_ttl soon\n}", `!bad temporary_max_ttl`},
+		{"negative duration", "tokengate {\n\ttemporary_max_ttl -1h\n}", `!bad temporary_max_ttl`},
+		{"bad size", "tokengate {\n\tcache_size lots\n}", `!bad cache_size`},
+		{"user without password", "tokengate {\n\tuser bob {\n\t\tname Bob\n\t}\n}", `!password hash required`},
+		{"password not a hash", "tokengate {\n\tuser bob {\n\t\tpassword hunter2\n\t}\n}", `!must be a bcrypt hash`},
+		{"unknown user option", "tokengate {\n\tuser bob {\n\t\tpassword " + hash + "\n\t\tshoe 9\n\t}\n}", `!unrecognized user option "shoe"`},
+		{"key without value", "tokengate {\n\tkey\n}", `!wrong argument count`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := parseGlobalOption(caddyfile.NewTestDispenser(tc.input), nil)
+			if want, isErr := strings.CutPrefix(tc.want, "!"); isErr {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("got error %v, want one containing %q", err, want)
+				}
+				if !strings.Contains(err.Error(), "Testfile:") {
+					t.Errorf("error %q does not name the file and line", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(v.(httpcaddyfile.App).Value)
+			if !jsonEqual(t, got, tc.want) {
+				t.Fatalf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDirective(t *testing.T) {
+	for _, tc := range []struct {
+		name, input, want string
+	}{
+		{"bare", `tokengate`, `{}`},
+		{"all", `tokengate {
+			token_source header X-Api-Token
+			token_source bearer
+			token_source cookie tg
+			token_source query access_token
+			forward_token
+			handle_errors
+		}`, `{"token_sources":["header:X-Api-Token","bearer","cookie:tg","query:access_token"],"forward_token":true,"handle_errors":true}`},
+		{"bad source", "tokengate {\n\ttoken_source carrier pigeon\n}", "!want header:<name>"},
+		{"source without name", "tokengate {\n\ttoken_source header\n}", "!wrong argument count"},
+		{"unknown", "tokengate {\n\tlogin_page /x\n}", `!unrecognized tokengate subdirective "login_page"`},
+		{"argument", "tokengate now", "!wrong argument count"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h Handler
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			if want, isErr := strings.CutPrefix(tc.want, "!"); isErr {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("got error %v, want one containing %q", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.Marshal(h)
+			if !jsonEqual(t, string(got), tc.want) {
+				t.Fatalf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func jsonEqual(t *testing.T, a, b string) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal([]byte(a), &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(b), &y); err != nil {
+		t.Fatal(err)
+	}
+	xs, _ := json.Marshal(x)
+	ys, _ := json.Marshal(y)
+	return string(xs) == string(ys)
+}
+
+func TestIsIdentityHeader(t *testing.T) {
+	for k, want := range map[string]bool{
+		"X-Auth-User-Id":    true,
+		"x-auth-user-email": true,
+		"X_Auth_User_Id":    true,
+		"X-AUTH-USER-ROLE":  true,
+		"x_auth_user_name":  true,
+		"X-Auth-User":       true,
+		"X-Auth-Token":      false,
+		"X-Auth-Use":        false,
+		"Authorization":     false,
+		"X-Forwarded-User":  false,
+	} {
+		if got := isIdentityHeader(k); got != want {
+			t.Errorf("isIdentityHeader(%q) = %v, want %v", k, got, want)
+		}
+	}
+}
