@@ -4,25 +4,31 @@ import (
 	"context"
 	"errors"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
 
 // Password checks a user's password and returns the identity. Unknown
 // users and wrong passwords are indistinguishable to the caller, and both
 // cost a bcrypt comparison so that timing does not tell them apart.
-func (s *Service) Password(ctx context.Context, id, password string) (*Identity, error) {
-	sub, _, err := s.subject(ctx, id)
+func (s *Service) Password(ctx context.Context, username, password string) (*Identity, error) {
+	u, err := s.store.UserByName(ctx, username)
+	var sub *subject
+	if err == nil {
+		sub, _, err = s.subject(ctx, u.ID)
+	}
 	switch {
-	case errors.Is(err, tokens.ErrSubjectInvalid):
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, tokens.ErrSubjectInvalid):
+		_, _ = comparePassword(s.dummyHash, password)
 		return nil, ErrBadCredentials
 	case err != nil:
-		return nil, err
+		return nil, s.storeErr(err)
 	}
-	if sub.passwordHash == "" || bcrypt.CompareHashAndPassword([]byte(sub.passwordHash), []byte(password)) != nil {
+	if ok, _ := comparePassword([]byte(sub.passwordHash), password); !ok {
 		return nil, ErrBadCredentials
+	}
+	if sub.blocked {
+		return nil, ErrUserBlocked
 	}
 	return sub.identity, nil
 }

@@ -21,6 +21,8 @@ var (
 	ErrUnavailable = errors.New("authentication state unavailable")
 	// ErrBadCredentials: unknown user or wrong password.
 	ErrBadCredentials = errors.New("bad credentials")
+	// ErrUserBlocked: the user exists but an operator blocked it.
+	ErrUserBlocked = errors.New("user blocked")
 )
 
 // Identity is who a credential belongs to. Values are shared by every
@@ -41,6 +43,7 @@ type Token struct {
 type subject struct {
 	identity     *Identity
 	passwordHash string
+	blocked      bool
 	generation   uint64
 	tempKey      []byte // derived from the server key and the temp secret
 }
@@ -145,12 +148,17 @@ func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp
 	sub := &subject{
 		identity:     &Identity{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role},
 		passwordHash: u.PasswordHash,
+		blocked:      u.Blocked,
 		generation:   st.Temp.Generation,
 		tempKey:      s.key.SigningKey(tokens.Temporary, u.ID, st.Temp.Secret),
 	}
 	s.subjects.Set(id, stamp, sub, int64(len(u.ID)+len(u.Name)+len(u.Email)+len(u.Role)+len(u.PasswordHash)+32), 0)
 	return sub, stamp, nil
 }
+
+// Store is the store the Service reads; changes made through it reach the
+// Service's caches through the store's notifications.
+func (s *Service) Store() store.Store { return s.store }
 
 // storeErr translates a store failure: a missing user is an invalid token
 // subject; anything else means the state is unavailable.

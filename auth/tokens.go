@@ -54,17 +54,23 @@ func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Sta
 		stamp cache.Stamp
 	)
 	c, err := s.verifier.Verify(raw, func(c *tokens.Claims) ([]byte, error) {
-		if c.Kind != tokens.Temporary {
-			return nil, fmt.Errorf("%w: unknown kind %q", tokens.ErrInvalid, c.Kind)
-		}
 		var err error
 		if sub, stamp, err = s.subject(ctx, c.Subject); err != nil {
 			return nil, err
 		}
-		if err := tokens.CheckGeneration(c.Generation, sub.generation); err != nil {
-			return nil, err
+		if sub.blocked {
+			return nil, ErrUserBlocked
 		}
-		return sub.tempKey, nil
+		switch c.Kind {
+		case tokens.Temporary:
+			if err := tokens.CheckGeneration(c.Generation, sub.generation); err != nil {
+				return nil, err
+			}
+			return sub.tempKey, nil
+		case tokens.Named:
+			return s.namedKey(ctx, c)
+		}
+		return nil, fmt.Errorf("%w: unknown kind %q", tokens.ErrInvalid, c.Kind)
 	})
 	if err != nil {
 		return nil, stamp, err

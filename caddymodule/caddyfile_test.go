@@ -38,7 +38,7 @@ func TestGlobalOption(t *testing.T) {
 		{"negative duration", "tokengate {\n\ttemporary_max_ttl -1h\n}", `!bad temporary_max_ttl`},
 		{"bad size", "tokengate {\n\tcache_size lots\n}", `!bad cache_size`},
 		{"user without password", "tokengate {\n\tuser bob {\n\t\tname Bob\n\t}\n}", `!password hash required`},
-		{"password not a hash", "tokengate {\n\tuser bob {\n\t\tpassword hunter2\n\t}\n}", `!must be a bcrypt hash`},
+		{"password not a hash", "tokengate {\n\tuser bob {\n\t\tpassword hunter2\n\t}\n}", `!must be a hash from caddy hash-password`},
 		{"unknown user option", "tokengate {\n\tuser bob {\n\t\tpassword " + hash + "\n\t\tshoe 9\n\t}\n}", `!unrecognized user option "shoe"`},
 		{"key without value", "tokengate {\n\tkey\n}", `!wrong argument count`},
 	} {

@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
 )
 
@@ -16,8 +15,8 @@ import (
 type UserConfig struct {
 	// The user's id, also the Basic-auth user name. Required.
 	ID string `json:"id"`
-	// The bcrypt hash of the password, as `caddy hash-password` prints it.
-	// Required.
+	// The password hash, as `caddy hash-password` prints it (bcrypt, or
+	// argon2id with --algorithm argon2id). Required.
 	Password string `json:"password"`
 	// Display name. Default: none.
 	Name string `json:"name,omitempty"`
@@ -34,8 +33,8 @@ func (u UserConfig) validate() error {
 	if u.Password == "" {
 		return fmt.Errorf("user %s: password hash required", u.ID)
 	}
-	if _, err := bcrypt.Cost([]byte(u.Password)); err != nil {
-		return fmt.Errorf("user %s: password must be a bcrypt hash (caddy hash-password): %v", u.ID, err)
+	if err := auth.CheckHash(u.Password); err != nil {
+		return fmt.Errorf("user %s: password must be a hash from caddy hash-password: %w", u.ID, err)
 	}
 	return nil
 }
@@ -57,10 +56,11 @@ func syncUsers(ctx context.Context, st store.Store, declared []UserConfig) error
 		want[d.ID] = true
 		u, ok := byID[d.ID]
 		next := u
-		next.ID, next.PasswordHash, next.Name, next.Email, next.Role = d.ID, d.Password, d.Name, d.Email, d.Role
+		next.ID, next.Username, next.PasswordHash = d.ID, d.ID, d.Password
+		next.Name, next.Email, next.Role = d.Name, d.Email, d.Role
 		next.ConfigManaged = true
 		if !ok {
-			next.CreatedAt = time.Now().UTC()
+			next.CreatedAt, next.CreatedBy = time.Now().UTC(), "config"
 		}
 		if ok && next == u {
 			continue

@@ -16,8 +16,12 @@ import (
 )
 
 var (
-	bucketUsers = []byte("users")
-	bucketTemp  = []byte("temp_secrets")
+	bucketUsers      = []byte("users")
+	bucketUsernames  = []byte("usernames")    // username → id
+	bucketTemp       = []byte("temp_secrets") // id → generation ‖ secret
+	bucketNamed      = []byte("named")        // subject ␀ id → NamedToken JSON
+	bucketNamedNames = []byte("named_names")  // subject ␀ name → id
+	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames}
 )
 
 // Bolt is the embedded store: one bbolt file, nothing to set up. bbolt
@@ -40,7 +44,7 @@ func OpenBolt(path string, timeout time.Duration) (*Bolt, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketUsers, bucketTemp} {
+		for _, b := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -120,12 +124,42 @@ func (s *Bolt) User(ctx context.Context, id string) (User, error) {
 	return u, err
 }
 
+func (s *Bolt) UserByName(ctx context.Context, username string) (User, error) {
+	var u User
+	err := s.view(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketUsernames).Get([]byte(username))
+		if id == nil {
+			return ErrNotFound
+		}
+		return getUser(tx, string(id), &u)
+	})
+	return u, err
+}
+
 func (s *Bolt) PutUser(ctx context.Context, u User) error {
+	if u.Username == "" {
+		u.Username = u.ID
+	}
 	b, err := json.Marshal(u)
 	if err != nil {
 		return err
 	}
-	err = s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketUsers).Put([]byte(u.ID), b) })
+	err = s.update(func(tx *bolt.Tx) error {
+		names := tx.Bucket(bucketUsernames)
+		if owner := names.Get([]byte(u.Username)); owner != nil && string(owner) != u.ID {
+			return ErrExists
+		}
+		var old User
+		if getUser(tx, u.ID, &old) == nil && old.Username != u.Username {
+			if err := names.Delete([]byte(old.Username)); err != nil {
+				return err
+			}
+		}
+		if err := names.Put([]byte(u.Username), []byte(u.ID)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUsers).Put([]byte(u.ID), b)
+	})
 	if err == nil {
 		s.publish(Event{Kind: UserChanged, Subject: u.ID})
 	}
@@ -134,11 +168,17 @@ func (s *Bolt) PutUser(ctx context.Context, u User) error {
 
 func (s *Bolt) DeleteUser(ctx context.Context, id string) error {
 	err := s.update(func(tx *bolt.Tx) error {
-		users := tx.Bucket(bucketUsers)
-		if users.Get([]byte(id)) == nil {
-			return ErrNotFound
+		var u User
+		if err := getUser(tx, id, &u); err != nil {
+			return err
 		}
-		if err := users.Delete([]byte(id)); err != nil {
+		if err := tx.Bucket(bucketUsers).Delete([]byte(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketUsernames).Delete([]byte(u.Username)); err != nil {
+			return err
+		}
+		if err := deleteNamed(tx, id, ""); err != nil {
 			return err
 		}
 		// Keep the generation, bumped, so that a user re-created under the

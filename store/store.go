@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -15,17 +16,42 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrUnavailable: the store could not answer; callers fail closed.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrExists: a unique name (user name, a user's token name) is taken.
+	ErrExists = errors.New("store: already exists")
 )
 
-// User is an account that can hold tokens.
+// User is an account that can hold tokens. ID is permanent; Username is
+// what Basic authentication names and can change.
 type User struct {
 	ID            string    `json:"id"`
+	Username      string    `json:"username"`
 	PasswordHash  string    `json:"password_hash,omitempty"`
 	Name          string    `json:"name,omitempty"`
 	Email         string    `json:"email,omitempty"`
 	Role          string    `json:"role,omitempty"`
-	ConfigManaged bool      `json:"config_managed,omitempty"`
+	CreatedBy     string    `json:"created_by,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
+	ConfigManaged bool      `json:"config_managed,omitempty"`
+	Blocked       bool      `json:"blocked,omitempty"`
+}
+
+// NamedToken is the record of one named token: long-lived, revocable on
+// its own, signed with its own secret.
+type NamedToken struct {
+	ID        string          `json:"id"`
+	Subject   string          `json:"subject"`
+	Name      string          `json:"name"`
+	Type      string          `json:"type"`
+	Caveats   json.RawMessage `json:"caveats,omitempty"`
+	Revoked   bool            `json:"revoked"`
+	CreatedAt time.Time       `json:"created_at"`
+	Secret    []byte          `json:"secret"`
+}
+
+// NamedUpdate changes a named token; nil fields stay as they are.
+type NamedUpdate struct {
+	Name    *string
+	Revoked *bool
 }
 
 // TempSecret is a subject's shared temporary-token secret and its
@@ -50,6 +76,8 @@ const (
 	TempRevoked EventKind = iota + 1
 	// UserChanged: the user was created, updated or deleted.
 	UserChanged
+	// NamedChanged: one of the subject's named tokens changed.
+	NamedChanged
 )
 
 // Event announces a change to one subject.
@@ -70,12 +98,30 @@ type Store interface {
 
 	// User returns one user. ErrNotFound if there is none.
 	User(ctx context.Context, id string) (User, error)
-	// PutUser creates or replaces a user.
+	// UserByName returns the user with that username. ErrNotFound if none.
+	UserByName(ctx context.Context, username string) (User, error)
+	// PutUser creates or replaces a user; ErrExists if another user has
+	// the username.
 	PutUser(ctx context.Context, u User) error
-	// DeleteUser removes a user and its secret. ErrNotFound if there is none.
+	// DeleteUser removes a user and its named tokens, and bumps its
+	// temporary generation. ErrNotFound if there is none.
 	DeleteUser(ctx context.Context, id string) error
 	// Users lists every user, ordered by id.
 	Users(ctx context.Context) ([]User, error)
+
+	// CreateNamed stores a new named token; ErrExists if the subject has a
+	// token of that name, ErrNotFound if the subject does not exist.
+	CreateNamed(ctx context.Context, t NamedToken) error
+	// Named returns one of the subject's named tokens. ErrNotFound if none.
+	Named(ctx context.Context, subject, id string) (NamedToken, error)
+	// NamedTokens lists the subject's named tokens, ordered by id.
+	NamedTokens(ctx context.Context, subject string) ([]NamedToken, error)
+	// UpdateNamed renames or (un)revokes a named token. ErrNotFound if
+	// none, ErrExists if the new name is taken.
+	UpdateNamed(ctx context.Context, subject, id string, u NamedUpdate) error
+	// DeleteNamed removes one named token (ErrNotFound if none), or all
+	// of the subject's when id is "".
+	DeleteNamed(ctx context.Context, subject, id string) error
 
 	// Subscribe calls fn for every change, synchronously with the change
 	// for changes made through this process. It returns a function that

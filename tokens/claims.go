@@ -17,6 +17,9 @@ const (
 	// Temporary tokens share their subject's secret and generation and die
 	// together when the generation is bumped.
 	Temporary Kind = "tmp"
+	// Named tokens each have a stored record and secret and are revoked
+	// one by one.
+	Named Kind = "nmd"
 )
 
 // Type is Onezone's token type.

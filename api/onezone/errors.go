@@ -33,6 +33,8 @@ var (
 		"Provided data could not be understood by the server.", nil)
 	errUnavailable = newError(http.StatusServiceUnavailable, "temporaryFailure",
 		"Temporary failure - please try again later.", nil)
+	errNotFound = newError(http.StatusNotFound, "notFound", "The resource could not be found.", nil)
+	errExists   = newError(http.StatusConflict, "alreadyExists", "The resource already exists.", nil)
 	errInternal = newError(http.StatusInternalServerError, "internalServerError",
 		"The server has encountered an error while processing this request.", nil)
 	// Onezone (cowboy) answers these two with an empty body; tokengate
@@ -76,6 +78,9 @@ func tokenError(err error) *Error {
 		return newError(http.StatusBadRequest, "notAnAccessToken",
 			"Expected an access token, but received a(n) identity token.",
 			map[string]any{"received": tokens.Identity.OnezoneJSON()})
+	case errors.Is(err, auth.ErrUserBlocked):
+		return newError(http.StatusBadRequest, "userBlocked",
+			"This user account has been blocked by the administrator and cannot be used unless it is unblocked again.", nil)
 	case errors.Is(err, auth.ErrBadCredentials):
 		return newError(http.StatusBadRequest, "badBasicCredentials", "Invalid username or password.", nil)
 	}

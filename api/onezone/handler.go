@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/tokengate/tokengate/auth"
@@ -31,7 +32,9 @@ type Handler struct {
 	ClientIP func(*http.Request) netip.Addr
 }
 
-type route map[string]func(*Handler, http.ResponseWriter, *http.Request)
+type route map[string]func(*Handler, http.ResponseWriter, *http.Request, string)
+
+const namedPath = Prefix + "/user/tokens/named"
 
 var routes = map[string]route{
 	Prefix + "/user/tokens/temporary": {
@@ -42,17 +45,39 @@ var routes = map[string]route{
 	Prefix + "/tokens/verify_access_token": {
 		http.MethodPost: (*Handler).verifyAccessToken,
 	},
+	namedPath: {
+		http.MethodGet:    (*Handler).listNamed,
+		http.MethodPost:   (*Handler).createNamed,
+		http.MethodDelete: (*Handler).deleteNamedTokens,
+	},
+	namedPath + "/{id}": {
+		http.MethodGet:    (*Handler).getNamed,
+		http.MethodPatch:  (*Handler).updateNamed,
+		http.MethodDelete: (*Handler).deleteNamedTokens,
+	},
 }
 
-// Match reports whether path is one of the endpoints. Like Onezone's
-// router, it treats a trailing slash as absent.
+// lookup finds the route for path and its {id}, if it has one. Like
+// Onezone's router, it treats a trailing slash as absent.
+func lookup(path string) (route, string, bool) {
+	path = strings.TrimSuffix(path, "/")
+	if rt, ok := routes[path]; ok {
+		return rt, "", true
+	}
+	if id, ok := strings.CutPrefix(path, namedPath+"/"); ok && id != "" && !strings.Contains(id, "/") {
+		return routes[namedPath+"/{id}"], id, true
+	}
+	return nil, "", false
+}
+
+// Match reports whether path is one of the endpoints.
 func Match(path string) bool {
-	_, ok := routes[strings.TrimSuffix(path, "/")]
+	_, _, ok := lookup(path)
 	return ok
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt, ok := routes[strings.TrimSuffix(r.URL.Path, "/")]
+	rt, id, ok := lookup(r.URL.Path)
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -63,12 +88,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for m := range rt {
 			allow = append(allow, m)
 		}
+		slices.Sort(allow)
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	fn(h, w, r)
+	fn(h, w, r, id)
 }
 
 // caller authenticates the request the way Onezone does: x-auth-token,

@@ -9,7 +9,7 @@ import (
 )
 
 // GET /user/tokens/temporary → 200 {"generation": N}
-func (h *Handler) getGeneration(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) getGeneration(w http.ResponseWriter, r *http.Request, _ string) {
 	id, e := h.caller(r)
 	if e != nil {
 		WriteError(w, e)
@@ -24,7 +24,7 @@ func (h *Handler) getGeneration(w http.ResponseWriter, r *http.Request) {
 }
 
 // POST /user/tokens/temporary {"type"?, "caveats"} → 201 {"token": "..."}
-func (h *Handler) createTemporary(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) createTemporary(w http.ResponseWriter, r *http.Request, _ string) {
 	id, e := h.caller(r)
 	if e != nil {
 		WriteError(w, e)
@@ -73,7 +73,7 @@ func (h *Handler) createTemporary(w http.ResponseWriter, r *http.Request) {
 
 // DELETE /user/tokens/temporary → 204; every earlier temporary token of
 // the caller is revoked once this answers.
-func (h *Handler) revokeTemporary(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) revokeTemporary(w http.ResponseWriter, r *http.Request, _ string) {
 	id, e := h.caller(r)
 	if e != nil {
 		WriteError(w, e)

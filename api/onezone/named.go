@@ -1,0 +1,214 @@
+package onezone
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/tokens"
+)
+
+// parseCaveats decodes a request's optional caveats, answering the
+// request itself when they are bad.
+func parseCaveats(w http.ResponseWriter, raw json.RawMessage) ([]tokens.Caveat, bool) {
+	if raw == nil || string(raw) == "null" {
+		return nil, true
+	}
+	caveats, err := tokens.ParseCaveats(raw)
+	var ce *tokens.CaveatError
+	switch {
+	case errors.As(err, &ce):
+		WriteError(w, newError(http.StatusBadRequest, "badValueCaveat",
+			"Provided caveat is invalid: '"+string(ce.Caveat)+"'.", map[string]any{"caveat": ce.Caveat}))
+		return nil, false
+	case err != nil:
+		WriteError(w, badData("caveats"))
+		return nil, false
+	}
+	return caveats, true
+}
+
+// storeError answers a failed store call: missing → 404, taken name → 409.
+func storeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		WriteError(w, errNotFound)
+	case errors.Is(err, store.ErrExists):
+		WriteError(w, errExists)
+	default:
+		WriteError(w, AuthError(err))
+	}
+}
+
+// POST /user/tokens/named {"name","type"?,"caveats"?} → 201 with Location
+// and {"tokenId","token"}.
+func (h *Handler) createNamed(w http.ResponseWriter, r *http.Request, _ string) {
+	id, e := h.caller(r)
+	if e != nil {
+		WriteError(w, e)
+		return
+	}
+	var req struct {
+		Name    json.RawMessage `json:"name"`
+		Type    json.RawMessage `json:"type"`
+		Caveats json.RawMessage `json:"caveats"`
+	}
+	if e := readJSON(w, r, &req); e != nil {
+		WriteError(w, e)
+		return
+	}
+	name, ok := nameValue(w, req.Name, true)
+	if !ok {
+		return
+	}
+	caveats, ok := parseCaveats(w, req.Caveats)
+	if !ok {
+		return
+	}
+	typ, err := tokens.ParseType(req.Type)
+	if err != nil {
+		WriteError(w, badValue("badValueTokenType", "type", "is not a valid token type"))
+		return
+	}
+	rec, tok, err := h.Auth.IssueNamed(r.Context(), id.ID, name, typ, caveats)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	w.Header().Set("Location", namedPath+"/"+rec.ID)
+	writeJSON(w, http.StatusCreated, map[string]string{"tokenId": rec.ID, "token": tok})
+}
+
+// nameValue checks a token name: a non-empty string of at most 50
+// characters, as Onezone's name rules allow.
+func nameValue(w http.ResponseWriter, raw json.RawMessage, required bool) (string, bool) {
+	if raw == nil {
+		if required {
+			WriteError(w, newError(http.StatusBadRequest, "missingRequiredValue",
+				"Missing required value: name.", map[string]any{"key": "name"}))
+		}
+		return "", !required
+	}
+	var name string
+	if err := json.Unmarshal(raw, &name); err != nil {
+		WriteError(w, badValue("badValueString", "name", "must be a string"))
+		return "", false
+	}
+	if name == "" || len([]rune(name)) > 50 {
+		WriteError(w, newError(http.StatusBadRequest, "badValueName",
+			"Bad value: Name must be 1-50 characters long.", nil))
+		return "", false
+	}
+	return name, true
+}
+
+// GET /user/tokens/named → {"tokens": [ids]}
+func (h *Handler) listNamed(w http.ResponseWriter, r *http.Request, _ string) {
+	id, e := h.caller(r)
+	if e != nil {
+		WriteError(w, e)
+		return
+	}
+	list, err := h.Auth.Store().NamedTokens(r.Context(), id.ID)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	ids := make([]string, len(list))
+	for i, t := range list {
+		ids[i] = t.ID
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"tokens": ids})
+}
+
+// GET /user/tokens/named/{id} → the record, never the secret.
+func (h *Handler) getNamed(w http.ResponseWriter, r *http.Request, tokenID string) {
+	id, e := h.caller(r)
+	if e != nil {
+		WriteError(w, e)
+		return
+	}
+	t, err := h.Auth.Store().Named(r.Context(), id.ID, tokenID)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, NamedRecord(t))
+}
+
+// NamedRecord is a named token as Onezone shows it.
+func NamedRecord(t store.NamedToken) map[string]any {
+	caveats := t.Caveats
+	if caveats == nil {
+		caveats = json.RawMessage("[]")
+	}
+	return map[string]any{
+		"id":       t.ID,
+		"name":     t.Name,
+		"subject":  map[string]string{"type": "user", "id": t.Subject},
+		"type":     tokens.Type(t.Type).OnezoneJSON(),
+		"caveats":  caveats,
+		"revoked":  t.Revoked,
+		"metadata": map[string]int64{"creationTime": t.CreatedAt.Unix()},
+	}
+}
+
+// PATCH /user/tokens/named/{id} {"name"?,"revoked"?} → 204
+func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, tokenID string) {
+	id, e := h.caller(r)
+	if e != nil {
+		WriteError(w, e)
+		return
+	}
+	var req struct {
+		Name    json.RawMessage `json:"name"`
+		Revoked json.RawMessage `json:"revoked"`
+	}
+	if e := readJSON(w, r, &req); e != nil {
+		WriteError(w, e)
+		return
+	}
+	var u store.NamedUpdate
+	if req.Name != nil {
+		name, ok := nameValue(w, req.Name, false)
+		if !ok {
+			return
+		}
+		u.Name = &name
+	}
+	if req.Revoked != nil {
+		var revoked bool
+		if err := json.Unmarshal(req.Revoked, &revoked); err != nil {
+			WriteError(w, badValue("badValueBoolean", "revoked", "must be a boolean"))
+			return
+		}
+		u.Revoked = &revoked
+	}
+	if u.Name == nil && u.Revoked == nil {
+		e := newError(http.StatusBadRequest, "missingAtLeastOneValue",
+			"Missing data, you must provide at least one of: [name, revoked].", map[string]any{"keys": []string{"name", "revoked"}})
+		WriteError(w, e)
+		return
+	}
+	if err := h.Auth.Store().UpdateNamed(r.Context(), id.ID, tokenID, u); err != nil {
+		storeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// DELETE /user/tokens/named/{id} → 204; DELETE /user/tokens/named → 204,
+// all of the caller's named tokens.
+func (h *Handler) deleteNamedTokens(w http.ResponseWriter, r *http.Request, tokenID string) {
+	id, e := h.caller(r)
+	if e != nil {
+		WriteError(w, e)
+		return
+	}
+	if err := h.Auth.Store().DeleteNamed(r.Context(), id.ID, tokenID); err != nil {
+		storeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

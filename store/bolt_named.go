@@ -1,0 +1,137 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Named tokens are keyed by subject ␀ id so that one prefix scan lists a
+// subject's tokens; a second bucket keeps each subject's names unique.
+
+func namedKey(subject, rest string) []byte { return []byte(subject + "\x00" + rest) }
+
+func (s *Bolt) CreateNamed(ctx context.Context, t NamedToken) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	err = s.update(func(tx *bolt.Tx) error {
+		if err := getUser(tx, t.Subject, new(User)); err != nil {
+			return err
+		}
+		names := tx.Bucket(bucketNamedNames)
+		if names.Get(namedKey(t.Subject, t.Name)) != nil {
+			return ErrExists
+		}
+		if err := names.Put(namedKey(t.Subject, t.Name), []byte(t.ID)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketNamed).Put(namedKey(t.Subject, t.ID), b)
+	})
+	if err == nil {
+		s.publish(Event{Kind: NamedChanged, Subject: t.Subject})
+	}
+	return err
+}
+
+func (s *Bolt) Named(ctx context.Context, subject, id string) (NamedToken, error) {
+	var t NamedToken
+	err := s.view(func(tx *bolt.Tx) error { return getNamed(tx, subject, id, &t) })
+	return t, err
+}
+
+func (s *Bolt) NamedTokens(ctx context.Context, subject string) ([]NamedToken, error) {
+	var out []NamedToken
+	err := s.view(func(tx *bolt.Tx) error {
+		prefix := namedKey(subject, "")
+		c := tx.Bucket(bucketNamed).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var t NamedToken
+			if err := json.Unmarshal(v, &t); err != nil {
+				return err
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Bolt) UpdateNamed(ctx context.Context, subject, id string, u NamedUpdate) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		var t NamedToken
+		if err := getNamed(tx, subject, id, &t); err != nil {
+			return err
+		}
+		names := tx.Bucket(bucketNamedNames)
+		if u.Name != nil && *u.Name != t.Name {
+			if names.Get(namedKey(subject, *u.Name)) != nil {
+				return ErrExists
+			}
+			if err := names.Delete(namedKey(subject, t.Name)); err != nil {
+				return err
+			}
+			if err := names.Put(namedKey(subject, *u.Name), []byte(id)); err != nil {
+				return err
+			}
+			t.Name = *u.Name
+		}
+		if u.Revoked != nil {
+			t.Revoked = *u.Revoked
+		}
+		b, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketNamed).Put(namedKey(subject, id), b)
+	})
+	if err == nil {
+		s.publish(Event{Kind: NamedChanged, Subject: subject})
+	}
+	return err
+}
+
+func (s *Bolt) DeleteNamed(ctx context.Context, subject, id string) error {
+	err := s.update(func(tx *bolt.Tx) error { return deleteNamed(tx, subject, id) })
+	if err == nil {
+		s.publish(Event{Kind: NamedChanged, Subject: subject})
+	}
+	return err
+}
+
+func getNamed(tx *bolt.Tx, subject, id string, t *NamedToken) error {
+	v := tx.Bucket(bucketNamed).Get(namedKey(subject, id))
+	if v == nil {
+		return ErrNotFound
+	}
+	return json.Unmarshal(v, t)
+}
+
+// deleteNamed removes one of the subject's named tokens, or all when id
+// is "".
+func deleteNamed(tx *bolt.Tx, subject, id string) error {
+	tokens, names := tx.Bucket(bucketNamed), tx.Bucket(bucketNamedNames)
+	if id != "" {
+		var t NamedToken
+		if err := getNamed(tx, subject, id, &t); err != nil {
+			return err
+		}
+		if err := names.Delete(namedKey(subject, t.Name)); err != nil {
+			return err
+		}
+		return tokens.Delete(namedKey(subject, id))
+	}
+	for _, b := range []*bolt.Bucket{tokens, names} {
+		prefix := namedKey(subject, "")
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
