@@ -34,6 +34,8 @@ type Identity struct {
 // Token is a verified token as the cache keeps it.
 type Token struct {
 	Identity   *Identity
+	Kind       tokens.Kind
+	ID         string // the token's id; for a session, the session id
 	Type       tokens.Type
 	Caveats    []tokens.Caveat
 	ValidUntil int64 // earliest time caveat, Unix seconds; 0: none
@@ -46,6 +48,7 @@ type subject struct {
 	blocked      bool
 	generation   uint64
 	tempKey      []byte // derived from the server key and the temp secret
+	sessionKey   []byte // likewise, for session tokens
 }
 
 // Defaults.
@@ -151,6 +154,7 @@ func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp
 		blocked:      u.Blocked,
 		generation:   st.Temp.Generation,
 		tempKey:      s.key.SigningKey(tokens.Temporary, u.ID, st.Temp.Secret),
+		sessionKey:   s.key.SigningKey(tokens.Session, u.ID, st.Temp.Secret),
 	}
 	s.subjects.Set(id, stamp, sub, int64(len(u.ID)+len(u.Name)+len(u.Email)+len(u.Role)+len(u.PasswordHash)+32), 0)
 	return sub, stamp, nil

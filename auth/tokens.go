@@ -69,6 +69,11 @@ func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Sta
 			return sub.tempKey, nil
 		case tokens.Named:
 			return s.namedKey(ctx, c)
+		case tokens.Session:
+			if err := tokens.CheckGeneration(c.Generation, sub.generation); err != nil {
+				return nil, err
+			}
+			return s.sessionKey(ctx, c, sub)
 		}
 		return nil, fmt.Errorf("%w: unknown kind %q", tokens.ErrInvalid, c.Kind)
 	})
@@ -77,6 +82,8 @@ func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Sta
 	}
 	return &Token{
 		Identity:   sub.identity,
+		Kind:       c.Kind,
+		ID:         c.ID,
 		Type:       c.Type,
 		Caveats:    c.Caveats,
 		ValidUntil: tokens.ValidUntil(c.Caveats),

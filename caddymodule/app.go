@@ -40,6 +40,16 @@ type App struct {
 	// use. Default: 64 MiB.
 	CacheSize int64 `json:"cache_size,omitempty"`
 
+	// Name of the browser session cookie. Default: tokengate_session.
+	SessionCookie string `json:"session_cookie,omitempty"`
+
+	// How long a browser session lasts. Default: 12h.
+	SessionTTL caddy.Duration `json:"session_ttl,omitempty"`
+
+	// Lifetime of an OpenPaaS authentication (handoff) token.
+	// Default: 60s, as OpenPaaS.
+	AuthenticationTokenTTL caddy.Duration `json:"authentication_token_ttl,omitempty"`
+
 	// Users declared in the config. They are written to the store at
 	// provision time, marked as config-managed; config-managed users no
 	// longer declared are removed. Default: none.
@@ -48,7 +58,20 @@ type App struct {
 	auth     *auth.Service
 	storeKey string
 	logger   *zap.Logger
+	stop     chan struct{}
+	done     chan struct{}
 }
+
+// Defaults.
+const (
+	defaultSessionCookie = "tokengate_session"
+	defaultSessionTTL    = 12 * time.Hour
+	defaultHandoffTTL    = 60 * time.Second
+	// purgeEvery is how often expired sessions and handoff tokens are
+	// removed from the store. Expiry itself is exact; this only bounds
+	// the store's growth.
+	purgeEvery = time.Minute
+)
 
 // CaddyModule returns the Caddy module information.
 func (App) CaddyModule() caddy.ModuleInfo {
@@ -69,6 +92,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	if a.CacheSize == 0 {
 		a.CacheSize = auth.DefaultCacheSize
+	}
+	if a.SessionCookie == "" {
+		a.SessionCookie = defaultSessionCookie
+	}
+	if a.SessionTTL == 0 {
+		a.SessionTTL = caddy.Duration(defaultSessionTTL)
+	}
+	if a.AuthenticationTokenTTL == 0 {
+		a.AuthenticationTokenTTL = caddy.Duration(defaultHandoffTTL)
 	}
 	key, err := loadKey(a.Key)
 	if err != nil {
@@ -99,6 +131,9 @@ func (a *App) Validate() error {
 	if a.CacheSize <= 0 {
 		return fmt.Errorf("cache_size must be positive")
 	}
+	if a.SessionTTL <= 0 || a.AuthenticationTokenTTL <= 0 {
+		return fmt.Errorf("session_ttl and authentication_token_ttl must be positive")
+	}
 	for i, u := range a.Users {
 		if err := u.validate(); err != nil {
 			return fmt.Errorf("users[%d]: %w", i, err)
@@ -107,11 +142,42 @@ func (a *App) Validate() error {
 	return nil
 }
 
-// Start does nothing: the handlers use the app's state directly.
-func (a *App) Start() error { return nil }
+// Start begins purging expired sessions and handoff tokens.
+func (a *App) Start() error {
+	a.stop, a.done = make(chan struct{}), make(chan struct{})
+	go a.purge()
+	return nil
+}
 
-// Stop does nothing; Cleanup releases the state.
-func (a *App) Stop() error { return nil }
+// Stop ends the purging; Cleanup releases the state.
+func (a *App) Stop() error {
+	if a.stop != nil {
+		close(a.stop)
+		<-a.done
+	}
+	return nil
+}
+
+func (a *App) purge() {
+	defer close(a.done)
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case now := <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			n, err := a.auth.Store().PurgeExpired(ctx, now)
+			cancel()
+			if err != nil {
+				a.logger.Warn("purging expired sessions and handoff tokens", zap.Error(err))
+			} else if n > 0 {
+				a.logger.Debug("purged expired sessions and handoff tokens", zap.Int("count", n))
+			}
+		}
+	}
+}
 
 // Cleanup releases what Provision acquired, and only that.
 func (a *App) Cleanup() error {

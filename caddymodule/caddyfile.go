@@ -24,6 +24,9 @@ func init() {
 //		key <base64>
 //		temporary_max_ttl <duration>
 //		cache_size <bytes>
+//		session_cookie <name>
+//		session_ttl <duration>
+//		authentication_token_ttl <duration>
 //		user <id> {
 //			password <bcrypt hash>
 //			name <name>
@@ -66,15 +69,21 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 		case "temporary_max_ttl":
-			var s string
-			if !d.AllArgs(&s) {
+			if err := parseDuration(d, &a.TemporaryMaxTTL); err != nil {
+				return err
+			}
+		case "session_ttl":
+			if err := parseDuration(d, &a.SessionTTL); err != nil {
+				return err
+			}
+		case "authentication_token_ttl":
+			if err := parseDuration(d, &a.AuthenticationTokenTTL); err != nil {
+				return err
+			}
+		case "session_cookie":
+			if !d.AllArgs(&a.SessionCookie) {
 				return d.ArgErr()
 			}
-			dur, err := caddy.ParseDuration(s)
-			if err != nil || dur <= 0 {
-				return d.Errf("bad temporary_max_ttl %q: want a positive duration", s)
-			}
-			a.TemporaryMaxTTL = caddy.Duration(dur)
 		case "cache_size":
 			var s string
 			if !d.AllArgs(&s) {
@@ -95,6 +104,21 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unrecognized tokengate option %q", d.Val())
 		}
 	}
+	return nil
+}
+
+// parseDuration reads the option's one argument as a positive duration.
+func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	opt := d.Val()
+	var s string
+	if !d.AllArgs(&s) {
+		return d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil || dur <= 0 {
+		return d.Errf("bad %s %q: want a positive duration", opt, s)
+	}
+	*dst = caddy.Duration(dur)
 	return nil
 }
 
@@ -132,6 +156,7 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 //	tokengate {
 //		token_source header <name> | bearer | cookie <name> | query <name>
 //		forward_token
+//		logout_path <path>
 //		handle_errors
 //	}
 func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -168,6 +193,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.ForwardToken = true
+		case "logout_path":
+			if !d.AllArgs(&h.LogoutPath) {
+				return d.ArgErr()
+			}
 		case "handle_errors":
 			if d.NextArg() {
 				return d.ArgErr()

@@ -22,13 +22,16 @@ func TestGlobalOption(t *testing.T) {
 			key {env.TOKENGATE_KEY}
 			temporary_max_ttl 1h
 			cache_size 32MiB
+			session_cookie sid
+			session_ttl 8h
+			authentication_token_ttl 2m
 			user alice {
 				password ` + hash + `
 				name "Alice Example"
 				email alice@example.com
 				role Editor
 			}
-		}`, `{"store":{"type":"bolt","path":"/var/lib/tg.db"},"key":"{env.TOKENGATE_KEY}","temporary_max_ttl":3600000000000,"cache_size":33554432,"users":[{"id":"alice","password":"` + hash + `","name":"Alice Example","email":"alice@example.com","role":"Editor"}]}`},
+		}`, `{"store":{"type":"bolt","path":"/var/lib/tg.db"},"key":"{env.TOKENGATE_KEY}","temporary_max_ttl":3600000000000,"cache_size":33554432,"session_cookie":"sid","session_ttl":28800000000000,"authentication_token_ttl":120000000000,"users":[{"id":"alice","password":"` + hash + `","name":"Alice Example","email":"alice@example.com","role":"Editor"}]}`},
 		{"default bolt path", `tokengate {
 			store bolt
 		}`, `{"store":{"type":"bolt"}}`},
@@ -36,6 +39,7 @@ func TestGlobalOption(t *testing.T) {
 		{"unknown store", "tokengate {\n\tstore mongo\n}", `!unknown store "mongo"`},
 		{"bad duration", "tokengate {\n\ttemporary_max_ttl soon\n}", `!bad temporary_max_ttl`},
 		{"negative duration", "tokengate {\n\ttemporary_max_ttl -1h\n}", `!bad temporary_max_ttl`},
+		{"bad session ttl", "tokengate {\n\tsession_ttl 0s\n}", `!bad session_ttl`},
 		{"bad size", "tokengate {\n\tcache_size lots\n}", `!bad cache_size`},
 		{"user without password", "tokengate {\n\tuser bob {\n\t\tname Bob\n\t}\n}", `!password hash required`},
 		{"password not a hash", "tokengate {\n\tuser bob {\n\t\tpassword hunter2\n\t}\n}", `!must be a hash from caddy hash-password`},
@@ -75,8 +79,9 @@ func TestDirective(t *testing.T) {
 			token_source cookie tg
 			token_source query access_token
 			forward_token
+			logout_path /signout
 			handle_errors
-		}`, `{"token_sources":["header:X-Api-Token","bearer","cookie:tg","query:access_token"],"forward_token":true,"handle_errors":true}`},
+		}`, `{"token_sources":["header:X-Api-Token","bearer","cookie:tg","query:access_token"],"forward_token":true,"logout_path":"/signout","handle_errors":true}`},
 		{"bad source", "tokengate {\n\ttoken_source carrier pigeon\n}", "!want header:<name>"},
 		{"source without name", "tokengate {\n\ttoken_source header\n}", "!wrong argument count"},
 		{"unknown", "tokengate {\n\tlogin_page /x\n}", `!unrecognized tokengate subdirective "login_page"`},

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/api/onezone"
+	"github.com/tokengate/tokengate/api/openpaas"
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -33,15 +36,21 @@ type Handler struct {
 	// parameter is removed from the URI regardless. Default: false.
 	ForwardToken bool `json:"forward_token,omitempty"`
 
+	// Path at which a POST ends the caller's browser session.
+	// Default: /logout.
+	LogoutPath string `json:"logout_path,omitempty"`
+
 	// Refuse with a plain caddyhttp error, so that the server's
 	// handle_errors routes write the response, instead of writing
 	// Onezone's JSON error body. Default: false.
 	HandleErrors bool `json:"handle_errors,omitempty"`
 
-	app     *App
-	sources []source
-	api     *onezone.Handler
-	logger  *zap.Logger
+	app      *App
+	sources  []source
+	callers  *caller.Authenticator
+	onezone  *onezone.Handler
+	openpaas *openpaas.Handler
+	logger   *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -63,19 +72,39 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if len(h.TokenSources) == 0 {
 		h.TokenSources = []string{"header:X-Auth-Token", "bearer"}
 	}
-	h.sources = make([]source, len(h.TokenSources))
+	if h.LogoutPath == "" {
+		h.LogoutPath = "/logout"
+	}
+	h.sources = make([]source, len(h.TokenSources), len(h.TokenSources)+1)
 	for i, s := range h.TokenSources {
 		if h.sources[i], err = parseSource(s); err != nil {
 			return fmt.Errorf("token_sources[%d]: %w", i, err)
 		}
 	}
-	h.api = &onezone.Handler{Auth: h.app.auth, ClientIP: clientIP}
+	// The session cookie always counts, last: browsers carry it.
+	h.sources = append(h.sources, source{kind: "cookie", name: h.app.SessionCookie})
+	a := h.app.auth
+	h.callers = &caller.Authenticator{
+		Auth:          a,
+		ClientIP:      clientIP,
+		SessionCookie: h.app.SessionCookie,
+		SessionTTL:    time.Duration(h.app.SessionTTL),
+	}
+	h.onezone = &onezone.Handler{Auth: a, Callers: h.callers}
+	h.openpaas = &openpaas.Handler{Auth: a, Callers: h.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
 	return nil
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if onezone.Match(r.URL.Path) {
-		h.api.ServeHTTP(w, r)
+	switch p := r.URL.Path; {
+	case onezone.Match(p):
+		h.onezone.ServeHTTP(w, r)
+		return nil
+	case openpaas.Match(p):
+		h.openpaas.ServeHTTP(w, r)
+		return nil
+	case p == h.LogoutPath:
+		h.callers.Logout(w, r)
 		return nil
 	}
 	raw, src := h.token(r)

@@ -21,7 +21,9 @@ var (
 	bucketTemp       = []byte("temp_secrets") // id → generation ‖ secret
 	bucketNamed      = []byte("named")        // subject ␀ id → NamedToken JSON
 	bucketNamedNames = []byte("named_names")  // subject ␀ name → id
-	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames}
+	bucketSessions   = []byte("sessions")     // id → Session JSON
+	bucketHandoffs   = []byte("handoffs")     // digest → Handoff JSON
+	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames, bucketSessions, bucketHandoffs}
 )
 
 // Bolt is the embedded store: one bbolt file, nothing to set up. bbolt

@@ -48,6 +48,24 @@ type NamedToken struct {
 	Secret    []byte          `json:"secret"`
 }
 
+// Session is a browser login: its token is stamped with the subject's
+// temporary generation, and the record lets one session end on its own.
+type Session struct {
+	ID        string    `json:"id"`
+	Subject   string    `json:"subject"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Handoff is a short-lived authentication token (OpenPaaS's), stored under
+// the SHA-256 of its value so a copy of the store reveals none.
+type Handoff struct {
+	Digest    string    `json:"digest"` // hex SHA-256 of the token
+	Subject   string    `json:"subject"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
 // NamedUpdate changes a named token; nil fields stay as they are.
 type NamedUpdate struct {
 	Name    *string
@@ -78,6 +96,8 @@ const (
 	UserChanged
 	// NamedChanged: one of the subject's named tokens changed.
 	NamedChanged
+	// SessionEnded: one of the subject's sessions was ended.
+	SessionEnded
 )
 
 // Event announces a change to one subject.
@@ -122,6 +142,26 @@ type Store interface {
 	// DeleteNamed removes one named token (ErrNotFound if none), or all
 	// of the subject's when id is "".
 	DeleteNamed(ctx context.Context, subject, id string) error
+
+	// CreateSession stores a session; ErrNotFound if the subject does not
+	// exist.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns a session, expired or not. ErrNotFound if none.
+	Session(ctx context.Context, id string) (Session, error)
+	// DeleteSession ends a session. ErrNotFound if none.
+	DeleteSession(ctx context.Context, id string) error
+
+	// CreateHandoff stores a handoff token; ErrNotFound if the subject
+	// does not exist.
+	CreateHandoff(ctx context.Context, h Handoff) error
+	// Handoff returns a handoff token by digest, expired or not (callers
+	// compare ExpiresAt: expiry is exact, purging is not). ErrNotFound if
+	// none.
+	Handoff(ctx context.Context, digest string) (Handoff, error)
+
+	// PurgeExpired removes sessions and handoff tokens that expired
+	// before now, and returns how many.
+	PurgeExpired(ctx context.Context, now time.Time) (int, error)
 
 	// Subscribe calls fn for every change, synchronously with the change
 	// for changes made through this process. It returns a function that

@@ -20,6 +20,10 @@ const (
 	// Named tokens each have a stored record and secret and are revoked
 	// one by one.
 	Named Kind = "nmd"
+	// Session tokens live in a browser cookie. They carry the temporary
+	// generation (revoke-all ends them) and a session id that can be ended
+	// on its own.
+	Session Kind = "ses"
 )
 
 // Type is Onezone's token type.

@@ -29,6 +29,8 @@ func newError(status int, id, desc string, details map[string]any) *Error {
 var (
 	errNoAuth = newError(http.StatusUnauthorized, "unauthorized",
 		"You must authenticate yourself to perform this operation.", nil)
+	errForbidden = newError(http.StatusForbidden, "forbidden",
+		"You are not authorized to perform this operation.", nil)
 	errMalformed = newError(http.StatusBadRequest, "malformedData",
 		"Provided data could not be understood by the server.", nil)
 	errUnavailable = newError(http.StatusServiceUnavailable, "temporaryFailure",

@@ -4,18 +4,16 @@ package onezone
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
-	"github.com/tokengate/tokengate/tokens"
 )
 
 // Prefix is Onezone's REST prefix.
@@ -26,10 +24,8 @@ const maxBody = 64 << 10
 
 // Handler serves the endpoints. It is safe for concurrent use.
 type Handler struct {
-	Auth *auth.Service
-	// ClientIP returns the request's client address as the server
-	// determines it (trusted proxies respected).
-	ClientIP func(*http.Request) netip.Addr
+	Auth    *auth.Service
+	Callers *caller.Authenticator
 }
 
 type route map[string]func(*Handler, http.ResponseWriter, *http.Request, string)
@@ -97,55 +93,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn(h, w, r, id)
 }
 
-// caller authenticates the request the way Onezone does: x-auth-token,
-// then a Bearer token, then Basic credentials.
+// caller authenticates the request the way Onezone does (x-auth-token,
+// Bearer, Basic), or by tokengate's session cookie.
 func (h *Handler) caller(r *http.Request) (*auth.Identity, *Error) {
-	raw, user, pass, basic := Credentials(r)
+	c, err := h.Callers.Authenticate(r)
 	switch {
-	case raw != "":
-		t, err := h.Auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: h.ClientIP(r), Interface: "rest"})
-		if err != nil {
-			return nil, AuthError(err)
-		}
-		return t.Identity, nil
-	case basic:
-		id, err := h.Auth.Password(r.Context(), user, pass)
-		if err != nil {
-			return nil, AuthError(err)
-		}
-		return id, nil
+	case errors.Is(err, caller.ErrNone):
+		return nil, errNoAuth
+	case errors.Is(err, caller.ErrCrossSite):
+		return nil, errForbidden
+	case err != nil:
+		return nil, AuthError(err)
 	}
-	return nil, errNoAuth
-}
-
-// Credentials extracts what a request authenticates with, in Onezone's
-// order: a token from x-auth-token or Authorization: Bearer, else Basic
-// user and password.
-func Credentials(r *http.Request) (token, user, pass string, basic bool) {
-	if t := r.Header.Get("X-Auth-Token"); t != "" {
-		return t, "", "", false
-	}
-	a := r.Header.Get("Authorization")
-	if t, ok := cutPrefixFold(a, "Bearer "); ok && t != "" {
-		return t, "", "", false
-	}
-	if b, ok := cutPrefixFold(a, "Basic "); ok {
-		if dec, err := base64.StdEncoding.DecodeString(b); err == nil {
-			if u, p, ok := strings.Cut(string(dec), ":"); ok {
-				return "", u, p, true
-			}
-		}
-		// Undecodable Basic credentials are bad credentials, not none.
-		return "", "", "", true
-	}
-	return "", "", "", false
-}
-
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
-		return strings.TrimSpace(s[len(prefix):]), true
-	}
-	return s, false
+	return c.Identity, nil
 }
 
 // readJSON decodes the request body into v. Like Onezone, an empty body

@@ -1,0 +1,105 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/tokens"
+)
+
+// StartSession opens a browser session for the subject and returns the
+// token for its cookie.
+func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Duration) (string, error) {
+	sub, _, err := s.subject(ctx, subject)
+	if err != nil {
+		return "", err
+	}
+	if sub.blocked {
+		return "", ErrUserBlocked
+	}
+	now := s.now()
+	sess := store.Session{ID: tokens.NewID(), Subject: subject, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return "", s.storeErr(err)
+	}
+	return tokens.Mint(&tokens.Claims{
+		Subject:    subject,
+		Kind:       tokens.Session,
+		Type:       tokens.Access,
+		Generation: sub.generation,
+		ID:         sess.ID,
+		IssuedAt:   now.Unix(),
+		Caveats:    []tokens.Caveat{{Type: tokens.CaveatTime, ValidUntil: sess.ExpiresAt.Unix()}},
+	}, sub.sessionKey)
+}
+
+// EndSession ends the session a verified session token belongs to; a
+// copy of its cookie no longer works once this returns.
+func (s *Service) EndSession(ctx context.Context, t *Token) error {
+	if t.Kind != tokens.Session {
+		return fmt.Errorf("%w: not a session token", tokens.ErrInvalid)
+	}
+	if err := s.store.DeleteSession(ctx, t.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return s.storeErr(err)
+	}
+	return nil
+}
+
+// sessionKey checks that the session still exists and belongs to the
+// token's subject. An ended session's token is revoked.
+func (s *Service) sessionKey(ctx context.Context, c *tokens.Claims, sub *subject) ([]byte, error) {
+	sess, err := s.store.Session(ctx, c.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("%w: session ended", tokens.ErrRevoked)
+	case err != nil:
+		return nil, s.storeErr(err)
+	case sess.Subject != c.Subject:
+		return nil, fmt.Errorf("%w: session of another subject", tokens.ErrInvalid)
+	}
+	return sub.sessionKey, nil
+}
+
+// IssueHandoff creates an OpenPaaS-style authentication token: a random
+// UUID v4 that resolves to the subject until it expires. Only its digest
+// is stored.
+func (s *Service) IssueHandoff(ctx context.Context, subject string, ttl time.Duration) (string, store.Handoff, error) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	tok := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	now := s.now().UTC()
+	h := store.Handoff{Digest: digest(tok), Subject: subject, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := s.store.CreateHandoff(ctx, h); err != nil {
+		return "", h, s.storeErr(err)
+	}
+	return tok, h, nil
+}
+
+// Handoff resolves a handoff token. Expiry is exact: a token stops
+// working at its creation time plus its TTL, whenever it is purged.
+// Unknown and expired tokens are store.ErrNotFound.
+func (s *Service) Handoff(ctx context.Context, tok string) (store.Handoff, error) {
+	h, err := s.store.Handoff(ctx, digest(tok))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return h, err
+	case err != nil:
+		return h, s.storeErr(err)
+	case !s.now().Before(h.ExpiresAt):
+		return h, store.ErrNotFound
+	}
+	return h, nil
+}
+
+func digest(tok string) string {
+	d := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(d[:])
+}
