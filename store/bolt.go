@@ -68,7 +68,7 @@ func (s *Bolt) update(fn func(*bolt.Tx) error) error { return wrap(s.db.Update(f
 
 // wrap marks bbolt's own failures as ErrUnavailable and passes ours through.
 func wrap(err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists) {
 		return err
 	}
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)

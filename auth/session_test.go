@@ -1,0 +1,181 @@
+package auth_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/tokens"
+)
+
+// clock is a controllable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestHandoffExpiresExactly(t *testing.T) {
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	s, err := auth.New(openStore(t), tokens.NewServerKey(), auth.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	tok, h, err := s.IssueHandoff(ctx, "alice", 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Subject != "alice" || len(tok) != 36 || tok[14] != '4' {
+		t.Fatalf("handoff %q %+v: want a UUID v4 for alice", tok, h)
+	}
+	for _, tc := range []struct {
+		advance time.Duration
+		want    error
+	}{
+		{0, nil},
+		{59*time.Second + 999*time.Millisecond, nil}, // read many times, not one-time
+		{time.Millisecond, store.ErrNotFound},         // exactly created_at + ttl
+	} {
+		clk.Add(tc.advance)
+		if _, err := s.Handoff(ctx, tok); !errors.Is(err, tc.want) {
+			t.Fatalf("at +%v: got %v, want %v", clk.Now().Sub(h.CreatedAt), err, tc.want)
+		}
+	}
+	if _, err := s.Handoff(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown handoff: %v", err)
+	}
+}
+
+func TestSessions(t *testing.T) {
+	st := openStore(t)
+	s := newService(t, st, tokens.NewServerKey())
+	one, err := s.StartSession(ctx, "alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, _ := s.StartSession(ctx, "alice", time.Hour)
+	bob, _ := s.StartSession(ctx, "bob", time.Hour)
+	tok, err := s.Authenticate(ctx, one, tokens.Request{})
+	if err != nil || tok.Kind != tokens.Session || tok.Identity.ID != "alice" {
+		t.Fatalf("session token: %v %+v", err, tok)
+	}
+	s.Wait()
+
+	// Logout ends that session only.
+	if err := s.EndSession(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := authenticate(s, one); !errors.Is(err, tokens.ErrRevoked) {
+		t.Fatalf("ended session: got %v, want ErrRevoked", err)
+	}
+	if err := authenticate(s, two); err != nil {
+		t.Fatalf("other session after logout: %v", err)
+	}
+	s.Wait()
+
+	// Revoke-all ends every session of the user, not other users'.
+	if _, err := s.RevokeTemporary(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := authenticate(s, two); !errors.Is(err, tokens.ErrRevoked) {
+		t.Fatalf("session after revoke-all: got %v, want ErrRevoked", err)
+	}
+	if err := authenticate(s, bob); err != nil {
+		t.Fatalf("bob's session after alice's revoke-all: %v", err)
+	}
+
+	// A blocked user cannot start one, and its sessions stop working.
+	u, _ := st.User(ctx, "bob")
+	u.Blocked = true
+	if err := st.PutUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := authenticate(s, bob); !errors.Is(err, auth.ErrUserBlocked) {
+		t.Fatalf("blocked user's session: got %v", err)
+	}
+	if _, err := s.StartSession(ctx, "bob", time.Hour); !errors.Is(err, auth.ErrUserBlocked) {
+		t.Fatalf("blocked user starting a session: got %v", err)
+	}
+}
+
+func TestNamedTokens(t *testing.T) {
+	st := openStore(t)
+	s := newService(t, st, tokens.NewServerKey())
+	rec, named, err := s.IssueNamed(ctx, "alice", "ci", tokens.Access, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.IssueNamed(ctx, "alice", "ci", tokens.Access, nil); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("duplicate name: got %v, want ErrExists", err)
+	}
+	temp := issue(t, s, "alice")
+	check := func(step string, wantNamed, wantTemp error) {
+		t.Helper()
+		if err := authenticate(s, named); !errors.Is(err, wantNamed) {
+			t.Fatalf("%s: named token: got %v, want %v", step, err, wantNamed)
+		}
+		if err := authenticate(s, temp); !errors.Is(err, wantTemp) {
+			t.Fatalf("%s: temporary token: got %v, want %v", step, err, wantTemp)
+		}
+		s.Wait()
+	}
+	check("fresh", nil, nil)
+	yes, no := true, false
+	if err := st.UpdateNamed(ctx, "alice", rec.ID, store.NamedUpdate{Revoked: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	check("named revoked", tokens.ErrRevoked, nil)
+	if err := st.UpdateNamed(ctx, "alice", rec.ID, store.NamedUpdate{Revoked: &no}); err != nil {
+		t.Fatal(err)
+	}
+	check("named un-revoked", nil, nil)
+	if _, err := s.RevokeTemporary(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	check("temporary revoked", nil, tokens.ErrRevoked)
+	if err := st.DeleteNamed(ctx, "alice", rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	check("named deleted", tokens.ErrInvalid, tokens.ErrRevoked)
+}
+
+// argonHash is `caddy hash-password --plaintext hunter22 --algorithm argon2id`.
+const argonHash = "$argon2id$v=19$m=47104,t=1,p=1$+3WVTYE4cI8lRSn/xyVmyg$T+8ngZLt1xpTJlxmqjCc+rtSqlLbEOp61CciE20avvw"
+
+func TestPasswordHashes(t *testing.T) {
+	for _, tc := range []struct {
+		hash string
+		ok   bool
+	}{
+		{string(minCostHash), true},
+		{argonHash, true},
+		{"hunter2", false},
+		{"$argon2id$v=19$m=1,t=1$salt$key", false},
+		{"$argon2id$v=18$m=47104,t=1,p=1$+3WVTYE4cI8lRSn/xyVmyg$T+8ngZLt1xpTJlxmqjCc+rtSqlLbEOp61CciE20avvw", false},
+	} {
+		if err := auth.CheckHash(tc.hash); (err == nil) != tc.ok {
+			t.Errorf("CheckHash(%q) = %v", tc.hash, err)
+		}
+	}
+	st := openStore(t)
+	if err := st.PutUser(ctx, store.User{ID: "carol", PasswordHash: argonHash}); err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, st, tokens.NewServerKey())
+	if _, err := s.Password(ctx, "carol", "hunter22"); err != nil {
+		t.Fatalf("argon2id password: %v", err)
+	}
+	if _, err := s.Password(ctx, "carol", "hunter23"); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Fatalf("wrong argon2id password: %v", err)
+	}
+}
