@@ -44,7 +44,7 @@ func TestHandoffExpiresExactly(t *testing.T) {
 	}{
 		{0, nil},
 		{59*time.Second + 999*time.Millisecond, nil}, // read many times, not one-time
-		{time.Millisecond, store.ErrNotFound},         // exactly created_at + ttl
+		{time.Millisecond, store.ErrNotFound},        // exactly created_at + ttl
 	} {
 		clk.Add(tc.advance)
 		if _, err := s.Handoff(ctx, tok); !errors.Is(err, tc.want) {
