@@ -17,14 +17,21 @@ func (s *Service) Password(ctx context.Context, username, password string) (*Ide
 	if err == nil {
 		sub, _, err = s.subject(ctx, u.ID)
 	}
+	hash := s.dummyHash
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, tokens.ErrSubjectInvalid):
-		_, _ = comparePassword(s.dummyHash, password)
-		return nil, ErrBadCredentials
+		sub = nil
 	case err != nil:
 		return nil, s.storeErr(err)
+	default:
+		hash = []byte(sub.passwordHash)
 	}
-	if ok, _ := comparePassword([]byte(sub.passwordHash), password); !ok {
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	ok, _ := comparePassword(hash, password)
+	s.release()
+	if sub == nil || !ok {
 		return nil, ErrBadCredentials
 	}
 	if sub.blocked {

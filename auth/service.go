@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/tokengate/tokengate/cache"
@@ -69,7 +70,11 @@ type Service struct {
 	maxTempTTL time.Duration
 	cacheSize  int64
 	dummyHash  []byte
-	cancel     func()
+	policy     Policy
+	budget     Budget
+	// bcryptSlots bounds concurrent password hashing and checking.
+	bcryptSlots chan struct{}
+	cancel      func()
 }
 
 // Option configures a Service.
@@ -93,6 +98,19 @@ func WithDummyPasswordHash(hash string) Option {
 	return func(s *Service) { s.dummyHash = []byte(hash) }
 }
 
+// WithPasswordPolicy sets what new passwords must satisfy.
+// Default: DefaultPolicy.
+func WithPasswordPolicy(p Policy) Option { return func(s *Service) { s.policy = p } }
+
+// WithBudget sets the brute-force budget. Default: DefaultBudget.
+func WithBudget(b Budget) Option { return func(s *Service) { s.budget = b } }
+
+// WithPasswordConcurrency bounds how many password hashes are computed or
+// checked at once. Default: half the CPUs, at least 1.
+func WithPasswordConcurrency(n int) Option {
+	return func(s *Service) { s.bcryptSlots = make(chan struct{}, max(n, 1)) }
+}
+
 // New returns a Service over st that signs with key. Close it when done.
 func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error) {
 	if key.IsZero() {
@@ -107,7 +125,10 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 		maxTempTTL: DefaultMaxTemporaryTTL,
 		cacheSize:  DefaultCacheSize,
 		dummyHash:  []byte(defaultDummyHash),
+		policy:     DefaultPolicy,
+		budget:     DefaultBudget,
 	}
+	WithPasswordConcurrency(runtime.NumCPU() / 2)(s)
 	for _, o := range opts {
 		o(s)
 	}

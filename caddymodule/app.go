@@ -6,6 +6,9 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -49,6 +52,31 @@ type App struct {
 	// Lifetime of an OpenPaaS authentication (handoff) token.
 	// Default: 60s, as OpenPaaS.
 	AuthenticationTokenTTL caddy.Duration `json:"authentication_token_ttl,omitempty"`
+
+	// Link sent for a password reset; {token} is replaced by the token,
+	// URL-escaped. Default: /reset-password?token={token}.
+	ResetURL string `json:"reset_url,omitempty"`
+
+	// How long a password-reset token stays valid. Default: 24h.
+	ResetTokenTTL caddy.Duration `json:"reset_token_ttl,omitempty"`
+
+	// Shortest password accepted when one is set or reset. Default: 10.
+	PasswordMinLength int `json:"password_min_length,omitempty"`
+
+	// Fewest character kinds (lower, upper, digit, other) a new password
+	// must mix. Default: 2.
+	PasswordMinClasses int `json:"password_min_classes,omitempty"`
+
+	// Failed credentials a client IP may present per failure_window before
+	// it gets 429; a target user may take ten times as many. Default: 10.
+	FailureBudget int `json:"failure_budget,omitempty"`
+
+	// The brute-force window. Default: 5m.
+	FailureWindow caddy.Duration `json:"failure_window,omitempty"`
+
+	// Password hashes computed or checked at once, so that a password
+	// flood cannot starve token checks. Default: half the CPUs, at least 1.
+	PasswordConcurrency int `json:"password_concurrency,omitempty"`
 
 	// Users declared in the config. They are written to the store at
 	// provision time, marked as config-managed; config-managed users no
@@ -102,6 +130,27 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.AuthenticationTokenTTL == 0 {
 		a.AuthenticationTokenTTL = caddy.Duration(defaultHandoffTTL)
 	}
+	if a.ResetURL == "" {
+		a.ResetURL = "/reset-password?token={token}"
+	}
+	if a.ResetTokenTTL == 0 {
+		a.ResetTokenTTL = caddy.Duration(auth.DefaultResetTTL)
+	}
+	if a.PasswordMinLength == 0 {
+		a.PasswordMinLength = auth.DefaultPolicy.MinLength
+	}
+	if a.PasswordMinClasses == 0 {
+		a.PasswordMinClasses = auth.DefaultPolicy.MinClasses
+	}
+	if a.FailureBudget == 0 {
+		a.FailureBudget = auth.DefaultBudget.Max
+	}
+	if a.FailureWindow == 0 {
+		a.FailureWindow = caddy.Duration(auth.DefaultBudget.Window)
+	}
+	if a.PasswordConcurrency == 0 {
+		a.PasswordConcurrency = max(runtime.NumCPU()/2, 1)
+	}
 	key, err := loadKey(a.Key)
 	if err != nil {
 		return err
@@ -114,6 +163,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.auth, err = auth.New(st, key,
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
 		auth.WithCacheSize(a.CacheSize),
+		auth.WithPasswordPolicy(auth.Policy{MinLength: a.PasswordMinLength, MinClasses: a.PasswordMinClasses}),
+		auth.WithBudget(auth.Budget{Max: a.FailureBudget, Window: time.Duration(a.FailureWindow), UserFactor: auth.DefaultBudget.UserFactor}),
+		auth.WithPasswordConcurrency(a.PasswordConcurrency),
 	)
 	if err != nil {
 		return err
@@ -131,8 +183,20 @@ func (a *App) Validate() error {
 	if a.CacheSize <= 0 {
 		return fmt.Errorf("cache_size must be positive")
 	}
-	if a.SessionTTL <= 0 || a.AuthenticationTokenTTL <= 0 {
-		return fmt.Errorf("session_ttl and authentication_token_ttl must be positive")
+	for name, d := range map[string]caddy.Duration{
+		"session_ttl": a.SessionTTL, "authentication_token_ttl": a.AuthenticationTokenTTL,
+		"reset_token_ttl": a.ResetTokenTTL, "failure_window": a.FailureWindow,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("%s must be positive", name)
+		}
+	}
+	if a.PasswordMinLength < 1 || a.PasswordMinClasses < 1 || a.PasswordMinClasses > 4 ||
+		a.FailureBudget < 1 || a.PasswordConcurrency < 1 {
+		return fmt.Errorf("password_min_length, failure_budget and password_concurrency must be positive; password_min_classes 1-4")
+	}
+	if !strings.Contains(a.ResetURL, "{token}") {
+		return fmt.Errorf("reset_url must contain {token}")
 	}
 	for i, u := range a.Users {
 		if err := u.validate(); err != nil {
@@ -187,6 +251,11 @@ func (a *App) Cleanup() error {
 	}
 	_, err := stores.Delete(a.storeKey)
 	return err
+}
+
+// ResetLink builds the link for a password-reset token.
+func (a *App) ResetLink(tok string) string {
+	return strings.ReplaceAll(a.ResetURL, "{token}", url.QueryEscape(tok))
 }
 
 // Interface guards

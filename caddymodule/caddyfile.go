@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"strconv"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -27,6 +29,12 @@ func init() {
 //		session_cookie <name>
 //		session_ttl <duration>
 //		authentication_token_ttl <duration>
+//		reset_url <url with {token}>
+//		reset_token_ttl <duration>
+//		password_min_length <n>
+//		password_min_classes <n>
+//		password_concurrency <n>
+//		failure_budget <count> [<window>]
 //		user <id> {
 //			password <bcrypt hash>
 //			name <name>
@@ -80,6 +88,38 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := parseDuration(d, &a.AuthenticationTokenTTL); err != nil {
 				return err
 			}
+		case "reset_token_ttl":
+			if err := parseDuration(d, &a.ResetTokenTTL); err != nil {
+				return err
+			}
+		case "reset_url":
+			if !d.AllArgs(&a.ResetURL) {
+				return d.ArgErr()
+			}
+		case "password_min_length", "password_min_classes", "password_concurrency":
+			dst := map[string]*int{"password_min_length": &a.PasswordMinLength,
+				"password_min_classes": &a.PasswordMinClasses, "password_concurrency": &a.PasswordConcurrency}[d.Val()]
+			if err := parseInt(d, dst); err != nil {
+				return err
+			}
+		case "failure_budget":
+			// failure_budget <count> [<window>]
+			args := d.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(args[0])
+			if err != nil || n < 1 {
+				return d.Errf("bad failure_budget count %q", args[0])
+			}
+			a.FailureBudget = n
+			if len(args) == 2 {
+				dur, err := caddy.ParseDuration(args[1])
+				if err != nil || dur <= 0 {
+					return d.Errf("bad failure_budget window %q", args[1])
+				}
+				a.FailureWindow = caddy.Duration(dur)
+			}
 		case "session_cookie":
 			if !d.AllArgs(&a.SessionCookie) {
 				return d.ArgErr()
@@ -119,6 +159,21 @@ func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 		return d.Errf("bad %s %q: want a positive duration", opt, s)
 	}
 	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// parseInt reads the option's one argument as a positive integer.
+func parseInt(d *caddyfile.Dispenser, dst *int) error {
+	opt := d.Val()
+	var s string
+	if !d.AllArgs(&s) {
+		return d.ArgErr()
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return d.Errf("bad %s %q: want a positive integer", opt, s)
+	}
+	*dst = n
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/api/openpaas"
+	"github.com/tokengate/tokengate/api/unleash"
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -50,6 +51,7 @@ type Handler struct {
 	callers  *caller.Authenticator
 	onezone  *onezone.Handler
 	openpaas *openpaas.Handler
+	unleash  *unleash.Handler
 	logger   *zap.Logger
 }
 
@@ -89,9 +91,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		ClientIP:      clientIP,
 		SessionCookie: h.app.SessionCookie,
 		SessionTTL:    time.Duration(h.app.SessionTTL),
+		Logger:        h.logger,
 	}
 	h.onezone = &onezone.Handler{Auth: a, Callers: h.callers}
 	h.openpaas = &openpaas.Handler{Auth: a, Callers: h.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
+	h.unleash = &unleash.Handler{Auth: a, Callers: h.callers}
 	return nil
 }
 
@@ -102,6 +106,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	case openpaas.Match(p):
 		h.openpaas.ServeHTTP(w, r)
+		return nil
+	case unleash.Match(p):
+		h.unleash.ServeHTTP(w, r)
 		return nil
 	case p == h.LogoutPath:
 		h.callers.Logout(w, r)

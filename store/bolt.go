@@ -23,7 +23,11 @@ var (
 	bucketNamedNames = []byte("named_names")  // subject ␀ name → id
 	bucketSessions   = []byte("sessions")     // id → Session JSON
 	bucketHandoffs   = []byte("handoffs")     // digest → Handoff JSON
-	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames, bucketSessions, bucketHandoffs}
+	bucketResets     = []byte("resets")       // digest → ResetToken JSON
+	bucketUserResets = []byte("user_resets")  // subject ␀ digest → ""
+	bucketCounters   = []byte("counters")     // key → Counter JSON
+	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames,
+		bucketSessions, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters}
 )
 
 // Bolt is the embedded store: one bbolt file, nothing to set up. bbolt
@@ -142,25 +146,33 @@ func (s *Bolt) PutUser(ctx context.Context, u User) error {
 	if u.Username == "" {
 		u.Username = u.ID
 	}
-	b, err := json.Marshal(u)
-	if err != nil {
-		return err
-	}
-	err = s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		names := tx.Bucket(bucketUsernames)
 		if owner := names.Get([]byte(u.Username)); owner != nil && string(owner) != u.ID {
 			return ErrExists
 		}
 		var old User
-		if getUser(tx, u.ID, &old) == nil && old.Username != u.Username {
-			if err := names.Delete([]byte(old.Username)); err != nil {
+		switch err := getUser(tx, u.ID, &old); {
+		case err == nil:
+			u.Number = old.Number
+			if old.Username != u.Username {
+				if err := names.Delete([]byte(old.Username)); err != nil {
+					return err
+				}
+			}
+		case errors.Is(err, ErrNotFound):
+			n, err := tx.Bucket(bucketUsers).NextSequence()
+			if err != nil {
 				return err
 			}
+			u.Number = int64(n)
+		default:
+			return err
 		}
 		if err := names.Put([]byte(u.Username), []byte(u.ID)); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketUsers).Put([]byte(u.ID), b)
+		return putUser(tx, u)
 	})
 	if err == nil {
 		s.publish(Event{Kind: UserChanged, Subject: u.ID})
@@ -206,6 +218,14 @@ func (s *Bolt) Users(ctx context.Context) ([]User, error) {
 		})
 	})
 	return out, err
+}
+
+func putUser(tx *bolt.Tx, u User) error {
+	b, err := json.Marshal(u)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketUsers).Put([]byte(u.ID), b)
 }
 
 func getUser(tx *bolt.Tx, id string, u *User) error {

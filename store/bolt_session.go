@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -45,13 +46,18 @@ func (s *Bolt) Handoff(ctx context.Context, digest string) (Handoff, error) {
 func (s *Bolt) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := s.update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSessions, bucketHandoffs} {
+		for _, b := range [][]byte{bucketSessions, bucketHandoffs, bucketResets, bucketCounters} {
 			c := tx.Bucket(b).Cursor()
 			for k, v := c.First(); k != nil; {
 				var rec struct {
 					ExpiresAt time.Time `json:"expires_at"`
+					Until     time.Time `json:"until"`
 				}
-				if err := json.Unmarshal(v, &rec); err != nil || rec.ExpiresAt.Before(now) {
+				err := json.Unmarshal(v, &rec)
+				if rec.ExpiresAt.IsZero() {
+					rec.ExpiresAt = rec.Until
+				}
+				if err != nil || rec.ExpiresAt.Before(now) {
 					if err := c.Delete(); err != nil {
 						return err
 					}
@@ -61,6 +67,19 @@ func (s *Bolt) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 				}
 				k, v = c.Next()
 			}
+		}
+		// The per-user index of reset tokens loses entries whose token went.
+		c := tx.Bucket(bucketUserResets).Cursor()
+		for k, _ := c.First(); k != nil; {
+			_, digest, _ := bytes.Cut(k, []byte{0})
+			if tx.Bucket(bucketResets).Get(digest) == nil {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				k, _ = c.Seek(k)
+				continue
+			}
+			k, _ = c.Next()
 		}
 		return nil
 	})

@@ -33,6 +33,27 @@ type User struct {
 	CreatedAt     time.Time `json:"created_at"`
 	ConfigManaged bool      `json:"config_managed,omitempty"`
 	Blocked       bool      `json:"blocked,omitempty"`
+	// Number is a stable numeric id, assigned by the store on creation,
+	// for APIs whose user ids are integers (Unleash).
+	Number int64 `json:"number,omitempty"`
+}
+
+// ResetToken is a password-reset token, stored under the SHA-256 of its
+// value. Only the newest of a user's tokens is active.
+type ResetToken struct {
+	Digest    string    `json:"digest"`
+	Subject   string    `json:"subject"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Counter is a brute-force budget's state: failures in the window that
+// ends at Until.
+type Counter struct {
+	Key   string    `json:"key"`
+	Count int       `json:"count"`
+	Until time.Time `json:"until"`
 }
 
 // NamedToken is the record of one named token: long-lived, revocable on
@@ -159,8 +180,34 @@ type Store interface {
 	// none.
 	Handoff(ctx context.Context, digest string) (Handoff, error)
 
-	// PurgeExpired removes sessions and handoff tokens that expired
-	// before now, and returns how many.
+	// CreateReset stores a reset token and expires the subject's older
+	// ones. ErrNotFound if the subject does not exist.
+	CreateReset(ctx context.Context, t ResetToken) error
+	// Reset returns an active (unexpired, unused) reset token. ErrNotFound
+	// if there is none.
+	Reset(ctx context.Context, digest string, now time.Time) (ResetToken, error)
+	// ConsumeReset atomically checks that the reset token is active, sets
+	// its subject's password hash, expires all of the subject's reset
+	// tokens and bumps its temporary generation (ending its sessions and
+	// temporary tokens). ErrNotFound if the token is not active.
+	ConsumeReset(ctx context.Context, digest, passwordHash string, now time.Time) (ResetToken, error)
+	// SetPassword sets a user's password hash with the same effects as
+	// a reset: reset tokens expired, generation bumped. ErrNotFound if no
+	// such user.
+	SetPassword(ctx context.Context, id, passwordHash string, now time.Time) error
+
+	// Fail counts one failure against key in a window of the given
+	// length that starts at the first failure, and returns the counter.
+	Fail(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error)
+	// Counter returns key's counter; zero if none or its window is over.
+	Counter(ctx context.Context, key string, now time.Time) (Counter, error)
+	// Counters lists the counters whose windows are still open.
+	Counters(ctx context.Context, now time.Time) ([]Counter, error)
+	// ClearCounter forgets key's failures.
+	ClearCounter(ctx context.Context, key string) error
+
+	// PurgeExpired removes sessions, handoff and reset tokens and
+	// counters that expired before now, and returns how many.
 	PurgeExpired(ctx context.Context, now time.Time) (int, error)
 
 	// Subscribe calls fn for every change, synchronously with the change

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -43,6 +45,8 @@ type Authenticator struct {
 	SessionCookie string
 	// SessionTTL is how long a session lasts.
 	SessionTTL time.Duration
+	// Logger hears of brute-force budgets used up, once per window.
+	Logger *zap.Logger
 }
 
 // Caller is an authenticated request's caller.
@@ -61,7 +65,14 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Caller, error) {
 		return a.token(r, raw, ViaToken)
 	}
 	if user, pass, ok := basic(r); ok {
+		keys := []string{auth.IPKey(a.ClientIP(r).String()), auth.UserKey(user)}
+		if err := a.Auth.Admit(r.Context(), keys...); err != nil {
+			return nil, err
+		}
 		id, err := a.Auth.Password(r.Context(), user, pass)
+		if errors.Is(err, auth.ErrBadCredentials) {
+			a.Failed(r, keys...)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -71,9 +82,29 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Caller, error) {
 		if !safeMethod(r.Method) && CrossSite(r) {
 			return nil, ErrCrossSite
 		}
-		return a.token(r, c.Value, ViaSession)
+		ip := auth.IPKey(a.ClientIP(r).String())
+		if err := a.Auth.Admit(r.Context(), ip); err != nil {
+			return nil, err
+		}
+		cl, err := a.token(r, c.Value, ViaSession)
+		if err != nil && !errors.Is(err, auth.ErrUnavailable) {
+			a.Failed(r, ip)
+		}
+		return cl, err
 	}
 	return nil, ErrNone
+}
+
+// Failed counts a failed credential against the keys and logs, once per
+// window, a budget this failure used up. Counting is best effort: a store
+// failure here must not turn a refusal into something else.
+func (a *Authenticator) Failed(r *http.Request, keys ...string) {
+	exhausted, _ := a.Auth.Failed(r.Context(), keys...)
+	for _, k := range exhausted {
+		if ce := a.Logger.Check(zap.WarnLevel, "brute-force budget used up; refusing credentials"); ce != nil {
+			ce.Write(zap.String("key", k))
+		}
+	}
 }
 
 func (a *Authenticator) token(r *http.Request, raw string, via Via) (*Caller, error) {

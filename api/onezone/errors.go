@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 
 	"github.com/tokengate/tokengate/auth"
@@ -100,7 +101,19 @@ func AuthError(err error) *Error {
 	if errors.Is(err, auth.ErrUnavailable) {
 		return errUnavailable
 	}
+	if e, ok := auth.IsTooManyFailures(err); ok {
+		return TooManyFailures(e)
+	}
 	return errInternal
+}
+
+// TooManyFailures is the answer to a client past its brute-force budget.
+// Onezone has no such error; the id follows its naming.
+func TooManyFailures(e *auth.ErrTooManyFailures) *Error {
+	secs := int64(math.Ceil(e.RetryAfter.Seconds()))
+	return newError(http.StatusTooManyRequests, "tooManyRequests",
+		"Too many failed authentication attempts - please try again later.",
+		map[string]any{"retryAfter": secs})
 }
 
 // NoCredentials is the error for a request that presented none.
@@ -108,8 +121,11 @@ func NoCredentials() *Error { return errNoAuth }
 
 // WriteError sends e in Onezone's envelope.
 func WriteError(w http.ResponseWriter, e *Error) {
-	if e.Status == http.StatusUnauthorized {
+	switch e.Status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", fmt.Sprint(e.Details["retryAfter"]))
 	}
 	writeJSON(w, e.Status, struct {
 		Error *Error `json:"error"`

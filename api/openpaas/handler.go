@@ -7,7 +7,9 @@ package openpaas
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,10 +110,21 @@ func (h *Handler) caller(w http.ResponseWriter, r *http.Request) *caller.Caller 
 		return c
 	case errors.Is(err, auth.ErrUnavailable):
 		writeError(w, errUnavailable)
+	case isTooMany(w, err):
 	default:
 		writeError(w, errLogin)
 	}
 	return nil
+}
+
+// isTooMany answers a client past its brute-force budget with 429.
+func isTooMany(w http.ResponseWriter, err error) bool {
+	e, ok := auth.IsTooManyFailures(err)
+	if ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+		writeError(w, apiError{429, "Too Many Requests", "Too many failed attempts, try again later"})
+	}
+	return ok
 }
 
 // GET /api/authenticationtoken → a new token for the caller.
@@ -148,9 +161,17 @@ func (h *Handler) getToken(w http.ResponseWriter, r *http.Request, tok string) {
 // GET /api/authenticationtoken/{token}/user → the token's user; the token
 // is the credential. A caller without a session gets one.
 func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) {
+	ip := auth.IPKey(h.Callers.ClientIP(r).String())
+	if err := h.Auth.Admit(r.Context(), ip); err != nil {
+		if !isTooMany(w, err) {
+			writeError(w, errGetToken)
+		}
+		return
+	}
 	rec, err := h.Auth.Handoff(r.Context(), tok)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		h.Callers.Failed(r, ip)
 		writeError(w, errNotFound)
 		return
 	case err != nil:

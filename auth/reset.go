@@ -1,0 +1,95 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/tokengate/tokengate/store"
+)
+
+// DefaultResetTTL is how long a password-reset token stays valid.
+const DefaultResetTTL = 24 * time.Hour
+
+// ErrInvalidResetToken: unknown, expired, superseded or used.
+var ErrInvalidResetToken = errors.New("reset token is not valid")
+
+// IssueReset creates a password-reset token for the user: 256 random bits,
+// URL-safe, stored only as a digest. It supersedes the user's older ones.
+func (s *Service) IssueReset(ctx context.Context, subject, createdBy string, ttl time.Duration) (string, error) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	now := s.now().UTC()
+	err := s.store.CreateReset(ctx, store.ResetToken{
+		Digest:    digest(tok),
+		Subject:   subject,
+		CreatedBy: createdBy,
+		CreatedAt: now,
+		ExpiresAt: now.Add(ttl),
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+		return "", s.storeErr(err)
+	}
+	return tok, nil
+}
+
+// ResetUser returns the user an active reset token belongs to.
+func (s *Service) ResetUser(ctx context.Context, tok string) (store.User, store.ResetToken, error) {
+	t, err := s.store.Reset(ctx, digest(tok), s.now())
+	if err != nil {
+		return store.User{}, t, s.resetErr(err)
+	}
+	u, err := s.store.User(ctx, t.Subject)
+	return u, t, s.resetErr(err)
+}
+
+// Reset sets a new password with a reset token, consuming it. It also
+// expires the user's other reset tokens and ends every session and
+// temporary token of the user.
+func (s *Service) Reset(ctx context.Context, tok, password string) error {
+	hash, err := s.HashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.ConsumeReset(ctx, digest(tok), hash, s.now())
+	return s.resetErr(err)
+}
+
+// SetPassword changes a user's password, with the effects of a reset.
+func (s *Service) SetPassword(ctx context.Context, id, password string) error {
+	hash, err := s.HashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	return s.SetPasswordHash(ctx, id, hash)
+}
+
+// SetPasswordHash is SetPassword with an already hashed password.
+func (s *Service) SetPasswordHash(ctx context.Context, id, hash string) error {
+	if err := CheckHash(hash); err != nil {
+		return err
+	}
+	if err := s.store.SetPassword(ctx, id, hash, s.now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return s.storeErr(err)
+	}
+	return nil
+}
+
+func (s *Service) resetErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return ErrInvalidResetToken
+	}
+	return s.storeErr(err)
+}

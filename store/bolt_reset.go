@@ -1,0 +1,149 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func (s *Bolt) CreateReset(ctx context.Context, t ResetToken) error {
+	return s.update(func(tx *bolt.Tx) error {
+		if err := getUser(tx, t.Subject, new(User)); err != nil {
+			return err
+		}
+		if err := expireResets(tx, t.Subject, t.CreatedAt); err != nil {
+			return err
+		}
+		if err := putJSON(tx, bucketResets, t.Digest, t); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUserResets).Put(namedKey(t.Subject, t.Digest), nil)
+	})
+}
+
+func (s *Bolt) Reset(ctx context.Context, digest string, now time.Time) (ResetToken, error) {
+	var t ResetToken
+	err := s.view(func(tx *bolt.Tx) error { return activeReset(tx, digest, now, &t) })
+	return t, err
+}
+
+func (s *Bolt) ConsumeReset(ctx context.Context, digest, passwordHash string, now time.Time) (ResetToken, error) {
+	var t ResetToken
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := activeReset(tx, digest, now, &t); err != nil {
+			return err
+		}
+		return setPassword(tx, t.Subject, passwordHash, now)
+	})
+	if err == nil {
+		s.publish(Event{Kind: TempRevoked, Subject: t.Subject})
+	}
+	return t, err
+}
+
+func (s *Bolt) SetPassword(ctx context.Context, id, passwordHash string, now time.Time) error {
+	err := s.update(func(tx *bolt.Tx) error { return setPassword(tx, id, passwordHash, now) })
+	if err == nil {
+		s.publish(Event{Kind: TempRevoked, Subject: id})
+	}
+	return err
+}
+
+// setPassword changes the hash, expires every reset token of the user and
+// bumps its generation, ending its sessions and temporary tokens.
+func setPassword(tx *bolt.Tx, id, hash string, now time.Time) error {
+	var u User
+	if err := getUser(tx, id, &u); err != nil {
+		return err
+	}
+	u.PasswordHash = hash
+	if err := putUser(tx, u); err != nil {
+		return err
+	}
+	if err := expireResets(tx, id, now); err != nil {
+		return err
+	}
+	return putTemp(tx, id, bump(tx, id))
+}
+
+func activeReset(tx *bolt.Tx, digest string, now time.Time, t *ResetToken) error {
+	if err := getJSON(tx, bucketResets, digest, t); err != nil {
+		return err
+	}
+	if !now.Before(t.ExpiresAt) {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// expireResets makes every reset token of the subject expire at now.
+func expireResets(tx *bolt.Tx, subject string, now time.Time) error {
+	prefix := namedKey(subject, "")
+	c := tx.Bucket(bucketUserResets).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		digest := string(k[len(prefix):])
+		var t ResetToken
+		if err := getJSON(tx, bucketResets, digest, &t); err != nil {
+			continue // purged
+		}
+		if t.ExpiresAt.After(now) {
+			t.ExpiresAt = now
+			if err := putJSON(tx, bucketResets, digest, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Bolt) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error) {
+	var c Counter
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := getJSON(tx, bucketCounters, key, &c); err != nil || !now.Before(c.Until) {
+			c = Counter{Key: key, Until: now.Add(window)}
+		}
+		c.Count++
+		return putJSON(tx, bucketCounters, key, c)
+	})
+	return c, err
+}
+
+func (s *Bolt) Counter(ctx context.Context, key string, now time.Time) (Counter, error) {
+	var c Counter
+	err := s.view(func(tx *bolt.Tx) error {
+		if err := getJSON(tx, bucketCounters, key, &c); err != nil || !now.Before(c.Until) {
+			c = Counter{Key: key}
+		}
+		return nil
+	})
+	return c, err
+}
+
+func (s *Bolt) Counters(ctx context.Context, now time.Time) ([]Counter, error) {
+	var out []Counter
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCounters).ForEach(func(_, v []byte) error {
+			var c Counter
+			if json.Unmarshal(v, &c) == nil && now.Before(c.Until) {
+				out = append(out, c)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (s *Bolt) ClearCounter(ctx context.Context, key string) error {
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketCounters).Delete([]byte(key)) })
+}
+
+func putJSON(tx *bolt.Tx, bucket []byte, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucket).Put([]byte(key), b)
+}
