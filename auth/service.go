@@ -75,6 +75,11 @@ type Service struct {
 	// bcryptSlots bounds concurrent password hashing and checking.
 	bcryptSlots chan struct{}
 	cancel      func()
+	// heard is set for stores whose change notifications can be lost (a
+	// shared store's broken subscription): cached state is trusted only
+	// while the last notification or health check is at most maxStale old.
+	heard    func() time.Time
+	maxStale time.Duration
 }
 
 // Option configures a Service.
@@ -111,6 +116,24 @@ func WithPasswordConcurrency(n int) Option {
 	return func(s *Service) { s.bcryptSlots = make(chan struct{}, max(n, 1)) }
 }
 
+// DefaultMaxStaleness bounds how long cached state is trusted after a
+// shared store's change notifications stop arriving.
+const DefaultMaxStaleness = 2 * time.Second
+
+// WithMaxStaleness sets that bound. Default: DefaultMaxStaleness.
+func WithMaxStaleness(d time.Duration) Option { return func(s *Service) { s.maxStale = d } }
+
+// Notifications is implemented by stores shared between processes, whose
+// change notifications arrive over a connection that can break.
+type Notifications interface {
+	// LastHeard is when the store last knew its notifications were
+	// flowing.
+	LastHeard() time.Time
+	// OnReconnect registers fn to run when notifications resume after an
+	// outage; changes made meanwhile were missed.
+	OnReconnect(fn func())
+}
+
 // New returns a Service over st that signs with key. Close it when done.
 func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error) {
 	if key.IsZero() {
@@ -127,6 +150,7 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 		dummyHash:  []byte(defaultDummyHash),
 		policy:     DefaultPolicy,
 		budget:     DefaultBudget,
+		maxStale:   DefaultMaxStaleness,
 	}
 	WithPasswordConcurrency(runtime.NumCPU() / 2)(s)
 	for _, o := range opts {
@@ -144,6 +168,10 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 	// Every change the store announces, from this Service or any other
 	// sharing the store, invalidates before the change is acknowledged.
 	s.cancel = st.Subscribe(func(e store.Event) { s.epochs.Invalidate(e.Subject) })
+	if n, ok := st.(Notifications); ok {
+		s.heard = n.LastHeard
+		n.OnReconnect(s.epochs.InvalidateAll)
+	}
 	return s, nil
 }
 
@@ -161,7 +189,7 @@ func (s *Service) Close() {
 // before that state was read.
 func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp, error) {
 	stamp := s.epochs.Stamp(id)
-	if sub, ok := s.subjects.Get(id); ok {
+	if sub, ok := s.subjects.Get(id); ok && s.fresh() {
 		return sub, stamp, nil
 	}
 	st, err := s.store.Subject(ctx, id)
@@ -179,6 +207,12 @@ func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp
 	}
 	s.subjects.Set(id, stamp, sub, int64(len(u.ID)+len(u.Name)+len(u.Email)+len(u.Role)+len(u.PasswordHash)+32), 0)
 	return sub, stamp, nil
+}
+
+// fresh reports whether cached state may be trusted: always, unless the
+// store's change notifications have been silent for longer than maxStale.
+func (s *Service) fresh() bool {
+	return s.heard == nil || s.now().Sub(s.heard()) <= s.maxStale
 }
 
 // Store is the store the Service reads; changes made through it reach the

@@ -75,8 +75,12 @@ func (s *Service) IssueHandoff(ctx context.Context, subject string, ttl time.Dur
 	b[6] = b[6]&0x0f | 0x40 // version 4
 	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
 	tok := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	sub, _, err := s.subject(ctx, subject)
+	if err != nil {
+		return "", store.Handoff{}, err
+	}
 	now := s.now().UTC()
-	h := store.Handoff{Digest: digest(tok), Subject: subject, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	h := store.Handoff{Digest: digest(tok), Subject: subject, CreatedAt: now, ExpiresAt: now.Add(ttl), Generation: sub.generation}
 	if err := s.store.CreateHandoff(ctx, h); err != nil {
 		return "", h, s.storeErr(err)
 	}
@@ -85,7 +89,8 @@ func (s *Service) IssueHandoff(ctx context.Context, subject string, ttl time.Dur
 
 // Handoff resolves a handoff token. Expiry is exact: a token stops
 // working at its creation time plus its TTL, whenever it is purged.
-// Unknown and expired tokens are store.ErrNotFound.
+// Unknown, expired and revoked (older generation) tokens are
+// store.ErrNotFound.
 func (s *Service) Handoff(ctx context.Context, tok string) (store.Handoff, error) {
 	h, err := s.store.Handoff(ctx, digest(tok))
 	switch {
@@ -94,6 +99,15 @@ func (s *Service) Handoff(ctx context.Context, tok string) (store.Handoff, error
 	case err != nil:
 		return h, s.storeErr(err)
 	case !s.now().Before(h.ExpiresAt):
+		return h, store.ErrNotFound
+	}
+	sub, _, err := s.subject(ctx, h.Subject)
+	switch {
+	case errors.Is(err, tokens.ErrSubjectInvalid):
+		return h, nil // the caller reports the user as gone
+	case err != nil:
+		return h, err
+	case sub.generation != h.Generation:
 		return h, store.ErrNotFound
 	}
 	return h, nil

@@ -29,7 +29,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request
 
 // verify returns the token from the cache, or verifies and caches it.
 func (s *Service) verify(ctx context.Context, raw string) (*Token, error) {
-	if t, ok := s.tokens.Get(raw); ok {
+	if t, ok := s.tokens.Get(raw); ok && s.fresh() {
 		return t, nil
 	}
 	t, stamp, err := s.verifyCold(ctx, raw)

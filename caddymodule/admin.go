@@ -13,6 +13,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,6 +83,7 @@ type adminRequest struct {
 	w   http.ResponseWriter
 	r   *http.Request
 	svc *auth.Service
+	app *App
 }
 
 type adminHandler func(*adminRequest, []string) error
@@ -111,17 +113,17 @@ func (a adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		return apiError(http.StatusMethodNotAllowed, nil, "method %s not allowed on %s (allowed: %s)",
 			r.Method, r.URL.Path, strings.Join(allow, ", "))
 	}
-	svc, err := adminService()
+	app, err := adminApp()
 	if err != nil {
 		return err
 	}
-	return h(&adminRequest{w: w, r: r, svc: svc}, args)
+	return h(&adminRequest{w: w, r: r, svc: app.service(), app: app}, args)
 }
 
 // adminService finds the running tokengate app. It may have been set up
 // by the config or loaded on demand by a handler; either way it is among
 // the active config's apps.
-func adminService() (*auth.Service, error) {
+func adminApp() (*App, error) {
 	v, err := caddy.ActiveContext().AppIfConfigured("tokengate")
 	if err != nil {
 		return nil, apiError(http.StatusNotFound, err, "tokengate is not configured")
@@ -130,7 +132,7 @@ func adminService() (*auth.Service, error) {
 	if !ok || app.service() == nil {
 		return nil, apiError(http.StatusNotFound, nil, "tokengate is not configured")
 	}
-	return app.service(), nil
+	return app, nil
 }
 
 // adminSegments splits the escaped path after the prefix into unescaped
@@ -166,6 +168,9 @@ var (
 		http.MethodDelete: (*adminRequest).deleteUser,
 	}
 	routeBlock     = adminRoute{http.MethodPost: (*adminRequest).blockUser}
+	routeReset     = adminRoute{http.MethodPost: (*adminRequest).issueReset}
+	routeBans      = adminRoute{http.MethodGet: (*adminRequest).listBans}
+	routeBan       = adminRoute{http.MethodDelete: (*adminRequest).liftBan}
 	routeUnblock   = adminRoute{http.MethodPost: (*adminRequest).unblockUser}
 	routeTemporary = adminRoute{
 		http.MethodGet:    (*adminRequest).getGeneration,
@@ -186,10 +191,21 @@ var (
 // matchAdminRoute returns the route for the segments after /tokengate/
 // and its arguments (user id, token id), or nil.
 func matchAdminRoute(segs []string) (adminRoute, []string) {
+	if len(segs) > 0 && segs[0] == "bans" {
+		switch len(segs) {
+		case 1:
+			return routeBans, nil
+		case 2:
+			return routeBan, segs[1:]
+		}
+		return nil, nil
+	}
 	if len(segs) == 0 || segs[0] != "users" {
 		return nil, nil
 	}
 	switch n := len(segs); {
+	case n == 3 && segs[2] == "reset-token":
+		return routeReset, segs[1:2]
 	case n == 1:
 		return routeUsers, nil
 	case n == 2:
@@ -307,6 +323,10 @@ type adminUser struct {
 	CreatedAt     time.Time `json:"created_at"`
 	ConfigManaged bool      `json:"config_managed"`
 	Blocked       bool      `json:"blocked"`
+	// Set only when a user is created without a password: the welcome
+	// link with which it sets one.
+	ResetToken string `json:"reset_token,omitempty"`
+	ResetLink  string `json:"reset_link,omitempty"`
 }
 
 func newAdminUser(u store.User) adminUser {
@@ -337,7 +357,7 @@ func checkName(field, s string) error {
 
 // passwordHash returns the hash to store for a request's password or
 // password_hash (at most one), or nil if it has neither.
-func passwordHash(password, hash *string) (*string, error) {
+func passwordHash(ctx context.Context, svc *auth.Service, password, hash *string) (*string, error) {
 	switch {
 	case password != nil && hash != nil:
 		return nil, apiError(http.StatusBadRequest, nil, "give either password or password_hash, not both")
@@ -349,8 +369,12 @@ func passwordHash(password, hash *string) (*string, error) {
 			// bcrypt ignores the rest; refuse rather than silently truncate.
 			return nil, apiError(http.StatusBadRequest, nil, "password must be at most 72 bytes")
 		}
-		h, err := auth.HashPassword(*password)
-		if err != nil {
+		h, err := svc.HashPassword(ctx, *password)
+		var pe *auth.PolicyError
+		switch {
+		case errors.As(err, &pe):
+			return nil, apiError(http.StatusBadRequest, err, "password too weak: %s", strings.Join(pe.Reasons, " "))
+		case err != nil:
 			return nil, apiError(http.StatusInternalServerError, err, "hashing password: %v", err)
 		}
 		return &h, nil
@@ -387,16 +411,16 @@ type userCreate struct {
 	Role         string  `json:"role"`
 }
 
-func (req *userCreate) validate() error {
-	if err := checkName("id", req.ID); err != nil {
+func (uc *userCreate) validate() error {
+	if err := checkName("id", uc.ID); err != nil {
 		return err
 	}
-	if req.Username != nil {
-		if err := checkName("username", *req.Username); err != nil {
+	if uc.Username != nil {
+		if err := checkName("username", *uc.Username); err != nil {
 			return err
 		}
 	}
-	if req.Password != nil && req.PasswordHash != nil {
+	if uc.Password != nil && uc.PasswordHash != nil {
 		return apiError(http.StatusBadRequest, nil, "give either password or password_hash, not both")
 	}
 	return nil
@@ -422,10 +446,10 @@ func (ar *adminRequest) createUser(_ []string) error {
 	st := ar.svc.Store()
 	// Refuse early what would be refused anyway, before spending a
 	// second on the hash; checked again under the lock.
-	if err := checkNewUser(ar, u); err != nil {
+	if err := ar.checkNewUser(u); err != nil {
 		return err
 	}
-	hash, err := passwordHash(req.Password, req.PasswordHash)
+	hash, err := passwordHash(ar.r.Context(), ar.svc, req.Password, req.PasswordHash)
 	if err != nil {
 		return err
 	}
@@ -434,18 +458,26 @@ func (ar *adminRequest) createUser(_ []string) error {
 	}
 	adminMu.Lock()
 	defer adminMu.Unlock()
-	if err := checkNewUser(ar, u); err != nil {
+	if err := ar.checkNewUser(u); err != nil {
 		return err
 	}
 	if err := st.PutUser(ctx, u); err != nil {
 		return storeError(err, fmt.Sprintf("username %q", u.Username))
 	}
+	view := newAdminUser(u)
+	if hash == nil {
+		// No password: a welcome link lets the user set one.
+		if view.ResetToken, err = ar.svc.IssueReset(ctx, u.ID, adminCreatedBy, time.Duration(ar.app.ResetTokenTTL)); err != nil {
+			return storeError(err, fmt.Sprintf("user %q", u.ID))
+		}
+		view.ResetLink = ar.app.ResetLink(view.ResetToken)
+	}
 	ar.w.Header().Set("Location", adminPrefix+"users/"+url.PathEscape(u.ID))
-	return ar.reply(http.StatusCreated, newAdminUser(u))
+	return ar.reply(http.StatusCreated, view)
 }
 
 // checkNewUser refuses an id or username already in use.
-func checkNewUser(ar *adminRequest, u store.User) error {
+func (ar *adminRequest) checkNewUser(u store.User) error {
 	ctx := ar.r.Context()
 	st := ar.svc.Store()
 	_, err := st.User(ctx, u.ID)
@@ -455,11 +487,11 @@ func checkNewUser(ar *adminRequest, u store.User) error {
 	case !errors.Is(err, store.ErrNotFound):
 		return storeError(err, fmt.Sprintf("user %q", u.ID))
 	}
-	return checkUsernameFree(ar, u.Username, u.ID)
+	return ar.checkUsernameFree(u.Username, u.ID)
 }
 
 // checkUsernameFree refuses a username that a user other than id has.
-func checkUsernameFree(ar *adminRequest, username, id string) error {
+func (ar *adminRequest) checkUsernameFree(username, id string) error {
 	owner, err := ar.svc.Store().UserByName(ar.r.Context(), username)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -527,7 +559,7 @@ func (ar *adminRequest) patchUser(args []string) error {
 			return err
 		}
 	}
-	hash, err := passwordHash(req.Password, req.PasswordHash)
+	hash, err := passwordHash(ar.r.Context(), ar.svc, req.Password, req.PasswordHash)
 	if err != nil {
 		return err
 	}
@@ -542,13 +574,13 @@ func (ar *adminRequest) patchUser(args []string) error {
 		return errConfigManaged(id)
 	}
 	if req.Username != nil && *req.Username != u.Username {
-		if err := checkUsernameFree(ar, *req.Username, id); err != nil {
+		if err := ar.checkUsernameFree(*req.Username, id); err != nil {
 			return err
 		}
 		u.Username = *req.Username
 	}
 	for _, f := range []struct{ dst, src *string }{
-		{&u.Name, req.Name}, {&u.Email, req.Email}, {&u.Role, req.Role}, {&u.PasswordHash, hash},
+		{&u.Name, req.Name}, {&u.Email, req.Email}, {&u.Role, req.Role},
 	} {
 		if f.src != nil {
 			*f.dst = *f.src
@@ -556,6 +588,13 @@ func (ar *adminRequest) patchUser(args []string) error {
 	}
 	if err := ar.svc.Store().PutUser(ar.r.Context(), u); err != nil {
 		return storeError(err, fmt.Sprintf("username %q", u.Username))
+	}
+	if hash != nil {
+		// A password change expires reset tokens and ends every session
+		// and temporary token of the user.
+		if err := ar.svc.SetPasswordHash(ar.r.Context(), id, *hash); err != nil {
+			return storeError(err, fmt.Sprintf("user %q", id))
+		}
 	}
 	return ar.reply(http.StatusOK, newAdminUser(u))
 }
@@ -855,3 +894,41 @@ var (
 	_ caddy.Module      = adminAPI{}
 	_ caddy.AdminRouter = adminAPI{}
 )
+
+// POST /tokengate/users/{id}/reset-token → 201 {"token","link","expires_at"}:
+// a password-reset token for the user, superseding older ones.
+func (ar *adminRequest) issueReset(args []string) error {
+	ttl := time.Duration(ar.app.ResetTokenTTL)
+	tok, err := ar.svc.IssueReset(ar.r.Context(), args[0], adminCreatedBy, ttl)
+	if err != nil {
+		return storeError(err, fmt.Sprintf("user %q", args[0]))
+	}
+	return ar.reply(http.StatusCreated, map[string]any{
+		"token": tok, "link": ar.app.ResetLink(tok), "expires_at": time.Now().Add(ttl).UTC(),
+	})
+}
+
+// GET /tokengate/bans → the clients and users past their brute-force budget.
+func (ar *adminRequest) listBans(_ []string) error {
+	bans, err := ar.svc.Bans(ar.r.Context())
+	if err != nil {
+		return storeError(err, "bans")
+	}
+	if bans == nil {
+		bans = []store.Counter{}
+	}
+	return ar.reply(http.StatusOK, bans)
+}
+
+// DELETE /tokengate/bans/{key} → 204: forget the failures of "ip:<addr>"
+// or "user:<id>".
+func (ar *adminRequest) liftBan(args []string) error {
+	key := args[0]
+	if !strings.HasPrefix(key, "ip:") && !strings.HasPrefix(key, "user:") {
+		return apiError(http.StatusBadRequest, nil, "ban key must be ip:<address> or user:<id>")
+	}
+	if err := ar.svc.LiftBan(ar.r.Context(), key); err != nil {
+		return storeError(err, "ban")
+	}
+	return ar.noContent()
+}

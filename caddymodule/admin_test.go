@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -169,7 +170,7 @@ func TestAdminValidation(t *testing.T) {
 		{"both", str("pw"), str(hash), http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := passwordHash(tc.password, tc.hash)
+			_, err := passwordHash(context.Background(), nil, tc.password, tc.hash)
 			if got := statusOf(t, err); got != tc.status {
 				t.Fatalf("status %d, want %d (%v)", got, tc.status, err)
 			}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tokengate/tokengate/store"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -94,6 +96,7 @@ func setUpCommand(cmd *cobra.Command) {
 		leaf("block <id>", "Block a user: its tokens and password stop working", 1, cliUserBlock(true)),
 		leaf("unblock <id>", "Unblock a user", 1, cliUserBlock(false)),
 		leaf("delete <id>", "Delete a user and its tokens", 1, cliUserDelete),
+		leaf("reset-link <id>", "Create a password-reset token and print its link", 1, cliUserResetLink),
 	)
 
 	token := group("token", "Issue and manage tokens")
@@ -108,8 +111,14 @@ func setUpCommand(cmd *cobra.Command) {
 	)
 	token.AddCommand(issue, named)
 
+	bans := group("bans", "See and lift brute-force blocks")
+	bans.AddCommand(
+		leaf("list", "List clients and users past their failure budget", 0, cliBansList),
+		leaf("lift <ip-or-user>", "Forget the failures of a client IP or a user", 1, cliBansLift),
+	)
+
 	cmd.AddCommand(
-		user, token,
+		user, token, bans,
 		leaf("revoke <user>", "Revoke all of a user's temporary tokens; print the new generation", 1, cliRevoke),
 		leaf("generation <user>", "Print a user's temporary-token generation", 1, cliGeneration),
 	)
@@ -560,5 +569,59 @@ func (c *cli) generation(method, user string) error {
 		return fmt.Errorf("unexpected answer from the admin API: %s", b)
 	}
 	_, err = fmt.Fprintln(c.out, *resp.Generation)
+	return err
+}
+
+// user reset-link <id>: the link (with the token in it) to send the user.
+func cliUserResetLink(c *cli, args []string) error {
+	b, err := c.call(http.MethodPost, userPath(args[0])+"/reset-token", nil)
+	if err != nil || c.json {
+		if err == nil {
+			err = c.raw(b)
+		}
+		return err
+	}
+	var resp struct {
+		Link string `json:"link"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil || resp.Link == "" {
+		return fmt.Errorf("unexpected answer from the admin API: %s", b)
+	}
+	_, err = fmt.Fprintln(c.out, resp.Link)
+	return err
+}
+
+// bans list
+func cliBansList(c *cli, _ []string) error {
+	b, err := c.call(http.MethodGet, "/tokengate/bans", nil)
+	if err != nil || c.json {
+		if err == nil {
+			err = c.raw(b)
+		}
+		return err
+	}
+	var bans []store.Counter
+	if err := json.Unmarshal(b, &bans); err != nil {
+		return fmt.Errorf("unexpected answer from the admin API: %s", b)
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tFAILURES\tUNTIL")
+	for _, ban := range bans {
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", ban.Key, ban.Count, fmtTime(ban.Until))
+	}
+	return tw.Flush()
+}
+
+// bans lift <ip-or-user>: an argument that parses as an IP address is a
+// client; anything else a user id.
+func cliBansLift(c *cli, args []string) error {
+	key := "user:" + args[0]
+	if _, err := netip.ParseAddr(args[0]); err == nil {
+		key = "ip:" + args[0]
+	}
+	if _, err := c.call(http.MethodDelete, "/tokengate/bans/"+url.PathEscape(key), nil); err != nil || c.json {
+		return err
+	}
+	_, err := fmt.Fprintf(c.out, "lifted %s\n", key)
 	return err
 }

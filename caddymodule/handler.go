@@ -126,6 +126,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.refuse(w, onezone.AuthError(err), err)
 	}
 	src.remove(r, h.ForwardToken)
+	if !(h.ForwardToken && src.kind == "cookie" && src.name == h.app.SessionCookie) {
+		// The session cookie is tokengate's, whatever authenticated the
+		// request: the upstream never needs it.
+		removeCookie(r, h.app.SessionCookie)
+	}
 	setIdentity(r, t.Identity)
 	return next.ServeHTTP(w, r)
 }

@@ -67,12 +67,29 @@ func (s *source) remove(r *http.Request, forward bool) {
 	}
 }
 
+// removeCookie drops one cookie from the request's Cookie headers,
+// leaving the others byte for byte: re-parsing and re-encoding would lose
+// cookies Go's parser does not accept (PHP's a[b]=1, values with '\\').
 func removeCookie(r *http.Request, name string) {
-	cookies := r.Cookies()
-	r.Header.Del("Cookie")
-	for _, c := range cookies {
-		if c.Name != name {
-			r.AddCookie(c)
+	vals := r.Header.Values("Cookie")
+	if len(vals) == 0 {
+		return
+	}
+	kept := make([]string, 0, len(vals))
+	for _, line := range vals {
+		var parts []string
+		for _, part := range strings.Split(line, ";") {
+			k, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if k != name && strings.TrimSpace(part) != "" {
+				parts = append(parts, strings.TrimSpace(part))
+			}
 		}
+		if len(parts) > 0 {
+			kept = append(kept, strings.Join(parts, "; "))
+		}
+	}
+	r.Header.Del("Cookie")
+	for _, v := range kept {
+		r.Header.Add("Cookie", v)
 	}
 }

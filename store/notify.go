@@ -26,10 +26,16 @@ func (n *notifier) Subscribe(fn func(Event)) func() {
 	}
 }
 
+// publish calls the subscribers outside the lock, so that a subscriber
+// may cancel itself or change the store from its callback.
 func (n *notifier) publish(e Event) {
 	n.mu.RLock()
-	defer n.mu.RUnlock()
+	fns := make([]func(Event), 0, len(n.subs))
 	for _, fn := range n.subs {
+		fns = append(fns, fn)
+	}
+	n.mu.RUnlock()
+	for _, fn := range fns {
 		fn(e)
 	}
 }

@@ -85,6 +85,10 @@ type Handoff struct {
 	Subject   string    `json:"subject"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Generation is the subject's temporary generation at creation:
+	// revoking all temporary tokens, or deleting the user, ends handoff
+	// tokens too.
+	Generation uint64 `json:"generation"`
 }
 
 // NamedUpdate changes a named token; nil fields stay as they are.

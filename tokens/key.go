@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -46,8 +47,11 @@ func NewServerKey() ServerKey {
 	return ServerKey{b: b}
 }
 
-// String encodes the key in URL-safe base64 for storage.
-func (k ServerKey) String() string { return base64.RawURLEncoding.EncodeToString(k.b) }
+// Encode returns the key in URL-safe base64, for storing it.
+func (k ServerKey) Encode() string { return base64.RawURLEncoding.EncodeToString(k.b) }
+
+// String keeps the key out of anything that formats it, logs included.
+func (k ServerKey) String() string { return "[REDACTED]" }
 
 // IsZero reports whether the key is unset.
 func (k ServerKey) IsZero() bool { return len(k.b) == 0 }
@@ -58,12 +62,13 @@ func (k ServerKey) IsZero() bool { return len(k.b) == 0 }
 // that subject's tokens rather than reviving revoked ones.
 func (k ServerKey) SigningKey(kind Kind, subject string, secret []byte) []byte {
 	m := hmac.New(sha256.New, k.b)
-	m.Write([]byte("tokengate/v1\x00"))
-	m.Write([]byte(kind))
-	m.Write([]byte{0})
-	m.Write([]byte(subject))
-	m.Write([]byte{0})
-	m.Write(secret)
+	m.Write([]byte("tokengate/v1"))
+	// Length-prefixed fields: no two (kind, subject, secret) triples
+	// encode alike, whatever bytes they hold.
+	for _, f := range [][]byte{[]byte(kind), []byte(subject), secret} {
+		m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(f))))
+		m.Write(f)
+	}
 	return m.Sum(nil)
 }
 

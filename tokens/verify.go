@@ -49,6 +49,9 @@ func (v *Verifier) Verify(raw string, key KeyFunc) (*Claims, error) {
 			}
 		}
 		k, err := key(c)
+		if err == nil && len(k) == 0 {
+			err = fmt.Errorf("%w: no signing key", ErrInvalid)
+		}
 		keyErr = err
 		return k, err
 	})

@@ -87,12 +87,21 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Caller, error) {
 			return nil, err
 		}
 		cl, err := a.token(r, c.Value, ViaSession)
-		if err != nil && !errors.Is(err, auth.ErrUnavailable) {
+		if guessed(err) {
 			a.Failed(r, ip)
 		}
 		return cl, err
 	}
 	return nil, ErrNone
+}
+
+// guessed reports whether a token error looks like guessing (undecodable,
+// forged, unknown subject) rather than a stale credential a browser
+// still holds (ended, revoked, expired, blocked), which must not lock
+// the client out of password login.
+func guessed(err error) bool {
+	return errors.Is(err, tokens.ErrMalformed) || errors.Is(err, tokens.ErrInvalid) ||
+		errors.Is(err, tokens.ErrSubjectInvalid)
 }
 
 // Failed counts a failed credential against the keys and logs, once per
