@@ -47,7 +47,7 @@ func loadKey(configured string) (tokens.ServerKey, error) {
 	if err != nil {
 		return tokens.ServerKey{}, fmt.Errorf("key file: %w", err)
 	}
-	_, err = f.WriteString(k.String() + "\n")
+	_, err = f.WriteString(k.Encode() + "\n")
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
