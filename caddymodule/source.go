@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -53,9 +54,7 @@ func (s *source) get(r *http.Request) string {
 func (s *source) remove(r *http.Request, forward bool) {
 	switch {
 	case s.kind == "query":
-		q := r.URL.Query()
-		q.Del(s.name)
-		r.URL.RawQuery = q.Encode()
+		r.URL.RawQuery = dropQueryParam(r.URL.RawQuery, s.name)
 		r.RequestURI = r.URL.RequestURI()
 	case forward:
 	case s.kind == "header":
@@ -65,6 +64,22 @@ func (s *source) remove(r *http.Request, forward bool) {
 	case s.kind == "cookie":
 		removeCookie(r, s.name)
 	}
+}
+
+// dropQueryParam removes every name=value pair for name from a raw query
+// and leaves the rest byte for byte: re-encoding would reorder parameters
+// and change their escaping under the upstream's feet.
+func dropQueryParam(raw, name string) string {
+	parts := strings.Split(raw, "&")
+	kept := parts[:0]
+	for _, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && uk == name {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return strings.Join(kept, "&")
 }
 
 // removeCookie drops one cookie from the request's Cookie headers,
