@@ -1,7 +1,9 @@
 package caddymodule
 
 import (
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -21,6 +23,13 @@ const (
 // the verified ones and the placeholders.
 func setIdentity(r *http.Request, id *auth.Identity) {
 	stripIdentityHeaders(r.Header)
+	stripConnectionTokens(r.Header)
+	if r.Trailer != nil {
+		// Declared trailers are forwarded by reverse_proxy; their values
+		// arrive only when the body has been read to its end.
+		stripIdentityHeaders(r.Trailer)
+		r.Body = &trailerGuard{ReadCloser: r.Body, trailer: r.Trailer}
+	}
 	set := func(k, v string) {
 		if v != "" {
 			r.Header[k] = []string{v}
@@ -47,6 +56,43 @@ func stripIdentityHeaders(h http.Header) {
 			delete(h, k)
 		}
 	}
+}
+
+// stripConnectionTokens removes identity header names from Connection:
+// a proxy deletes the headers Connection names, which would let a client
+// delete the verified identity on its way upstream.
+func stripConnectionTokens(h http.Header) {
+	vals := h.Values("Connection")
+	if len(vals) == 0 {
+		return
+	}
+	var kept []string
+	for _, v := range vals {
+		for _, tok := range strings.Split(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" && !isIdentityHeader(tok) {
+				kept = append(kept, tok)
+			}
+		}
+	}
+	h.Del("Connection")
+	if len(kept) > 0 {
+		h.Set("Connection", strings.Join(kept, ", "))
+	}
+}
+
+// trailerGuard strips identity names from the request's trailers once the
+// body is read to its end, when net/http fills them in.
+type trailerGuard struct {
+	io.ReadCloser
+	trailer http.Header
+}
+
+func (g *trailerGuard) Read(p []byte) (int, error) {
+	n, err := g.ReadCloser.Read(p)
+	if err == io.EOF {
+		stripIdentityHeaders(g.trailer)
+	}
+	return n, err
 }
 
 func isIdentityHeader(k string) bool {

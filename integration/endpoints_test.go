@@ -104,6 +104,8 @@ func TestCreateTemporaryToken(t *testing.T) {
 		// The TTL is the earliest validUntil: a later one does not count.
 		{"two time caveats", tempPath, hdr{"Authorization": basic("alice", alicePassword)},
 			`{"caveats":[{"type":"time","validUntil":NOW+60},{"type":"time","validUntil":NOW+99999}]}`},
+		{"json with charset", tempPath, hdr{"Authorization": basic("alice", alicePassword), "Content-Type": "application/json; charset=utf-8"},
+			`{"caveats":[{"type":"time","validUntil":NOW+917}]}`},
 		{"ip and interface caveats", tempPath, hdr{"Authorization": basic("alice", alicePassword)},
 			`{"caveats":[{"type":"time","validUntil":NOW+600},{"type":"ip","whitelist":["127.0.0.1","10.0.0.0/8"]},{"type":"interface","interface":"rest"}]}`},
 	} {
@@ -119,6 +121,13 @@ func TestCreateTemporaryToken(t *testing.T) {
 			}
 			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			// A fresh credential must not be cached by intermediaries.
+			if cc := r.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+				t.Errorf("Cache-Control %q, want no-store", cc)
+			}
+			if o := r.Header.Get("Access-Control-Allow-Origin"); o != "*" {
+				t.Errorf("Access-Control-Allow-Origin %q, want * (as Onezone)", o)
 			}
 			s := upstreamSaw(t, c.do(t, http.MethodGet, base+"/app", hdr{"X-Auth-Token": tok}, nil))
 			for name, want := range map[string]string{
@@ -207,12 +216,15 @@ func TestCreateTemporaryTokenErrors(t *testing.T) {
 		`{"type":"service","whitelist":["ozw-onezone"]}`,
 		`{"type":"ip","whitelist":["1.2.3.4.5"]}`,
 		`{"type":"interface","interface":"bogus"}`,
+		`{"type":"time","validUntil":"soon"}`,
+		`{"type":"time","validUntil":1234,"extra":1}`,
 	} {
 		list := `[` + v + `]`
 		if v == `1` {
 			list = `[1,2,3]`
 		}
-		if strings.HasPrefix(v, `{"type":"service"`) || strings.HasPrefix(v, `{"type":"ip"`) || strings.HasPrefix(v, `{"type":"interface"`) {
+		if strings.HasPrefix(v, `{"type":"service"`) || strings.HasPrefix(v, `{"type":"ip"`) || strings.HasPrefix(v, `{"type":"interface"`) ||
+			strings.HasPrefix(v, `{"type":"time"`) {
 			list = `[{"type":"time","validUntil":NOW+600},` + v + `]`
 		}
 		cases = append(cases, errCase{name: "caveat " + v, body: `{"caveats":` + list + `}`,
@@ -293,6 +305,9 @@ func TestCreateTemporaryTokenErrors(t *testing.T) {
 			}
 			if tc.check != nil {
 				tc.check(t, r)
+			}
+			if o := r.Header.Get("Access-Control-Allow-Origin"); o != "*" {
+				t.Errorf("Access-Control-Allow-Origin %q, want * on every REST reply (as Onezone)", o)
 			}
 		})
 	}

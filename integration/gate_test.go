@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,6 +126,9 @@ func TestGateWithoutToken(t *testing.T) {
 			if wa := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(wa, "Bearer") {
 				t.Errorf("WWW-Authenticate %q, want a Bearer challenge", wa)
 			}
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
 		})
 	}
 	if n := c.up.hits.Load(); n != 0 {
@@ -219,6 +223,20 @@ func TestGateRefusedTokens(t *testing.T) {
 		t.Errorf("upstream saw %d refused requests, want 0", n)
 	}
 
+	// Without trusted_proxies, forwarding headers do not change the client
+	// address an ip caveat is checked against.
+	t.Run("ip caveat with spoofed forwarding headers", func(t *testing.T) {
+		tok := c.mintWith(t, base, "alice", alicePassword,
+			caveats(timeCav, map[string]any{"type": "ip", "whitelist": []string{"10.1.2.3"}}))
+		r := c.do(t, http.MethodGet, base+"/app", hdr{
+			"X-Auth-Token":    tok,
+			"X-Forwarded-For": "10.1.2.3",
+			"X-Real-IP":       "10.1.2.3",
+			"Forwarded":       "for=10.1.2.3",
+		}, nil)
+		wantRefused(t, r, "tokenCaveatUnverified")
+	})
+
 	// The genuine token and tokens whose caveats hold do pass.
 	for name, tok := range map[string]string{
 		"genuine": real,
@@ -274,6 +292,32 @@ func TestGateRemovedUser(t *testing.T) {
 	fresh := c.mintTemporary(t, base, "bob", bobPassword, 600)
 	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": fresh}, nil))
 	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": aliceTok}, nil))
+}
+
+// A token verified once and cached is still refused once its time caveat
+// passes.
+func TestGateCachedTokenExpires(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, gatedSite)
+	base := c.site(0)
+	until := time.Now().Unix() + 2
+	tok := c.mintWith(t, base, "alice", alicePassword, map[string]any{
+		"caveats": []any{map[string]any{"type": "time", "validUntil": until}},
+	})
+	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil))
+	var last *response
+	eventually(t, 6*time.Second, "the cached token to expire", func() bool {
+		sent := time.Now()
+		last = c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil)
+		if last.Status == http.StatusOK && sent.Unix() >= until {
+			t.Fatalf("token with validUntil %d accepted in a request sent at %s", until, sent)
+		}
+		return last.Status != http.StatusOK
+	})
+	wantRefused(t, last, "tokenCaveatUnverified")
+	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil), "tokenCaveatUnverified")
+	r := c.do(t, http.MethodPost, base+verifyPath, nil, map[string]any{"token": tok})
+	wantError(t, r, http.StatusBadRequest, "tokenCaveatUnverified")
 }
 
 // identitySite declares carol, who has no name, e-mail or role, and a
@@ -406,6 +450,33 @@ func TestGateIdentityTrailers(t *testing.T) {
 	}
 }
 
+// A client must not be able to remove the verified identity either:
+// Caddy's reverse_proxy deletes every header the request's Connection
+// header names (hop-by-hop), after the gate has set them.
+func TestGateIdentityHeadersSurviveConnectionHeader(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, gatedSite)
+	tok := c.mintTemporary(t, c.site(0), "alice", alicePassword, 600)
+	want := map[string]string{
+		"X-Auth-User-Id": "alice", "X-Auth-User-Email": "alice@example.com",
+		"X-Auth-User-Name": "Alice Example", "X-Auth-User-Role": "Editor",
+	}
+	for _, conn := range []string{
+		"X-Auth-User-Id",
+		"keep-alive, x-auth-user-role",
+		"X-Auth-User-Id, X-Auth-User-Email, X-Auth-User-Name, X-Auth-User-Role",
+	} {
+		t.Run(conn, func(t *testing.T) {
+			s := upstreamSaw(t, c.do(t, http.MethodGet, c.site(0)+"/x", hdr{"X-Auth-Token": tok, "Connection": conn}, nil))
+			for name, v := range want {
+				if got, _ := s.header(name); len(got) != 1 || got[0] != v {
+					t.Errorf("Connection: %s; upstream saw %s = %q, want %q", conn, name, got, v)
+				}
+			}
+		})
+	}
+}
+
 // rawRequest writes raw to the site and reads one response.
 func rawRequest(t *testing.T, base, raw string) *response {
 	t.Helper()
@@ -448,6 +519,14 @@ const querySite = `{
 	}
 	reverse_proxy {{.Upstream}}
 }
+
+{{index .Site 1}} {
+	tokengate {
+		token_source query access_token
+		forward_token
+	}
+	reverse_proxy {{.Upstream}}
+}
 `
 
 func TestQueryTokenSource(t *testing.T) {
@@ -466,6 +545,11 @@ func TestQueryTokenSource(t *testing.T) {
 	s = upstreamSaw(t, c.do(t, http.MethodGet, base+"/x?access_token="+tok, nil, nil))
 	if s.RawQuery != "" {
 		t.Errorf("upstream saw query %q, want none", s.RawQuery)
+	}
+	// A query token goes even with forward_token: URIs end up in logs.
+	s = upstreamSaw(t, c.do(t, http.MethodGet, c.site(1)+"/x?a=1&access_token="+tok, nil, nil))
+	if s.RawQuery != "a=1" {
+		t.Errorf("with forward_token, upstream saw query %q, want a=1", s.RawQuery)
 	}
 
 	// Only the configured source counts.
@@ -624,5 +708,158 @@ func TestGateCoversHandleBlocks(t *testing.T) {
 	}
 	if r := c.do(t, http.MethodGet, base+"/other", hdr{"X-Auth-Token": tok}, nil); r.Status != 200 || string(r.Body) != "fallback" {
 		t.Errorf("/other with a token: got %s, want 200 fallback", r)
+	}
+}
+
+func TestIdentityPlaceholders(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, `{
+	{{.Global}}
+	tokengate {
+		{{.Users}}
+	}
+}
+
+{{index .Site 0}} {
+	tokengate
+	handle /whoami {
+		respond "{http.auth.user.id}|{http.auth.user.email}|{http.auth.user.name}|{http.auth.user.role}"
+	}
+	handle {
+		reverse_proxy {{.Upstream}} {
+			header_up X-App-User {http.auth.user.id}
+		}
+	}
+}
+`)
+	base := c.site(0)
+	tok := c.mintTemporary(t, base, "bob", bobPassword, 600)
+	r := c.do(t, http.MethodGet, base+"/whoami", hdr{"X-Auth-Token": tok, "X-Auth-User-Id": "mallory"}, nil)
+	if want := "bob|bob@example.com|Bob Builder|Viewer"; r.Status != 200 || string(r.Body) != want {
+		t.Errorf("placeholders: got %s, want 200 %s", r, want)
+	}
+	s := upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok, "X-App-User": "mallory"}, nil))
+	if got, _ := s.header("X-App-User"); len(got) != 1 || got[0] != "bob" {
+		t.Errorf("header_up from {http.auth.user.id}: upstream saw %q, want bob", got)
+	}
+}
+
+// Once DELETE has answered 204, no request sent afterwards passes with a
+// token of the old generation, however hot the cache is.
+func TestRevocationIsImmediateUnderLoad(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, gatedSite)
+	base := c.site(0)
+	tok := c.mintTemporary(t, base, "alice", alicePassword, 600)
+	upstreamSaw(t, c.do(t, http.MethodGet, base+"/warm", hdr{"X-Auth-Token": tok}, nil))
+
+	type result struct {
+		sent   time.Time
+		status int
+	}
+	const workers = 4
+	var (
+		results = make(chan result, 1<<16)
+		stop    = make(chan struct{})
+		done    = make(chan struct{})
+		// When DELETE answered, and how many requests were sent since.
+		revokedAt atomic.Pointer[time.Time]
+		sentAfter atomic.Int64
+	)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodGet, base+"/load", nil)
+				req.Header.Set("X-Auth-Token", tok)
+				sent := time.Now()
+				if a := revokedAt.Load(); a != nil && sent.After(*a) {
+					sentAfter.Add(1)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				results <- result{sent, resp.StatusCode}
+			}
+		}()
+	}
+	// Let the load run with the token accepted, then revoke mid-load.
+	eventually(t, 5*time.Second, "accepted requests under load", func() bool { return c.up.hits.Load() > 50 })
+	r := c.do(t, http.MethodDelete, base+tempPath, hdr{"Authorization": basic("alice", alicePassword)}, nil)
+	answered := time.Now()
+	revokedAt.Store(&answered)
+	if r.Status != http.StatusNoContent {
+		t.Fatalf("DELETE: %s", r)
+	}
+	eventually(t, 5*time.Second, "refused requests after the revocation", func() bool {
+		return c.do(t, http.MethodGet, base+"/probe", hdr{"X-Auth-Token": tok}, nil).Status == http.StatusUnauthorized
+	})
+	// Keep the load on until plenty of requests were sent after the 204.
+	eventually(t, 5*time.Second, "load after the revocation", func() bool { return sentAfter.Load() >= 100 })
+	close(stop)
+	for range workers {
+		<-done
+	}
+	close(results)
+	var accepted, refused, late int
+	for res := range results {
+		switch {
+		case res.status == http.StatusOK && res.sent.After(answered):
+			late++
+		case res.status == http.StatusOK:
+			accepted++
+		case res.status == http.StatusUnauthorized:
+			refused++
+		}
+	}
+	t.Logf("%d accepted before the 204, %d refused, %d accepted after it", accepted, refused, late)
+	if late > 0 {
+		t.Errorf("%d requests sent after DELETE answered 204 passed with the revoked token", late)
+	}
+	if refused == 0 {
+		t.Error("no request was refused after the revocation: the load did not overlap it")
+	}
+}
+
+// With trusted_proxies, the client address Caddy derives from
+// X-Forwarded-For is the one ip caveats are checked against.
+func TestIPCaveatBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, `{
+	{{.Global}}
+	servers {
+		trusted_proxies static 127.0.0.1/32
+	}
+	tokengate {
+		{{.Users}}
+	}
+}
+
+{{index .Site 0}} {
+	tokengate
+	reverse_proxy {{.Upstream}}
+}
+`)
+	base := c.site(0)
+	tok := c.mintWith(t, base, "alice", alicePassword, map[string]any{"caveats": []any{
+		map[string]any{"type": "time", "validUntil": time.Now().Unix() + 600},
+		map[string]any{"type": "ip", "whitelist": []string{"10.1.2.0/24"}},
+	}})
+	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok, "X-Forwarded-For": "10.1.2.3"}, nil))
+	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok, "X-Forwarded-For": "10.9.9.9"}, nil), "tokenCaveatUnverified")
+	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil), "tokenCaveatUnverified")
+	// The token endpoints use the same address.
+	r := c.do(t, http.MethodGet, base+tempPath, hdr{"X-Auth-Token": tok, "X-Forwarded-For": "10.1.2.3"}, nil)
+	if !jsonEqual(t, r.JSON, `{"generation":1}`) {
+		t.Errorf("GET generation through the trusted proxy: %s", r)
 	}
 }

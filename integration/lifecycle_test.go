@@ -550,3 +550,87 @@ func TestServerKeyFromEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// failingReloadSite provisions the tokengate app (opening the shared
+// store) and then fails in a later handler, so the failed config is
+// cleaned up after it touched the store.
+const failingReloadSite = `{
+	{{.Global}}
+	tokengate {
+		{{.Users}}
+	}
+}
+
+{{index .Site 0}} {
+	tokengate
+	reverse_proxy {{.Upstream}} {
+		transport http {
+			tls_client_auth {{.Dir}}/missing-cert.pem {{.Dir}}/missing-key.pem
+		}
+	}
+}
+`
+
+func TestFailedReloadKeepsServing(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, gatedSite)
+	base := c.site(0)
+	tok := c.mintTemporary(t, base, "alice", alicePassword, 600)
+	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil))
+
+	for _, tc := range []struct{ tmpl, mention string }{
+		{failingReloadSite, "reverse_proxy"},
+		{strings.Replace(gatedSite, "tokengate {", "tokengate {\n\t\tkey tooshort", 1), "key"},
+	} {
+		if err := os.WriteFile(c.cfgPath, []byte(c.render(tc.tmpl)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, code := c.runCLI("reload", "--config", c.cfgPath, "--adapter", "caddyfile", "--address", c.admin)
+		if code == 0 {
+			t.Fatalf("caddy reload of a failing config exited 0:\n%s", out)
+		}
+		if !strings.Contains(out, tc.mention) {
+			t.Errorf("caddy reload failed, but not in %s:\n%s", tc.mention, out)
+		}
+		// The running config still has a working store.
+		upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil))
+		fresh := c.mintTemporary(t, base, "bob", bobPassword, 600)
+		upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": fresh}, nil))
+	}
+
+	// A good reload after the failed ones works, and so does revocation.
+	c.reload(reloadSite)
+	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil))
+	if r := c.do(t, http.MethodDelete, base+tempPath, hdr{"X-Auth-Token": tok}, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("DELETE: %s", r)
+	}
+	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil), "tokenRevoked")
+	c.restart()
+	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil), "tokenRevoked")
+}
+
+// A second Caddy on the same data directory cannot open the bolt store:
+// it must fail to start, naming the store, and leave the first serving.
+func TestSecondInstanceSameDataDir(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, gatedSite)
+	tok := c.mintTemporary(t, c.site(0), "alice", alicePassword, 600)
+
+	d := prepareCaddy(t, gatedSite)
+	d.xdg = c.xdg
+	if err := os.WriteFile(d.cfgPath, []byte(d.render(gatedSite)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.spawn("run", "--config", d.cfgPath, "--adapter", "caddyfile"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(startTimeout):
+		t.Fatalf("second instance still running after %s:\n%s", startTimeout, d.logs())
+	}
+	if d.exitErr() == nil || !strings.Contains(d.logs(), "tokengate.db") {
+		t.Errorf("second instance: exit %v, want a failure naming the store:\n%s", d.exitErr(), d.logs())
+	}
+	upstreamSaw(t, c.do(t, http.MethodGet, c.site(0)+"/x", hdr{"X-Auth-Token": tok}, nil))
+}
