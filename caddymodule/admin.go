@@ -28,6 +28,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
@@ -265,10 +266,9 @@ func errConfigManaged(id string) error {
 // bodies over adminMaxBody and content types other than JSON. An empty
 // body counts as {}.
 func (ar *adminRequest) decode(v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(ar.w, ar.r.Body, adminMaxBody))
-	var tooLarge *http.MaxBytesError
+	body, err := caller.ReadBody(ar.r, adminMaxBody)
 	switch {
-	case errors.As(err, &tooLarge):
+	case errors.Is(err, caller.ErrTooLarge):
 		return apiError(http.StatusRequestEntityTooLarge, err, "request body exceeds %d bytes", adminMaxBody)
 	case err != nil:
 		return apiError(http.StatusBadRequest, err, "reading request body: %v", err)

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -111,10 +110,9 @@ func (h *Handler) caller(r *http.Request) (*auth.Identity, *Error) {
 // readJSON decodes the request body into v. Like Onezone, an empty body
 // counts as {} and a body needs Content-Type: application/json.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) *Error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	var tooLarge *http.MaxBytesError
+	body, err := caller.ReadBody(r, maxBody)
 	switch {
-	case errors.As(err, &tooLarge):
+	case errors.Is(err, caller.ErrTooLarge):
 		return errTooLarge
 	case err != nil:
 		return errMalformed

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"math"
 	"mime"
 	"net/http"
@@ -131,7 +130,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		Token    *string `json:"token"`
 		Password *string `json:"password"`
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := caller.ReadBody(r, maxBody)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err != nil || dec.Decode(&req) != nil {
