@@ -27,8 +27,8 @@ type UserConfig struct {
 }
 
 func (u UserConfig) validate() error {
-	if u.ID == "" || strings.ContainsAny(u.ID, ":\x00") {
-		return fmt.Errorf("user id must be non-empty and contain no ':'")
+	if u.ID == "" || len(u.ID) > maxIDLen || strings.ContainsAny(u.ID, ":\x00") {
+		return fmt.Errorf("user id must be 1-%d bytes with no ':' or NUL", maxIDLen)
 	}
 	if u.Password == "" {
 		return fmt.Errorf("user %s: password hash required", u.ID)
@@ -65,7 +65,9 @@ func syncUsers(ctx context.Context, st store.Store, declared []UserConfig) error
 		if ok && next == u {
 			continue
 		}
-		if err := st.PutUser(ctx, next); err != nil {
+		if err := st.PutUser(ctx, next); errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("user %s: the username %q is taken by a user created through the admin API; rename or delete that user: %w", d.ID, d.ID, err)
+		} else if err != nil {
 			return err
 		}
 	}
