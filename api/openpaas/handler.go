@@ -105,20 +105,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // it is not.
 func (h *Handler) caller(w http.ResponseWriter, r *http.Request) *caller.Caller {
 	c, err := h.Callers.Authenticate(r)
-	switch {
-	case err == nil:
+	if err == nil {
 		return c
-	case errors.Is(err, auth.ErrUnavailable):
+	}
+	if errors.Is(err, auth.ErrUnavailable) {
 		writeError(w, errUnavailable)
-	case isTooMany(w, err):
-	default:
+	} else if !writeTooMany(w, err) {
 		writeError(w, errLogin)
 	}
 	return nil
 }
 
-// isTooMany answers a client past its brute-force budget with 429.
-func isTooMany(w http.ResponseWriter, err error) bool {
+// writeTooMany answers a client past its brute-force budget with 429 and
+// reports whether err was that.
+func writeTooMany(w http.ResponseWriter, err error) bool {
 	e, ok := auth.IsTooManyFailures(err)
 	if ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
@@ -163,7 +163,7 @@ func (h *Handler) getToken(w http.ResponseWriter, r *http.Request, tok string) {
 func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) {
 	ip := auth.IPKey(h.Callers.ClientIP(r).String())
 	if err := h.Auth.Admit(r.Context(), ip); err != nil {
-		if !isTooMany(w, err) {
+		if !writeTooMany(w, err) {
 			writeError(w, errGetToken)
 		}
 		return
