@@ -293,25 +293,12 @@ func (c *cli) password(required bool) (*string, error) {
 	return nil, nil
 }
 
-// cliUser is a user as the admin API shows it.
-type cliUser struct {
-	ID            string    `json:"id"`
-	Username      string    `json:"username"`
-	Name          string    `json:"name"`
-	Email         string    `json:"email"`
-	Role          string    `json:"role"`
-	CreatedBy     string    `json:"created_by"`
-	CreatedAt     time.Time `json:"created_at"`
-	ConfigManaged bool      `json:"config_managed"`
-	Blocked       bool      `json:"blocked"`
-}
-
 // printUser prints one user, or its JSON.
 func (c *cli) printUser(b []byte) error {
 	if c.json {
 		return c.raw(b)
 	}
-	var u cliUser
+	var u adminUser
 	if err := json.Unmarshal(b, &u); err != nil {
 		return fmt.Errorf("unexpected answer from the admin API: %v", err)
 	}
@@ -380,7 +367,7 @@ func cliUserList(c *cli, _ []string) error {
 	if c.json {
 		return c.raw(b)
 	}
-	var users []cliUser
+	var users []adminUser
 	if err := json.Unmarshal(b, &users); err != nil {
 		return fmt.Errorf("unexpected answer from the admin API: %v", err)
 	}

@@ -107,6 +107,20 @@ func (h *Handler) caller(r *http.Request) (*auth.Identity, *Error) {
 	return c.Identity, nil
 }
 
+// callerWithBody authenticates the request, then decodes its JSON body
+// into v, answering the request itself on failure.
+func (h *Handler) callerWithBody(w http.ResponseWriter, r *http.Request, v any) (*auth.Identity, bool) {
+	id, e := h.caller(r)
+	if e == nil {
+		e = readJSON(w, r, v)
+	}
+	if e != nil {
+		WriteError(w, e)
+		return nil, false
+	}
+	return id, true
+}
+
 // readJSON decodes the request body into v. Like Onezone, an empty body
 // counts as {} and a body needs Content-Type: application/json.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) *Error {

@@ -44,18 +44,13 @@ func storeError(w http.ResponseWriter, err error) {
 // POST /user/tokens/named {"name","type"?,"caveats"?} → 201 with Location
 // and {"tokenId","token"}.
 func (h *Handler) createNamed(w http.ResponseWriter, r *http.Request, _ string) {
-	id, e := h.caller(r)
-	if e != nil {
-		WriteError(w, e)
-		return
-	}
 	var req struct {
 		Name    json.RawMessage `json:"name"`
 		Type    json.RawMessage `json:"type"`
 		Caveats json.RawMessage `json:"caveats"`
 	}
-	if e := readJSON(w, r, &req); e != nil {
-		WriteError(w, e)
+	id, ok := h.callerWithBody(w, r, &req)
+	if !ok {
 		return
 	}
 	name, ok := nameValue(w, req.Name, true)
@@ -156,17 +151,12 @@ func NamedRecord(t store.NamedToken) map[string]any {
 
 // PATCH /user/tokens/named/{id} {"name"?,"revoked"?} → 204
 func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, tokenID string) {
-	id, e := h.caller(r)
-	if e != nil {
-		WriteError(w, e)
-		return
-	}
 	var req struct {
 		Name    json.RawMessage `json:"name"`
 		Revoked json.RawMessage `json:"revoked"`
 	}
-	if e := readJSON(w, r, &req); e != nil {
-		WriteError(w, e)
+	id, ok := h.callerWithBody(w, r, &req)
+	if !ok {
 		return
 	}
 	var u store.NamedUpdate

@@ -25,32 +25,17 @@ func (h *Handler) getGeneration(w http.ResponseWriter, r *http.Request, _ string
 
 // POST /user/tokens/temporary {"type"?, "caveats"} → 201 {"token": "..."}
 func (h *Handler) createTemporary(w http.ResponseWriter, r *http.Request, _ string) {
-	id, e := h.caller(r)
-	if e != nil {
-		WriteError(w, e)
-		return
-	}
 	var req struct {
 		Type    json.RawMessage `json:"type"`
 		Caveats json.RawMessage `json:"caveats"`
 	}
-	if e := readJSON(w, r, &req); e != nil {
-		WriteError(w, e)
+	id, ok := h.callerWithBody(w, r, &req)
+	if !ok {
 		return
 	}
-	var caveats []tokens.Caveat
-	if req.Caveats != nil && string(req.Caveats) != "null" {
-		var err error
-		if caveats, err = tokens.ParseCaveats(req.Caveats); err != nil {
-			var ce *tokens.CaveatError
-			if errors.As(err, &ce) {
-				WriteError(w, newError(http.StatusBadRequest, "badValueCaveat",
-					"Provided caveat is invalid: '"+string(ce.Caveat)+"'.", map[string]any{"caveat": ce.Caveat}))
-			} else {
-				WriteError(w, badData("caveats"))
-			}
-			return
-		}
+	caveats, ok := parseCaveats(w, req.Caveats)
+	if !ok {
+		return
 	}
 	typ, err := tokens.ParseType(req.Type)
 	if err != nil {
