@@ -130,8 +130,8 @@ type Notifications interface {
 	// flowing.
 	LastHeard() time.Time
 	// OnReconnect registers fn to run when notifications resume after an
-	// outage; changes made meanwhile were missed.
-	OnReconnect(fn func())
+	// outage (changes made meanwhile were missed), until cancel is called.
+	OnReconnect(fn func()) (cancel func())
 }
 
 // New returns a Service over st that signs with key. Close it when done.
@@ -167,10 +167,12 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 	}
 	// Every change the store announces, from this Service or any other
 	// sharing the store, invalidates before the change is acknowledged.
-	s.cancel = st.Subscribe(func(e store.Event) { s.epochs.Invalidate(e.Subject) })
+	unsubscribe := st.Subscribe(func(e store.Event) { s.epochs.Invalidate(e.Subject) })
+	s.cancel = unsubscribe
 	if n, ok := st.(Notifications); ok {
 		s.heard = n.LastHeard
-		n.OnReconnect(s.epochs.InvalidateAll)
+		stop := n.OnReconnect(s.epochs.InvalidateAll)
+		s.cancel = func() { unsubscribe(); stop() }
 	}
 	return s, nil
 }

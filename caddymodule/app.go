@@ -78,6 +78,11 @@ type App struct {
 	// flood cannot starve token checks. Default: half the CPUs, at least 1.
 	PasswordConcurrency int `json:"password_concurrency,omitempty"`
 
+	// How long cached user state may be trusted after a shared store's
+	// change notifications stop arriving (Redis subscription broken).
+	// Default: 2s.
+	MaxStaleness caddy.Duration `json:"max_staleness,omitempty"`
+
 	// Users declared in the config. They are written to the store at
 	// provision time, marked as config-managed; config-managed users no
 	// longer declared are removed. Default: none.
@@ -151,6 +156,13 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.PasswordConcurrency == 0 {
 		a.PasswordConcurrency = max(runtime.NumCPU()/2, 1)
 	}
+	if a.MaxStaleness == 0 {
+		a.MaxStaleness = caddy.Duration(auth.DefaultMaxStaleness)
+	}
+	if a.Store.shared() && a.Key == "" {
+		return fmt.Errorf("key is required with a shared store: every instance must derive the same signing keys " +
+			"(set it from a secret, e.g. key {env.TOKENGATE_KEY})")
+	}
 	key, err := loadKey(a.Key)
 	if err != nil {
 		return err
@@ -166,6 +178,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		auth.WithPasswordPolicy(auth.Policy{MinLength: a.PasswordMinLength, MinClasses: a.PasswordMinClasses}),
 		auth.WithBudget(auth.Budget{Max: a.FailureBudget, Window: time.Duration(a.FailureWindow), UserFactor: auth.DefaultBudget.UserFactor}),
 		auth.WithPasswordConcurrency(a.PasswordConcurrency),
+		auth.WithMaxStaleness(time.Duration(a.MaxStaleness)),
 	)
 	if err != nil {
 		return err

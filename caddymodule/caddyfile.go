@@ -22,7 +22,8 @@ func init() {
 // parseGlobalOption sets up the tokengate app:
 //
 //	tokengate {
-//		store bolt [<path>]
+//		store bolt [<path>] | store redis { ... }
+//		max_staleness <duration>
 //		key <base64>
 //		temporary_max_ttl <duration>
 //		cache_size <bytes>
@@ -59,18 +60,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(0) {
 		switch d.Val() {
 		case "store":
-			if !d.NextArg() {
-				return d.ArgErr()
+			st, err := parseStore(d)
+			if err != nil {
+				return err
 			}
-			a.Store = &StoreConfig{Type: d.Val()}
-			if a.Store.Type != "bolt" {
-				return d.Errf("unknown store %q (want bolt)", a.Store.Type)
-			}
-			if d.NextArg() {
-				a.Store.Path = d.Val()
-			}
-			if d.NextArg() {
-				return d.ArgErr()
+			a.Store = st
+		case "max_staleness":
+			if err := parseDuration(d, &a.MaxStaleness); err != nil {
+				return err
 			}
 		case "key":
 			if !d.AllArgs(&a.Key) {
@@ -145,6 +142,73 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
+}
+
+// parseStore reads `store bolt [<path>]` or
+//
+//	store redis {
+//		address <host:port>...
+//		username <name>
+//		password <password>
+//		db <n>
+//		tls
+//		key_prefix <prefix>
+//		master_name <name>
+//	}
+func parseStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
+	if !d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	st := &StoreConfig{Type: d.Val()}
+	switch st.Type {
+	case "bolt":
+		if d.NextArg() {
+			st.Path = d.Val()
+		}
+		if d.NextArg() {
+			return nil, d.ArgErr()
+		}
+		return st, nil
+	case "redis":
+	default:
+		return nil, d.Errf("unknown store %q (want bolt or redis)", st.Type)
+	}
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "address":
+			st.Addresses = append(st.Addresses, d.RemainingArgs()...)
+		case "username", "password", "key_prefix", "master_name":
+			dst := map[string]*string{"username": &st.Username, "password": &st.Password,
+				"key_prefix": &st.KeyPrefix, "master_name": &st.MasterName}[d.Val()]
+			if !d.AllArgs(dst) {
+				return nil, d.ArgErr()
+			}
+		case "db":
+			var s string
+			if !d.AllArgs(&s) {
+				return nil, d.ArgErr()
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return nil, d.Errf("bad db %q", s)
+			}
+			st.DB = n
+		case "tls":
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			st.TLS = true
+		default:
+			return nil, d.Errf("unrecognized redis option %q", d.Val())
+		}
+	}
+	if len(st.Addresses) == 0 {
+		return nil, d.Err("store redis needs at least one address")
+	}
+	return st, nil
 }
 
 // parseDuration reads the option's one argument as a positive duration.

@@ -35,6 +35,20 @@ func TestGlobalOption(t *testing.T) {
 		{"default bolt path", `tokengate {
 			store bolt
 		}`, `{"store":{"type":"bolt"}}`},
+		{"redis", `tokengate {
+			store redis {
+				address 127.0.0.1:6379 127.0.0.1:6380
+				username tg
+				password {env.REDIS_PASSWORD}
+				db 2
+				tls
+				key_prefix tg1:
+			}
+			key {env.TOKENGATE_KEY}
+			max_staleness 1s
+		}`, `{"store":{"type":"redis","addresses":["127.0.0.1:6379","127.0.0.1:6380"],"username":"tg","password":"{env.REDIS_PASSWORD}","db":2,"tls":true,"key_prefix":"tg1:"},"key":"{env.TOKENGATE_KEY}","max_staleness":1000000000}`},
+		{"redis without address", "tokengate {\n\tstore redis {\n\t\tdb 1\n\t}\n}", `!needs at least one address`},
+		{"redis bad option", "tokengate {\n\tstore redis {\n\t\tcluster yes\n\t}\n}", `!unrecognized redis option "cluster"`},
 		{"unknown option", "tokengate {\n\tbogus 1\n}", `!unrecognized tokengate option "bogus"`},
 		{"unknown store", "tokengate {\n\tstore mongo\n}", `!unknown store "mongo"`},
 		{"bad duration", "tokengate {\n\ttemporary_max_ttl soon\n}", `!bad temporary_max_ttl`},

@@ -1,8 +1,11 @@
 package caddymodule
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -12,14 +15,41 @@ import (
 
 // StoreConfig selects where state lives.
 type StoreConfig struct {
-	// The store implementation. Only "bolt" (the embedded store) exists
-	// so far. Default: bolt.
+	// The store implementation: "bolt", the embedded store, or "redis",
+	// shared by several Caddy instances. Default: bolt.
 	Type string `json:"type,omitempty"`
 
 	// For bolt, the database file. Default: tokengate/tokengate.db in
 	// Caddy's data directory.
 	Path string `json:"path,omitempty"`
+
+	// For redis, the server address, or a cluster's seed nodes, or the
+	// Sentinels (with master_name), as host:port. Required for redis.
+	Addresses []string `json:"addresses,omitempty"`
+
+	// For redis, the ACL user name. Default: none.
+	Username string `json:"username,omitempty"`
+
+	// For redis, the password; placeholders such as {env.REDIS_PASSWORD}
+	// are expanded. Default: none.
+	Password string `json:"password,omitempty"`
+
+	// For redis, the database number (not with a cluster). Default: 0.
+	DB int `json:"db,omitempty"`
+
+	// For redis, connect with TLS. Default: false.
+	TLS bool `json:"tls,omitempty"`
+
+	// For redis, the prefix of every key and of the event channel.
+	// Default: "tokengate:".
+	KeyPrefix string `json:"key_prefix,omitempty"`
+
+	// For redis with Sentinel, the master's name. Default: none.
+	MasterName string `json:"master_name,omitempty"`
 }
+
+// shared reports whether other processes use the store too.
+func (c *StoreConfig) shared() bool { return c.Type == "redis" }
 
 // stores holds open store handles across config reloads: Caddy provisions
 // the new config before cleaning up the old one, and bbolt locks its file,
@@ -33,13 +63,57 @@ func (p poolBolt) Destruct() error { return p.Close() }
 // boltLockTimeout is how long opening waits for another process's lock.
 const boltLockTimeout = 3 * time.Second
 
+type poolRedis struct{ *store.Redis }
+
+func (p poolRedis) Destruct() error { return p.Close() }
+
+// redisConnectTimeout bounds how long provisioning waits for Redis.
+const redisConnectTimeout = 5 * time.Second
+
 // open returns the store and the pool key to release it with.
 func (c *StoreConfig) open() (store.Store, string, error) {
 	switch c.Type {
 	case "", "bolt":
-	default:
-		return nil, "", fmt.Errorf("unknown store type %q", c.Type)
+		return c.openBolt()
+	case "redis":
+		return c.openRedis()
 	}
+	return nil, "", fmt.Errorf("unknown store type %q", c.Type)
+}
+
+func (c *StoreConfig) openRedis() (store.Store, string, error) {
+	if len(c.Addresses) == 0 {
+		return nil, "", fmt.Errorf("redis: at least one address is required")
+	}
+	repl := caddy.NewReplacer()
+	cfg := store.RedisConfig{
+		Addrs:      c.Addresses,
+		Username:   repl.ReplaceAll(c.Username, ""),
+		Password:   repl.ReplaceAll(c.Password, ""),
+		DB:         c.DB,
+		KeyPrefix:  c.KeyPrefix,
+		MasterName: c.MasterName,
+	}
+	if c.TLS {
+		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	key := fmt.Sprintf("redis:%s|%s|%d|%s|%s", strings.Join(c.Addresses, ","), cfg.Username, c.DB, c.KeyPrefix, c.MasterName)
+	v, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), redisConnectTimeout)
+		defer cancel()
+		r, err := store.OpenRedis(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return poolRedis{r}, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return v.(poolRedis).Redis, key, nil
+}
+
+func (c *StoreConfig) openBolt() (store.Store, string, error) {
 	path := c.Path
 	if path == "" {
 		path = filepath.Join(caddy.AppDataDir(), "tokengate", "tokengate.db")

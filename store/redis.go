@@ -1,0 +1,470 @@
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// Key layout (P is RedisConfig.KeyPrefix, {T} the user's hash tag, see
+// userTag). A user's own keys share {T}, so every script that changes one
+// user runs on one cluster slot:
+//
+//	P u:{T}      hash: user (User JSON without password_hash and number),
+//	             pw, num, name (the username), gen, secret (temporary
+//	             state), seq and ver (write versions, see PutUser). Never
+//	             deleted: DeleteUser keeps gen, so generations never repeat.
+//	P n:{T}      hash: named-token id → NamedToken JSON
+//	P nn:{T}     hash: named-token name → id
+//	P r:{T}      hash: reset-token digest → effective expiry ‖ token JSON
+//
+// Records addressed by something else have keys of their own:
+//
+//	P nm:<username>  string "<ver>:<ms>:<id>": the claim on a username
+//	P seq            integer: the last User.Number handed out
+//	P s:<id>         Session JSON            (TTL: lifetime + ttlSlack)
+//	P h:<digest>     Handoff JSON            (TTL: lifetime + ttlSlack)
+//	P rt:<digest>    subject of a reset token (TTL: lifetime + ttlSlack)
+//	P c:<key>        hash: n, until, u       (TTL: window + ttlSlack)
+//	P events         Pub/Sub channel of change events (redis_events.go)
+
+// RedisConfig says how to reach Redis. One address is a single server;
+// several are a cluster's seed nodes; with MasterName they are Sentinels.
+type RedisConfig struct {
+	// Server, cluster seed or Sentinel addresses (host:port).
+	Addrs []string
+	// ACL user name and password. Default: none.
+	Username, Password string
+	// Database number (not for clusters). Default: 0.
+	DB int
+	// TLS settings; nil for plain TCP.
+	TLS *tls.Config
+	// Prefix of every key and of the event channel, so several deployments
+	// can share a server. Default: "tokengate:".
+	KeyPrefix string
+	// Sentinel master name; set, Addrs are Sentinels.
+	MasterName string
+	// Cluster forces cluster mode with a single seed address (several
+	// addresses imply it).
+	Cluster bool
+	// OnEventLag, if set, is called with the delay between another
+	// instance publishing each event and this one receiving it, before
+	// the subscribers run (clocks of different hosts may differ; negative
+	// delays are reported as 0). It runs on the listener goroutine.
+	OnEventLag func(time.Duration)
+}
+
+// Client timeouts: an unreachable or stalled server costs a caller about
+// half a second, then ErrUnavailable, so that requests fail closed fast.
+const (
+	redisDialTimeout = 500 * time.Millisecond
+	redisIOTimeout   = 500 * time.Millisecond
+	redisPoolTimeout = time.Second
+	// ttlSlack is added to every Redis TTL. TTLs only clean up: expiry is
+	// exact because callers compare ExpiresAt/Until.
+	ttlSlack = time.Minute
+	// maxAttempts bounds the optimistic retries of PutUser, DeleteUser and
+	// UpdateNamed under contention.
+	maxAttempts = 16
+)
+
+// Redis is the shared store: any number of tokengate instances use one
+// Redis (single server, Sentinel or Cluster) and learn of each other's
+// changes through Pub/Sub.
+//
+// Every operation that changes one user is a Lua script on that user's
+// slot, so it is atomic, and the script itself publishes the event: a
+// change is never made without being announced. Operations that also touch
+// records addressed by something else (usernames, reset-token digests,
+// sessions) take several steps; each is commented with why it stays
+// correct. Users and Counters SCAN the keyspace (every master of a
+// cluster): they are for admin pages, not for every request.
+//
+// The server must keep what it is given: user hashes have no TTL, so use
+// maxmemory-policy noeviction (or a volatile-* policy), and appendonly yes
+// with appendfsync always (or everysec, accepting a second of loss) so
+// that a bumped generation survives a crash.
+type Redis struct {
+	c       redis.UniversalClient
+	prefix  string
+	channel string
+	self    string // this instance's id in event messages
+	onLag   func(time.Duration)
+	notifier
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the listener has stopped
+	once   sync.Once
+
+	connected atomic.Bool
+	heard     atomic.Int64 // UnixNano of the last sign of life
+	busy      atomic.Bool  // delivering an event: pongs can wait
+	hmu       sync.Mutex
+	hnext     int
+	health    map[int]func(HealthEvent)
+}
+
+var _ Store = (*Redis)(nil)
+
+// OpenRedis connects to Redis and subscribes to the event channel. It
+// gives up when ctx ends, or after about half a second if the server does
+// not answer, with an error wrapping ErrUnavailable.
+func OpenRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
+	if len(cfg.Addrs) == 0 {
+		return nil, errors.New("redis: no address")
+	}
+	if cfg.KeyPrefix == "" {
+		cfg.KeyPrefix = "tokengate:"
+	}
+	c := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:         cfg.Addrs,
+		Username:      cfg.Username,
+		Password:      cfg.Password,
+		DB:            cfg.DB,
+		TLSConfig:     cfg.TLS,
+		MasterName:    cfg.MasterName,
+		IsClusterMode: cfg.Cluster,
+		ClientName:    "tokengate",
+		// RESP2: script replies keep their RESP2 meaning (false is nil).
+		Protocol:     2,
+		DialTimeout:  redisDialTimeout,
+		ReadTimeout:  redisIOTimeout,
+		WriteTimeout: redisIOTimeout,
+		PoolTimeout:  redisPoolTimeout,
+		// One dial attempt, no command retries: a retried script whose
+		// first run succeeded unseen would report a wrong result (a second
+		// ConsumeReset finds the token used). Callers fail closed instead.
+		DialerRetries:         1,
+		MaxRetries:            -1,
+		ContextTimeoutEnabled: true,
+		DisableIdentity:       true,
+		MaintNotificationsConfig: &maintnotifications.Config{
+			Mode: maintnotifications.ModeDisabled,
+		},
+	})
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%w: redis %s: %v", ErrUnavailable, strings.Join(cfg.Addrs, ","), err)
+	}
+	r := &Redis{
+		c:       c,
+		prefix:  cfg.KeyPrefix,
+		channel: cfg.KeyPrefix + "events",
+		self:    hex.EncodeToString(newSecret()[:8]),
+		onLag:   cfg.OnEventLag,
+		done:    make(chan struct{}),
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	ready := make(chan error, 1)
+	go r.listen(ready)
+	select {
+	case err := <-ready:
+		if err == nil {
+			return r, nil
+		}
+		r.Close()
+		return nil, fmt.Errorf("%w: subscribing to %s: %v", ErrUnavailable, r.channel, err)
+	case <-ctx.Done():
+		r.Close()
+		return nil, fmt.Errorf("%w: subscribing to %s: %v", ErrUnavailable, r.channel, context.Cause(ctx))
+	}
+}
+
+// Close stops listening for events and closes the connections. Calls
+// after the first do nothing.
+func (r *Redis) Close() error {
+	var err error
+	r.once.Do(func() {
+		r.cancel()
+		<-r.done
+		err = r.c.Close()
+	})
+	return err
+}
+
+// userTag is the hash tag of a user's keys: the id itself, or "~" and its
+// hex when the id would break the tag ("", braces) or could be mistaken
+// for an encoded one. The mapping is injective.
+func userTag(id string) string {
+	if id == "" || strings.ContainsAny(id, "{}") || strings.HasPrefix(id, "~") {
+		return "~" + hex.EncodeToString([]byte(id))
+	}
+	return id
+}
+
+func (r *Redis) userKey(id string) string       { return r.prefix + "u:{" + userTag(id) + "}" }
+func (r *Redis) namedKey(id string) string      { return r.prefix + "n:{" + userTag(id) + "}" }
+func (r *Redis) namesKey(id string) string      { return r.prefix + "nn:{" + userTag(id) + "}" }
+func (r *Redis) resetsKey(id string) string     { return r.prefix + "r:{" + userTag(id) + "}" }
+func (r *Redis) usernameKey(name string) string { return r.prefix + "nm:" + name }
+
+// unavailable marks a failure of Redis or of the connection to it.
+func unavailable(err error) error { return fmt.Errorf("%w: %v", ErrUnavailable, err) }
+
+// run runs a script that returns a table whose first element is a status.
+func (r *Redis) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (string, []any, error) {
+	res, err := s.Run(ctx, r.c, keys, args...).Slice()
+	if err != nil {
+		return "", nil, unavailable(err)
+	}
+	if len(res) == 0 {
+		return "", nil, unexpected("")
+	}
+	status, _ := res[0].(string)
+	return status, res, nil
+}
+
+// unexpected reports a script reply this code does not know.
+func unexpected(status string) error {
+	return fmt.Errorf("%w: unexpected script reply %q", ErrUnavailable, status)
+}
+
+// str returns a reply element as a string; nil (a missing field) is "".
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func integer(v any) int64 {
+	switch v := v.(type) {
+	case int64:
+		return v
+	case string:
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	}
+	return 0
+}
+
+// ttl is how long Redis keeps a record that lives from created to
+// expires: its lifetime (from now if created is unset) plus ttlSlack. It
+// is relative so that callers' clocks need not match the server's.
+func ttl(created, expires time.Time) time.Duration {
+	var d time.Duration
+	if created.IsZero() {
+		d = time.Until(expires)
+	} else {
+		d = expires.Sub(created)
+	}
+	return max(d, 0) + ttlSlack
+}
+
+// sortable encodes t as 29 digits that compare as strings like the times
+// compare: seconds since year 1, then nanoseconds. Scripts compare times
+// this way (Lua's numbers cannot hold nanoseconds since 1970).
+func sortable(t time.Time) string {
+	const toUnix = 62135596800 // seconds from year 1 to 1970
+	return fmt.Sprintf("%020d%09d", max(t.Unix()+toUnix, 0), t.Nanosecond())
+}
+
+// Users: the u:{T} hash holds the user JSON without the two fields that
+// scripts set on their own (password hash, number).
+
+func encodeUser(u User) (string, error) {
+	u.PasswordHash, u.Number = "", 0
+	b, err := json.Marshal(u)
+	return string(b), err
+}
+
+// decodeUser builds a User from the user, pw and num fields; ErrNotFound
+// if there is no user.
+func decodeUser(user, pw, num any) (User, error) {
+	var u User
+	s, ok := user.(string)
+	if !ok {
+		return u, ErrNotFound
+	}
+	if err := json.Unmarshal([]byte(s), &u); err != nil {
+		return u, unavailable(err)
+	}
+	u.PasswordHash, u.Number = str(pw), integer(num)
+	return u, nil
+}
+
+// subjectScript creates generation 1 with the secret in ARGV[1] unless
+// the user has a generation, and returns the user and its temporary state.
+var subjectScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
+if redis.call('HSETNX', KEYS[1], 'gen', 1) == 1 then
+  redis.call('HSET', KEYS[1], 'secret', ARGV[1])
+end
+local v = redis.call('HMGET', KEYS[1], 'user', 'pw', 'num', 'gen', 'secret')
+return {'ok', v[1], v[2] or '', v[3] or '', v[4], v[5]}
+`)
+
+func (r *Redis) Subject(ctx context.Context, id string) (Subject, error) {
+	var sub Subject
+	v, err := r.c.HMGet(ctx, r.userKey(id), "user", "pw", "num", "gen", "secret").Result()
+	if err != nil {
+		return sub, unavailable(err)
+	}
+	if v[0] != nil && v[3] == nil {
+		// First use: the script re-checks, so racing callers agree.
+		status, res, err := r.run(ctx, subjectScript, []string{r.userKey(id)}, newSecret())
+		if err != nil {
+			return sub, err
+		}
+		if status != "ok" {
+			return sub, ErrNotFound
+		}
+		v = res[1:]
+	}
+	if sub.User, err = decodeUser(v[0], v[1], v[2]); err != nil {
+		return sub, err
+	}
+	sub.Temp = TempSecret{Generation: uint64(integer(v[3])), Secret: []byte(str(v[4]))}
+	return sub, nil
+}
+
+// revokeScript bumps the generation and sets the secret in ARGV[1].
+var revokeScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
+local gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
+redis.call('HSET', KEYS[1], 'secret', ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return {'ok', gen}
+`)
+
+func (r *Redis) RevokeTemp(ctx context.Context, id string) (TempSecret, error) {
+	secret := newSecret()
+	ev := Event{Kind: TempRevoked, Subject: id}
+	status, res, err := r.run(ctx, revokeScript, []string{r.userKey(id)}, secret, r.channel, r.message(ev))
+	switch {
+	case err != nil:
+		return TempSecret{}, err
+	case status == "nf":
+		return TempSecret{}, ErrNotFound
+	case status != "ok":
+		return TempSecret{}, unexpected(status)
+	}
+	r.publish(ev)
+	return TempSecret{Generation: uint64(integer(res[1])), Secret: secret}, nil
+}
+
+func (r *Redis) User(ctx context.Context, id string) (User, error) {
+	v, err := r.c.HMGet(ctx, r.userKey(id), "user", "pw", "num").Result()
+	if err != nil {
+		return User{}, unavailable(err)
+	}
+	return decodeUser(v[0], v[1], v[2])
+}
+
+// UserByName follows the username's claim to a user and checks that the
+// user has that name: a claim can outlive a rename that has not finished
+// or was interrupted, but the user record decides.
+func (r *Redis) UserByName(ctx context.Context, username string) (User, error) {
+	claim, err := r.c.Get(ctx, r.usernameKey(username)).Result()
+	if errors.Is(err, redis.Nil) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, unavailable(err)
+	}
+	_, id, ok := parseClaim(claim)
+	if !ok {
+		return User{}, ErrNotFound
+	}
+	u, err := r.User(ctx, id)
+	if err == nil && u.Username != username {
+		return User{}, ErrNotFound
+	}
+	return u, err
+}
+
+// Users scans for user keys (on every master of a cluster): an index of
+// ids would be one more record to keep consistent across slots.
+func (r *Redis) Users(ctx context.Context) ([]User, error) {
+	keys, err := r.scan(ctx, r.prefix+"u:{*")
+	if err != nil {
+		return nil, err
+	}
+	cmds := make([]*redis.SliceCmd, len(keys))
+	_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.HMGet(ctx, k, "user", "pw", "num")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var out []User
+	for _, c := range cmds {
+		v := c.Val()
+		u, err := decodeUser(v[0], v[1], v[2])
+		switch {
+		case errors.Is(err, ErrNotFound): // deleted: the key keeps gen
+		case err != nil:
+			return nil, err
+		default:
+			out = append(out, u)
+		}
+	}
+	slices.SortFunc(out, func(a, b User) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// scan lists the keys matching a glob of the form <prefix>rest, where the
+// prefix is taken literally.
+func (r *Redis) scan(ctx context.Context, match string) ([]string, error) {
+	match = globEscape(r.prefix) + match[len(r.prefix):]
+	var mu sync.Mutex
+	seen := map[string]struct{}{}
+	one := func(ctx context.Context, c redis.Cmdable) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, match, 1000).Result()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			for _, k := range keys {
+				seen[k] = struct{}{}
+			}
+			mu.Unlock()
+			if next == 0 {
+				return nil
+			}
+			cursor = next
+		}
+	}
+	var err error
+	if cc, ok := r.c.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return one(ctx, c) })
+	} else {
+		err = one(ctx, r.c)
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

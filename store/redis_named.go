@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Named tokens live on their subject's slot: n:{T} maps id → JSON and
+// nn:{T} name → id, so each change is one script.
+
+// createNamedScript: KEYS user, tokens, names; ARGV id, name, JSON,
+// channel, message.
+var createNamedScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
+if redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[1]) == 0 then return {'exists'} end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return {'ok'}
+`)
+
+// updateNamedScript replaces the token's JSON ARGV[2] by ARGV[3] if it is
+// unchanged (compare-and-set: Go edits the JSON), renaming ARGV[4] to
+// ARGV[5]; KEYS tokens, names; ARGV[1] id, ARGV[6..7] channel, message.
+var updateNamedScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return {'nf'} end
+if cur ~= ARGV[2] then return {'changed'} end
+if ARGV[4] ~= ARGV[5] then
+  if redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then return {'exists'} end
+  redis.call('HDEL', KEYS[2], ARGV[4])
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[1])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return {'ok'}
+`)
+
+// deleteNamedScript deletes token ARGV[1], or all with "".
+var deleteNamedScript = redis.NewScript(`
+if ARGV[1] == '' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+else
+  local cur = redis.call('HGET', KEYS[1], ARGV[1])
+  if not cur then return {'nf'} end
+  redis.call('HDEL', KEYS[2], cjson.decode(cur).name)
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return {'ok'}
+`)
+
+func (r *Redis) CreateNamed(ctx context.Context, t NamedToken) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	ev := Event{Kind: NamedChanged, Subject: t.Subject}
+	status, _, err := r.run(ctx, createNamedScript,
+		[]string{r.userKey(t.Subject), r.namedKey(t.Subject), r.namesKey(t.Subject)},
+		t.ID, t.Name, b, r.channel, r.message(ev))
+	return r.finish(status, err, ev)
+}
+
+func (r *Redis) Named(ctx context.Context, subject, id string) (NamedToken, error) {
+	var t NamedToken
+	v, err := r.c.HGet(ctx, r.namedKey(subject), id).Result()
+	if errors.Is(err, redis.Nil) {
+		return t, ErrNotFound
+	}
+	if err != nil {
+		return t, unavailable(err)
+	}
+	if err := json.Unmarshal([]byte(v), &t); err != nil {
+		return t, unavailable(err)
+	}
+	return t, nil
+}
+
+func (r *Redis) NamedTokens(ctx context.Context, subject string) ([]NamedToken, error) {
+	all, err := r.c.HGetAll(ctx, r.namedKey(subject)).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var out []NamedToken
+	for _, v := range all {
+		var t NamedToken
+		if err := json.Unmarshal([]byte(v), &t); err != nil {
+			return nil, unavailable(err)
+		}
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b NamedToken) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// UpdateNamed edits the JSON in Go and writes it back with
+// compare-and-set, retrying if the token changed in between.
+func (r *Redis) UpdateNamed(ctx context.Context, subject, id string, u NamedUpdate) error {
+	ev := Event{Kind: NamedChanged, Subject: subject}
+	for range maxAttempts {
+		cur, err := r.c.HGet(ctx, r.namedKey(subject), id).Result()
+		if errors.Is(err, redis.Nil) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return unavailable(err)
+		}
+		var t NamedToken
+		if err := json.Unmarshal([]byte(cur), &t); err != nil {
+			return unavailable(err)
+		}
+		oldName := t.Name
+		if u.Name != nil {
+			t.Name = *u.Name
+		}
+		if u.Revoked != nil {
+			t.Revoked = *u.Revoked
+		}
+		b, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		status, _, err := r.run(ctx, updateNamedScript,
+			[]string{r.namedKey(subject), r.namesKey(subject)},
+			id, cur, b, oldName, t.Name, r.channel, r.message(ev))
+		if status == "changed" {
+			continue
+		}
+		return r.finish(status, err, ev)
+	}
+	return fmt.Errorf("%w: named token %q is being changed concurrently", ErrUnavailable, id)
+}
+
+func (r *Redis) DeleteNamed(ctx context.Context, subject, id string) error {
+	ev := Event{Kind: NamedChanged, Subject: subject}
+	status, _, err := r.run(ctx, deleteNamedScript,
+		[]string{r.namedKey(subject), r.namesKey(subject)}, id, r.channel, r.message(ev))
+	return r.finish(status, err, ev)
+}
+
+// finish maps a mutation script's status to the error to return and tells
+// local subscribers of a success.
+func (r *Redis) finish(status string, err error, ev Event) error {
+	switch {
+	case err != nil:
+		return err
+	case status == "nf":
+		return ErrNotFound
+	case status == "exists":
+		return ErrExists
+	case status != "ok":
+		return unexpected(status)
+	}
+	r.publish(ev)
+	return nil
+}

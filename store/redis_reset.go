@@ -1,0 +1,304 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Reset tokens. The tokens themselves live on their subject's slot, in the
+// hash r:{T}: digest → effective expiry (29 sortable digits, then the JSON
+// time) ‖ "\n" ‖ the token's JSON. Expiring a token rewrites only the
+// expiry, so scripts never edit JSON. rt:<digest> points from a digest to
+// its subject.
+//
+// ConsumeReset takes two steps: read the pointer, then run a script on the
+// subject's slot that checks the token is active and, in the same script,
+// sets the password, expires all the subject's tokens and bumps the
+// generation. This is as atomic as Bolt's transaction: the pointer never
+// changes (a digest is the hash of a random token and names one subject),
+// so step one only finds where to look, and the script decides. Two
+// concurrent consumers both reach the script; Redis runs one after the
+// other, and the second finds the token expired.
+
+// luaExpireResets sets the expiry of every token of the hash KEYS that ends
+// after at to at, and drops tokens that ended before prune (ttlSlack
+// earlier; Bolt keeps them until PurgeExpired, where they are just as
+// inactive for any later time).
+const luaExpireResets = `
+local function expire_resets(key, at, atjson, prune)
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    local exp = string.sub(all[i+1], 1, 29)
+    if exp < prune then
+      redis.call('HDEL', key, all[i])
+    elseif exp > at then
+      local nl = string.find(all[i+1], '\n', 1, true)
+      redis.call('HSET', key, all[i], at .. atjson .. string.sub(all[i+1], nl))
+    end
+  end
+end
+`
+
+// createResetScript: KEYS user, resets; ARGV digest, entry, created
+// (sortable, JSON), prune, TTL in ms.
+var createResetScript = redis.NewScript(luaExpireResets + `
+if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
+expire_resets(KEYS[2], ARGV[3], ARGV[4], ARGV[5])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[6]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+return {'ok'}
+`)
+
+// consumeResetScript: KEYS user, resets; ARGV digest, now (sortable,
+// JSON), prune, password hash, secret, channel, message.
+var consumeResetScript = redis.NewScript(luaExpireResets + `
+local v = redis.call('HGET', KEYS[2], ARGV[1])
+if not v or not (ARGV[2] < string.sub(v, 1, 29)) then return {'nf'} end
+if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
+redis.call('HSET', KEYS[1], 'pw', ARGV[5])
+expire_resets(KEYS[2], ARGV[2], ARGV[3], ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'gen', 1)
+redis.call('HSET', KEYS[1], 'secret', ARGV[6])
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return {'ok', v}
+`)
+
+// setPasswordScript: KEYS user, resets; ARGV password hash, now
+// (sortable, JSON), prune, secret, channel, message.
+var setPasswordScript = redis.NewScript(luaExpireResets + `
+if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
+redis.call('HSET', KEYS[1], 'pw', ARGV[1])
+expire_resets(KEYS[2], ARGV[2], ARGV[3], ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'gen', 1)
+redis.call('HSET', KEYS[1], 'secret', ARGV[5])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return {'ok'}
+`)
+
+func (r *Redis) CreateReset(ctx context.Context, t ResetToken) error {
+	entry, err := encodeReset(t)
+	if err != nil {
+		return err
+	}
+	at, err := json.Marshal(t.CreatedAt)
+	if err != nil {
+		return err
+	}
+	life := ttl(t.CreatedAt, t.ExpiresAt)
+	// The pointer first: if the script then fails, a pointer to nothing
+	// is harmless and expires.
+	if err := r.c.Set(ctx, r.resetPtrKey(t.Digest), t.Subject, life).Err(); err != nil {
+		return unavailable(err)
+	}
+	status, _, err := r.run(ctx, createResetScript,
+		[]string{r.userKey(t.Subject), r.resetsKey(t.Subject)},
+		t.Digest, entry, sortable(t.CreatedAt), at, sortable(t.CreatedAt.Add(-ttlSlack)), life.Milliseconds())
+	switch {
+	case err != nil:
+		return err
+	case status == "nf":
+		return ErrNotFound
+	case status != "ok":
+		return unexpected(status)
+	}
+	return nil
+}
+
+func (r *Redis) Reset(ctx context.Context, digest string, now time.Time) (ResetToken, error) {
+	subject, err := r.resetSubject(ctx, digest)
+	if err != nil {
+		return ResetToken{}, err
+	}
+	v, err := r.c.HGet(ctx, r.resetsKey(subject), digest).Result()
+	if errors.Is(err, redis.Nil) {
+		return ResetToken{}, ErrNotFound
+	}
+	if err != nil {
+		return ResetToken{}, unavailable(err)
+	}
+	t, err := decodeReset(v)
+	if err == nil && !now.Before(t.ExpiresAt) {
+		err = ErrNotFound
+	}
+	return t, err
+}
+
+func (r *Redis) ConsumeReset(ctx context.Context, digest, passwordHash string, now time.Time) (ResetToken, error) {
+	subject, err := r.resetSubject(ctx, digest)
+	if err != nil {
+		return ResetToken{}, err
+	}
+	at, err := json.Marshal(now)
+	if err != nil {
+		return ResetToken{}, err
+	}
+	ev := Event{Kind: TempRevoked, Subject: subject}
+	status, res, err := r.run(ctx, consumeResetScript,
+		[]string{r.userKey(subject), r.resetsKey(subject)},
+		digest, sortable(now), at, sortable(now.Add(-ttlSlack)), passwordHash, newSecret(), r.channel, r.message(ev))
+	if err != nil || status != "ok" {
+		return ResetToken{}, r.finish(status, err, ev)
+	}
+	t, err := decodeReset(str(res[1]))
+	if err != nil {
+		return t, err
+	}
+	r.publish(ev)
+	return t, nil
+}
+
+func (r *Redis) SetPassword(ctx context.Context, id, passwordHash string, now time.Time) error {
+	at, err := json.Marshal(now)
+	if err != nil {
+		return err
+	}
+	ev := Event{Kind: TempRevoked, Subject: id}
+	status, _, err := r.run(ctx, setPasswordScript,
+		[]string{r.userKey(id), r.resetsKey(id)},
+		passwordHash, sortable(now), at, sortable(now.Add(-ttlSlack)), newSecret(), r.channel, r.message(ev))
+	return r.finish(status, err, ev)
+}
+
+func (r *Redis) resetSubject(ctx context.Context, digest string) (string, error) {
+	subject, err := r.c.Get(ctx, r.resetPtrKey(digest)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", unavailable(err)
+	}
+	return subject, nil
+}
+
+func encodeReset(t ResetToken) (string, error) {
+	exp, err := json.Marshal(t.ExpiresAt)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return "", err
+	}
+	return sortable(t.ExpiresAt) + string(exp) + "\n" + string(b), nil
+}
+
+// decodeReset reads an r:{T} entry: the token with its effective expiry.
+func decodeReset(v string) (ResetToken, error) {
+	var t ResetToken
+	exp, doc, ok := strings.Cut(v[min(len(v), 29):], "\n")
+	if !ok {
+		return t, fmt.Errorf("%w: malformed reset token entry", ErrUnavailable)
+	}
+	if err := json.Unmarshal([]byte(doc), &t); err != nil {
+		return t, unavailable(err)
+	}
+	if err := json.Unmarshal([]byte(exp), &t.ExpiresAt); err != nil {
+		return t, unavailable(err)
+	}
+	return t, nil
+}
+
+// Counters: c:<key> is a hash of n (failures), until (sortable) and u
+// (the JSON time), with a TTL of the window plus ttlSlack.
+
+// failScript counts a failure in the open window or starts a new one;
+// ARGV now, until (sortable, JSON), TTL in ms.
+var failScript = redis.NewScript(`
+local u = redis.call('HGET', KEYS[1], 'until')
+if u and ARGV[1] < u then
+  local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+  return {'ok', n, redis.call('HGET', KEYS[1], 'u')}
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'n', 1, 'until', ARGV[2], 'u', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {'new', 1}
+`)
+
+func (r *Redis) counterKey(key string) string { return r.prefix + "c:" + key }
+
+func (r *Redis) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error) {
+	until := now.Add(window)
+	u, err := json.Marshal(until)
+	if err != nil {
+		return Counter{}, err
+	}
+	status, res, err := r.run(ctx, failScript, []string{r.counterKey(key)},
+		sortable(now), sortable(until), u, (max(window, 0) + ttlSlack).Milliseconds())
+	if err != nil {
+		return Counter{}, err
+	}
+	c := Counter{Key: key, Count: int(integer(res[1])), Until: until}
+	switch status {
+	case "new":
+	case "ok":
+		if err := json.Unmarshal([]byte(str(res[2])), &c.Until); err != nil {
+			return Counter{}, unavailable(err)
+		}
+	default:
+		return Counter{}, unexpected(status)
+	}
+	return c, nil
+}
+
+func (r *Redis) Counter(ctx context.Context, key string, now time.Time) (Counter, error) {
+	v, err := r.c.HMGet(ctx, r.counterKey(key), "n", "until", "u").Result()
+	if err != nil {
+		return Counter{}, unavailable(err)
+	}
+	return openCounter(key, v, now), nil
+}
+
+func (r *Redis) Counters(ctx context.Context, now time.Time) ([]Counter, error) {
+	keys, err := r.scan(ctx, r.counterKey("*"))
+	if err != nil {
+		return nil, err
+	}
+	cmds := make([]*redis.SliceCmd, len(keys))
+	_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.HMGet(ctx, k, "n", "until", "u")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var out []Counter
+	for i, k := range keys {
+		if c := openCounter(strings.TrimPrefix(k, r.counterKey("")), cmds[i].Val(), now); c.Count > 0 {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b Counter) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// openCounter decodes n, until, u; zero if the window is over at now.
+func openCounter(key string, v []any, now time.Time) Counter {
+	c := Counter{Key: key}
+	if until := str(v[1]); until == "" || sortable(now) >= until {
+		return c
+	}
+	if json.Unmarshal([]byte(str(v[2])), &c.Until) != nil {
+		return Counter{Key: key}
+	}
+	c.Count = int(integer(v[0]))
+	return c
+}
+
+func (r *Redis) ClearCounter(ctx context.Context, key string) error {
+	if err := r.c.Del(ctx, r.counterKey(key)).Err(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}

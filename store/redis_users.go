@@ -1,0 +1,295 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Usernames. A user's record lives on the user's slot and the claim on its
+// username on the username's, so in a cluster PutUser cannot be a single
+// script. It takes these steps, which keep usernames unique among user
+// records at every moment:
+//
+//  1. reserve: the user's hash hands out a write version v (HINCRBY seq).
+//  2. claim: nm:<username> becomes "v:ms:id" unless another id holds it
+//     (ErrExists). The same id claiming again keeps the larger version.
+//  3. write: the user's hash takes the record unless its ver is above v
+//     (a later write, or a fence, came first: start again with a new
+//     version); ver = v. The script publishes the event.
+//  4. release: the claim on the username the record had before is deleted
+//     if it is still this id's with a version ≤ v.
+//
+// Why no two records share a username: a record's username N was claimed
+// before the write, so its claim names the user. A release with bound v
+// happens only once the record no longer has N (step 4 after a write, or a
+// stale write that saw a record without N); a later write of N needs a
+// version above v and claims N first, raising the claim above v, so the
+// release cannot take a claim that a record needs.
+//
+// A claim can be left behind: a crash between claim and write, a failed
+// release. It keeps the name from others (failing closed) until it is
+// older than claimStale; then, if its owner's record lacks the name, the
+// claimer fences the owner (raises its ver, so that no write of the owner
+// still in flight can land) and swaps the claim with compare-and-set.
+// A PutUser racing another one for a username that is not yet written
+// gets ErrExists, as if the other had finished first.
+
+// claimStale is how old a claim whose owner lacks the name must be before
+// another user may take it.
+const claimStale = 10 * time.Second
+
+// reserveScript hands out a write version. With ARGV[1] = "fence" it also
+// makes every smaller version stale. It returns whether the user exists
+// and its username.
+var reserveScript = redis.NewScript(`
+local v = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+if ARGV[1] == 'fence' then redis.call('HSET', KEYS[1], 'ver', v) end
+local u = redis.call('HMGET', KEYS[1], 'user', 'name')
+if u[1] then return {'ok', v, 1, u[2]} end
+return {'ok', v, 0, ''}
+`)
+
+// claimScript: KEYS[1] the username's claim; ARGV id, version, stale ms.
+var claimScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local v = tonumber(ARGV[2])
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local cv, ct, cid = string.match(cur, '^(%d+):(%d+):(.*)$')
+  if cid ~= ARGV[1] then
+    local stale = 0
+    if now - tonumber(ct) > tonumber(ARGV[3]) then stale = 1 end
+    return {'taken', cur, cid, stale}
+  end
+  if tonumber(cv) > v then v = tonumber(cv) end
+end
+redis.call('SET', KEYS[1], string.format('%d:%d:', v, now) .. ARGV[1])
+return {'ok'}
+`)
+
+// stealScript replaces the claim ARGV[1] by a claim of id ARGV[2] at
+// version ARGV[3].
+var stealScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'changed'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('SET', KEYS[1], string.format('%d:%d:', tonumber(ARGV[3]), now) .. ARGV[2])
+return {'ok'}
+`)
+
+// releaseScript deletes the claim if id ARGV[1] holds it at a version
+// ≤ ARGV[2].
+var releaseScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return {'ok'} end
+local cv, ct, cid = string.match(cur, '^(%d+):(%d+):(.*)$')
+if cid == ARGV[1] and tonumber(cv) <= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+end
+return {'ok'}
+`)
+
+// putUserScript: ARGV version, user JSON, password hash, username, number
+// to give a new user (0: none yet), channel, message. A user keeps its
+// number.
+var putUserScript = redis.NewScript(`
+local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
+if ver > tonumber(ARGV[1]) then
+  return {'stale', redis.call('HGET', KEYS[1], 'name') or ''}
+end
+local old = redis.call('HMGET', KEYS[1], 'user', 'name', 'num')
+local num = ARGV[5]
+if old[1] then num = old[3] elseif num == '0' then return {'neednum'} end
+redis.call('HSET', KEYS[1], 'user', ARGV[2], 'pw', ARGV[3], 'name', ARGV[4], 'num', num, 'ver', ARGV[1])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+if old[1] then return {'ok', old[2]} end
+return {'ok', ARGV[4]}
+`)
+
+// deleteUserScript: KEYS user, named tokens, their names; ARGV version,
+// new secret, channel, message. The hash keeps gen, bumped.
+var deleteUserScript = redis.NewScript(`
+local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
+if ver > tonumber(ARGV[1]) then return {'stale'} end
+if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
+local name = redis.call('HGET', KEYS[1], 'name')
+redis.call('HDEL', KEYS[1], 'user', 'pw', 'num', 'name')
+redis.call('HINCRBY', KEYS[1], 'gen', 1)
+redis.call('HSET', KEYS[1], 'ver', ARGV[1], 'secret', ARGV[2])
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return {'ok', name}
+`)
+
+func (r *Redis) PutUser(ctx context.Context, u User) error {
+	if u.Username == "" {
+		u.Username = u.ID
+	}
+	doc, err := encodeUser(u)
+	if err != nil {
+		return err
+	}
+	ev := Event{Kind: UserChanged, Subject: u.ID}
+	for range maxAttempts {
+		done, err := r.putUser(ctx, u, doc, ev)
+		if done || err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: user %q is being changed concurrently", ErrUnavailable, u.ID)
+}
+
+// putUser makes one attempt; done is false if a later write came first.
+func (r *Redis) putUser(ctx context.Context, u User, doc string, ev Event) (done bool, err error) {
+	v, exists, _, err := r.reserve(ctx, u.ID, false)
+	if err != nil {
+		return false, err
+	}
+	var num int64
+	if !exists {
+		if num, err = r.nextNumber(ctx); err != nil {
+			return false, err
+		}
+	}
+	if err := r.claim(ctx, u.Username, u.ID, v); err != nil {
+		return false, err
+	}
+	for {
+		status, res, err := r.run(ctx, putUserScript, []string{r.userKey(u.ID)},
+			v, doc, u.PasswordHash, u.Username, num, r.channel, r.message(ev))
+		if err != nil {
+			return false, err // the claim may stay behind: see claimStale
+		}
+		switch status {
+		case "neednum": // deleted since reserve
+			if num, err = r.nextNumber(ctx); err != nil {
+				return false, err
+			}
+		case "stale":
+			if str(res[1]) != u.Username {
+				r.release(ctx, u.Username, u.ID, v)
+			}
+			return false, nil
+		case "ok":
+			if old := str(res[1]); old != u.Username {
+				r.release(ctx, old, u.ID, v)
+			}
+			r.publish(ev)
+			return true, nil
+		default:
+			return false, unexpected(status)
+		}
+	}
+}
+
+func (r *Redis) DeleteUser(ctx context.Context, id string) error {
+	ev := Event{Kind: UserChanged, Subject: id}
+	for range maxAttempts {
+		v, exists, _, err := r.reserve(ctx, id, false)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return ErrNotFound
+		}
+		status, res, err := r.run(ctx, deleteUserScript,
+			[]string{r.userKey(id), r.namedKey(id), r.namesKey(id)},
+			v, newSecret(), r.channel, r.message(ev))
+		switch {
+		case err != nil:
+			return err
+		case status == "stale":
+			continue
+		case status == "nf":
+			return ErrNotFound
+		case status != "ok":
+			return unexpected(status)
+		}
+		r.release(ctx, str(res[1]), id, v)
+		r.publish(ev)
+		return nil
+	}
+	return fmt.Errorf("%w: user %q is being changed concurrently", ErrUnavailable, id)
+}
+
+// reserve returns a write version for the user, whether it exists and
+// its username; fence makes all smaller versions stale.
+func (r *Redis) reserve(ctx context.Context, id string, fence bool) (v int64, exists bool, name string, err error) {
+	mode := ""
+	if fence {
+		mode = "fence"
+	}
+	_, res, err := r.run(ctx, reserveScript, []string{r.userKey(id)}, mode)
+	if err != nil {
+		return 0, false, "", err
+	}
+	return integer(res[1]), integer(res[2]) == 1, str(res[3]), nil
+}
+
+func (r *Redis) nextNumber(ctx context.Context) (int64, error) {
+	n, err := r.c.Incr(ctx, r.prefix+"seq").Result()
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return n, nil
+}
+
+// claim makes id the holder of the username at version v.
+func (r *Redis) claim(ctx context.Context, name, id string, v int64) error {
+	key := r.usernameKey(name)
+	for range maxAttempts {
+		status, res, err := r.run(ctx, claimScript, []string{key}, id, v, claimStale.Milliseconds())
+		if err != nil {
+			return err
+		}
+		if status == "ok" {
+			return nil
+		}
+		if status != "taken" {
+			return unexpected(status)
+		}
+		cur, owner, stale := str(res[1]), str(res[2]), integer(res[3]) == 1
+		if !stale {
+			return ErrExists
+		}
+		// An old claim: taken for good if the owner has the name.
+		if u, err := r.User(ctx, owner); err == nil && u.Username == name {
+			return ErrExists
+		}
+		_, exists, has, err := r.reserve(ctx, owner, true)
+		if err != nil {
+			return err
+		}
+		if exists && has == name {
+			return ErrExists
+		}
+		status, _, err = r.run(ctx, stealScript, []string{key}, cur, id, v)
+		if err != nil {
+			return err
+		}
+		if status == "ok" {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: username %q is being claimed concurrently", ErrUnavailable, name)
+}
+
+// release gives up id's claim on name if its version is at most v. A
+// failure leaves a claim behind, which claim can take over later.
+func (r *Redis) release(ctx context.Context, name, id string, v int64) {
+	_, _, _ = r.run(ctx, releaseScript, []string{r.usernameKey(name)}, id, v)
+}
+
+// parseClaim splits "<version>:<ms>:<id>".
+func parseClaim(s string) (version int64, id string, ok bool) {
+	vs, rest, ok1 := strings.Cut(s, ":")
+	_, id, ok2 := strings.Cut(rest, ":")
+	v, err := strconv.ParseInt(vs, 10, 64)
+	return v, id, ok1 && ok2 && err == nil
+}
