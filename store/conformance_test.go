@@ -966,7 +966,9 @@ func cfSubscribeCancel(t *testing.T, open cfOpener) {
 	}
 }
 
-// cfSubscribeCancelInCallback: a one-shot subscriber cancels itself.
+// cfSubscribeCancelInCallback: a one-shot subscriber cancels itself from
+// its callback without deadlocking the mutation that called it (publish
+// must not hold its lock while calling subscribers), and is called once.
 func cfSubscribeCancelInCallback(t *testing.T, open cfOpener) {
 	ctx := t.Context()
 	s := cfWith(t, open, "alice")
@@ -1025,8 +1027,9 @@ func cfConcurrentRevokeTemp(t *testing.T, open cfOpener) {
 	}
 }
 
+// cfConcurrentFirstSubject: racing first uses agree on one secret.
 func cfConcurrentFirstSubject(t *testing.T, open cfOpener) {
-	const workers, rounds = 8, 10
+	const workers, rounds = 8, 20
 	ctx := t.Context()
 	s := open(t)
 	for round := range rounds {
