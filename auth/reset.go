@@ -53,6 +53,11 @@ func (s *Service) ResetUser(ctx context.Context, tok string) (store.User, store.
 // expires the user's other reset tokens and ends every session and
 // temporary token of the user.
 func (s *Service) Reset(ctx context.Context, tok, password string) error {
+	// Check the token before spending a bcrypt hash on a guess;
+	// ConsumeReset checks it again atomically with the change.
+	if _, err := s.store.Reset(ctx, digest(tok), s.now()); err != nil {
+		return s.resetErr(err)
+	}
 	hash, err := s.HashPassword(ctx, password)
 	if err != nil {
 		return err

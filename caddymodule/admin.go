@@ -898,6 +898,14 @@ var (
 // POST /tokengate/users/{id}/reset-token → 201 {"token","link","expires_at"}:
 // a password-reset token for the user, superseding older ones.
 func (ar *adminRequest) issueReset(args []string) error {
+	u, err := ar.user(args[0])
+	if err != nil {
+		return err
+	}
+	if u.ConfigManaged {
+		// Its password comes from the config and would be written back.
+		return errConfigManaged(u.ID)
+	}
 	ttl := time.Duration(ar.app.ResetTokenTTL)
 	tok, err := ar.svc.IssueReset(ar.r.Context(), args[0], adminCreatedBy, ttl)
 	if err != nil {

@@ -198,7 +198,7 @@ func (a *App) Validate() error {
 	}
 	for name, d := range map[string]caddy.Duration{
 		"session_ttl": a.SessionTTL, "authentication_token_ttl": a.AuthenticationTokenTTL,
-		"reset_token_ttl": a.ResetTokenTTL, "failure_window": a.FailureWindow,
+		"reset_token_ttl": a.ResetTokenTTL, "failure_window": a.FailureWindow, "max_staleness": a.MaxStaleness,
 	} {
 		if d <= 0 {
 			return fmt.Errorf("%s must be positive", name)

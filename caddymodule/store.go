@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
 	"path/filepath"
@@ -97,7 +98,11 @@ func (c *StoreConfig) openRedis() (store.Store, string, error) {
 	if c.TLS {
 		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	key := fmt.Sprintf("redis:%s|%s|%d|%s|%s", strings.Join(c.Addresses, ","), cfg.Username, c.DB, c.KeyPrefix, c.MasterName)
+	// Every setting that changes the connection is in the key, so that a
+	// reload with a rotated password or TLS opens a new one; the password
+	// only as a digest, to keep it out of the key.
+	key := fmt.Sprintf("redis:%s|%s|%d|%s|%s|%x|%t", strings.Join(c.Addresses, ","), cfg.Username,
+		c.DB, c.KeyPrefix, c.MasterName, sha256.Sum256([]byte(cfg.Password)), c.TLS)
 	v, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), redisConnectTimeout)
 		defer cancel()

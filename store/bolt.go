@@ -195,6 +195,11 @@ func (s *Bolt) DeleteUser(ctx context.Context, id string) error {
 		if err := deleteNamed(tx, id, ""); err != nil {
 			return err
 		}
+		// Reset tokens go with the user: a user re-created under the same
+		// id must not be reset with the old one's token.
+		if err := deleteResets(tx, id); err != nil {
+			return err
+		}
 		// Keep the generation, bumped, so that a user re-created under the
 		// same id never sees an old generation come back.
 		return putTemp(tx, id, bump(tx, id))

@@ -99,6 +99,21 @@ func expireResets(tx *bolt.Tx, subject string, now time.Time) error {
 	return nil
 }
 
+// deleteResets removes every reset token of the subject.
+func deleteResets(tx *bolt.Tx, subject string) error {
+	prefix := namedKey(subject, "")
+	c := tx.Bucket(bucketUserResets).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := tx.Bucket(bucketResets).Delete(k[len(prefix):]); err != nil {
+			return err
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Bolt) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error) {
 	var c Counter
 	err := s.update(func(tx *bolt.Tx) error {

@@ -112,8 +112,11 @@ if old[1] then return {'ok', old[2]} end
 return {'ok', ARGV[4]}
 `)
 
-// deleteUserScript: KEYS user, named tokens, their names; ARGV version,
-// new secret, channel, message. The hash keeps gen, bumped.
+// deleteUserScript: KEYS user, named tokens, their names, reset tokens;
+// ARGV version, new secret, channel, message. The hash keeps gen, bumped.
+// Reset tokens go with the user: a user re-created under the same id must
+// not be reset with the old one's token (the digest pointers that remain
+// lead to no token).
 var deleteUserScript = redis.NewScript(`
 local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
 if ver > tonumber(ARGV[1]) then return {'stale'} end
@@ -122,7 +125,7 @@ local name = redis.call('HGET', KEYS[1], 'name')
 redis.call('HDEL', KEYS[1], 'user', 'pw', 'num', 'name')
 redis.call('HINCRBY', KEYS[1], 'gen', 1)
 redis.call('HSET', KEYS[1], 'ver', ARGV[1], 'secret', ARGV[2])
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return {'ok', name}
 `)
@@ -199,7 +202,7 @@ func (r *Redis) DeleteUser(ctx context.Context, id string) error {
 			return ErrNotFound
 		}
 		status, res, err := r.run(ctx, deleteUserScript,
-			[]string{r.userKey(id), r.namedKey(id), r.namesKey(id)},
+			[]string{r.userKey(id), r.namedKey(id), r.namesKey(id), r.resetsKey(id)},
 			v, newSecret(), r.channel, r.message(ev))
 		switch {
 		case err != nil:

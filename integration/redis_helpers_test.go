@@ -1,0 +1,396 @@
+package integration
+
+// Helpers for the tests of the shared Redis store (redis_test.go): a
+// redis-server child process per test, and Caddy instances that share it.
+
+import (
+	"bufio"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// redisProc is a redis-server child process on a loopback port, with an
+// append-only file fsynced on every write, so that a SIGKILL loses
+// nothing that was acknowledged.
+type redisProc struct {
+	t       *testing.T
+	port    int
+	dir     string // --dir: the AOF and redis.log
+	logPath string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// redisReadyTimeout bounds how long redis-server may take to answer PING.
+const redisReadyTimeout = 10 * time.Second
+
+// newRedis starts a redis-server and stops it at the end of the test.
+// Without the binary it skips the test, unless CI is set: there the
+// binary is expected and its absence is a failure.
+func newRedis(t *testing.T) *redisProc {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set but redis-server is not on PATH: %v", err)
+		}
+		t.Skipf("redis-server not on PATH: %v", err)
+	}
+	r := &redisProc{t: t, dir: t.TempDir()}
+	r.logPath = filepath.Join(r.dir, "redis.log")
+	t.Cleanup(r.kill)
+	var err error
+	for range 5 { // a free port can be taken before redis-server binds it
+		r.port = freePorts(t, 1)[0]
+		if err = r.start(); err == nil {
+			return r
+		}
+	}
+	t.Fatalf("starting redis-server: %v", err)
+	return nil
+}
+
+func (r *redisProc) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+// start runs redis-server on r's port and directory and waits until it
+// answers PING as the process just started (not a stranger on the port).
+func (r *redisProc) start() error {
+	logf, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("redis-server",
+		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
+		"--dir", r.dir)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(done)
+	}()
+	deadline := time.Now().Add(redisReadyTimeout)
+	for {
+		if info, err := r.do("INFO", "server"); err == nil {
+			if s, _ := info.(string); strings.Contains(s, "process_id:"+strconv.Itoa(cmd.Process.Pid)+"\r\n") {
+				r.mu.Lock()
+				r.cmd, r.done = cmd, done
+				r.mu.Unlock()
+				return nil
+			}
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("redis-server on port %d exited:\n%s", r.port, r.logTail())
+		case <-time.After(pollEvery):
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-done
+			return fmt.Errorf("redis-server on port %d did not answer within %s:\n%s", r.port, redisReadyTimeout, r.logTail())
+		}
+	}
+}
+
+// kill stops the server with SIGKILL, like a crash, and waits until it
+// has exited. Safe to call when it is not running.
+func (r *redisProc) kill() {
+	r.mu.Lock()
+	cmd, done := r.cmd, r.done
+	r.cmd, r.done = nil, nil
+	r.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
+}
+
+// restart starts the server again on the same port and directory, so it
+// replays its append-only file.
+func (r *redisProc) restart() {
+	r.t.Helper()
+	var err error
+	for range 5 {
+		if err = r.start(); err == nil {
+			return
+		}
+	}
+	r.t.Fatalf("restarting redis-server: %v", err)
+}
+
+func (r *redisProc) logTail() string {
+	b, _ := os.ReadFile(r.logPath)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// redisError is an error reply.
+type redisError string
+
+func (e redisError) Error() string { return string(e) }
+
+// do sends one command on a connection of its own and returns the reply:
+// a string, an int64, nil or a []any; an error reply is a redisError.
+func (r *redisProc) do(args ...string) (any, error) { return r.doIn(-1, args...) }
+
+// doIn is do in database db; -1 leaves the connection's default.
+func (r *redisProc) doIn(db int, args ...string) (any, error) {
+	conn, err := net.DialTimeout("tcp", r.addr(), time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	rd := bufio.NewReader(conn)
+	send := func(args ...string) (any, error) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "*%d\r\n", len(args))
+		for _, a := range args {
+			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+		}
+		if _, err := io.WriteString(conn, b.String()); err != nil {
+			return nil, err
+		}
+		return readRESP(rd)
+	}
+	if db >= 0 {
+		if _, err := send("SELECT", strconv.Itoa(db)); err != nil {
+			return nil, err
+		}
+	}
+	return send(args...)
+}
+
+// must runs a command and fails the test on any error.
+func (r *redisProc) must(args ...string) any {
+	r.t.Helper()
+	v, err := r.do(args...)
+	if err != nil {
+		r.t.Fatalf("redis %s: %v", strings.Join(args, " "), err)
+	}
+	return v
+}
+
+func readRESP(rd *bufio.Reader) (any, error) {
+	line, err := rd.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	line = strings.TrimSuffix(line, "\r\n")
+	if line == "" {
+		return nil, errors.New("empty RESP line")
+	}
+	switch line[0] {
+	case '+':
+		return line[1:], nil
+	case '-':
+		return nil, redisError(line[1:])
+	case ':':
+		return strconv.ParseInt(line[1:], 10, 64)
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		b := make([]byte, n+2)
+		if _, err := io.ReadFull(rd, b); err != nil {
+			return nil, err
+		}
+		return string(b[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		out := make([]any, n)
+		for i := range out {
+			if out[i], err = readRESP(rd); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unexpected RESP line %q", line)
+}
+
+// pubsubClients returns the ids of the Pub/Sub connections of an ACL user.
+func (r *redisProc) pubsubClients(user string) []string {
+	r.t.Helper()
+	list, _ := r.must("CLIENT", "LIST", "TYPE", "pubsub").(string)
+	var ids []string
+	for _, line := range strings.Split(list, "\n") {
+		var id string
+		mine := false
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "id="); ok {
+				id = v
+			}
+			mine = mine || f == "user="+user
+		}
+		if mine && id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// ---------------------------------------------------------------------------
+// Caddy instances on one Redis.
+
+// sharedSite is a gated site whose tokengate app uses the Redis at addr,
+// with the server key from TOKENGATE_KEY, alice and bob, and a one-hour
+// maximum TTL. storeOpts go into the store block, appOpts into the app.
+func sharedSite(addr, storeOpts, appOpts string) string {
+	return `{
+	{{.Global}}
+	tokengate {
+		store redis {
+			address ` + addr + `
+			` + storeOpts + `
+		}
+		key {env.TOKENGATE_KEY}
+		temporary_max_ttl 1h
+		` + appOpts + `
+		{{.Users}}
+	}
+}
+
+{{index .Site 0}} {
+	tokengate
+	reverse_proxy {{.Upstream}}
+}
+`
+}
+
+// sharedKeyEnv is the environment that gives instances one random
+// server key, as an operator would distribute it.
+func sharedKeyEnv(t *testing.T) []string {
+	t.Helper()
+	return []string{"TOKENGATE_KEY=" + base64.StdEncoding.EncodeToString(randomKey(t))}
+}
+
+// startInstances starts one Caddy per template, all at once (as a
+// rolling deployment would), each with its own ports and data directory
+// and the environment env, and stops them at the end of the test.
+func startInstances(t *testing.T, env []string, tmpls ...string) []*caddyProc {
+	t.Helper()
+	cs := make([]*caddyProc, len(tmpls))
+	for i, tm := range tmpls {
+		cs[i] = prepareCaddy(t, tm, env...)
+	}
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() { errs[i] = c.start() })
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for i, c := range cs {
+			out := c.logs()
+			if len(out) > 6000 {
+				out = out[len(out)-6000:]
+			}
+			t.Logf("--- caddy %d output (tail) ---\n%s", i, out)
+		}
+	})
+	for i, c := range cs {
+		// A port picked as free may have been taken meanwhile: retry.
+		for attempt := 0; errs[i] != nil && strings.Contains(errs[i].Error(), "address already in use") && attempt < 3; attempt++ {
+			c.pickPorts()
+			errs[i] = c.start()
+		}
+		if errs[i] != nil {
+			t.Fatalf("starting caddy %d: %v", i, errs[i])
+		}
+	}
+	return cs
+}
+
+// keepAlive is a client that reuses connections, for tight polling.
+func keepAlive(t *testing.T) *http.Client {
+	t.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Timeout: 5 * time.Second, Transport: tr}
+}
+
+// gateVia sends a gated GET with tok through client.
+func (c *caddyProc) gateVia(t *testing.T, client *http.Client, tok string) *response {
+	t.Helper()
+	return doWith(t, client, http.MethodGet, c.site(0)+"/app", hdr{"X-Auth-Token": tok}, nil)
+}
+
+// refusedAs returns a predicate: r is a 401 whose authError is id.
+func refusedAs(id string) func(*response) bool {
+	return func(r *response) bool {
+		return r.Status == http.StatusUnauthorized && errorID(r.JSON) == "unauthorized" && authErrorID(r.JSON) == id
+	}
+}
+
+// isUnavailable reports whether r is Onezone's 503 temporaryFailure.
+func isUnavailable(r *response) bool {
+	return r.Status == http.StatusServiceUnavailable && errorID(r.JSON) == "temporaryFailure"
+}
+
+// confirmRefusals is how many requests after the first refusal must be
+// refused too.
+const confirmRefusals = 5
+
+// untilRefused sends requests until one is refused, then confirmRefusals
+// more, and returns how long after start the first refusal arrived. It
+// fails the test on an answer that is neither a pass (200 from the
+// upstream) nor the refusal, on a pass after the first refusal, or if the
+// requests are still passing after deadline. every is the pause between
+// requests; 0 polls as fast as requests complete.
+func untilRefused(t *testing.T, what string, start time.Time, deadline, every time.Duration,
+	send func() *response, refused func(*response) bool) time.Duration {
+	t.Helper()
+	var first time.Time
+	for n := 0; ; {
+		r := send()
+		now := time.Now()
+		switch {
+		case refused(r):
+			if first.IsZero() {
+				first = now
+			}
+			if n++; n > confirmRefusals {
+				return first.Sub(start)
+			}
+		case r.Status != http.StatusOK:
+			t.Fatalf("%s: unexpected answer %s", what, r)
+		case !first.IsZero():
+			t.Fatalf("%s: passed again %s after start, although refused at %s: %s",
+				what, now.Sub(start), first.Sub(start), r)
+		case now.Sub(start) > deadline:
+			t.Fatalf("%s: still passing %s after start (deadline %s)", what, now.Sub(start), deadline)
+		}
+		if every > 0 {
+			time.Sleep(every)
+		}
+	}
+}
