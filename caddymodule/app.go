@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/store"
 )
 
 func init() {
@@ -88,11 +89,12 @@ type App struct {
 	// longer declared are removed. Default: none.
 	Users []UserConfig `json:"users,omitempty"`
 
-	auth     *auth.Service
-	storeKey string
-	logger   *zap.Logger
-	stop     chan struct{}
-	done     chan struct{}
+	auth       *auth.Service
+	storeKey   string
+	stopHealth func()
+	logger     *zap.Logger
+	stop       chan struct{}
+	done       chan struct{}
 }
 
 // Defaults.
@@ -172,6 +174,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	a.storeKey = poolKey
+	if r, ok := st.(*store.Redis); ok {
+		a.stopHealth = r.OnHealth(a.logHealth)
+	}
 	a.auth, err = auth.New(st, key,
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
 		auth.WithCacheSize(a.CacheSize),
@@ -256,8 +261,22 @@ func (a *App) purge() {
 	}
 }
 
+// logHealth reports a shared store's subscription going and coming back:
+// meanwhile, cached state is trusted for at most max_staleness.
+func (a *App) logHealth(h store.HealthEvent) {
+	if h == store.SubscriptionLost {
+		a.logger.Warn("lost the shared store's change notifications; trusting cached state for at most max_staleness",
+			zap.Duration("max_staleness", time.Duration(a.MaxStaleness)))
+		return
+	}
+	a.logger.Info("shared store's change notifications restored; cached state dropped")
+}
+
 // Cleanup releases what Provision acquired, and only that.
 func (a *App) Cleanup() error {
+	if a.stopHealth != nil {
+		a.stopHealth()
+	}
 	a.auth.Close()
 	if a.storeKey == "" {
 		return nil
