@@ -29,6 +29,21 @@ func parseCaveats(w http.ResponseWriter, raw json.RawMessage) ([]tokens.Caveat, 
 	return caveats, true
 }
 
+// tokenSpec decodes a creation request's caveats and type, in Onezone's
+// order, answering the request itself when they are bad.
+func tokenSpec(w http.ResponseWriter, typeRaw, caveatsRaw json.RawMessage) (tokens.Type, []tokens.Caveat, bool) {
+	caveats, ok := parseCaveats(w, caveatsRaw)
+	if !ok {
+		return "", nil, false
+	}
+	typ, err := tokens.ParseType(typeRaw)
+	if err != nil {
+		WriteError(w, badValue("badValueTokenType", "type", "is not a valid token type"))
+		return "", nil, false
+	}
+	return typ, caveats, true
+}
+
 // storeError answers a failed store call: missing → 404, taken name → 409.
 func storeError(w http.ResponseWriter, err error) {
 	switch {
@@ -57,13 +72,8 @@ func (h *Handler) createNamed(w http.ResponseWriter, r *http.Request, _ string) 
 	if !ok {
 		return
 	}
-	caveats, ok := parseCaveats(w, req.Caveats)
+	typ, caveats, ok := tokenSpec(w, req.Type, req.Caveats)
 	if !ok {
-		return
-	}
-	typ, err := tokens.ParseType(req.Type)
-	if err != nil {
-		WriteError(w, badValue("badValueTokenType", "type", "is not a valid token type"))
 		return
 	}
 	rec, tok, err := h.Auth.IssueNamed(r.Context(), id.ID, name, typ, caveats)

@@ -33,13 +33,8 @@ func (h *Handler) createTemporary(w http.ResponseWriter, r *http.Request, _ stri
 	if !ok {
 		return
 	}
-	caveats, ok := parseCaveats(w, req.Caveats)
+	typ, caveats, ok := tokenSpec(w, req.Type, req.Caveats)
 	if !ok {
-		return
-	}
-	typ, err := tokens.ParseType(req.Type)
-	if err != nil {
-		WriteError(w, badValue("badValueTokenType", "type", "is not a valid token type"))
 		return
 	}
 	tok, err := h.Auth.IssueTemporary(r.Context(), id.ID, typ, caveats)
