@@ -84,7 +84,7 @@ func runMain(m *testing.M) int {
 		}
 		*p.dst = string(h)
 	}
-	return m.Run()
+	return runStores(m)
 }
 
 // moduleRoot is the directory of go.mod, found from the package directory.
@@ -300,7 +300,7 @@ func (c *caddyProc) render(tmpl string) string {
 	if err := tp.Execute(&b, c.data()); err != nil {
 		c.t.Fatalf("Caddyfile template: %v", err)
 	}
-	return b.String()
+	return withStore(b.String(), c.dir)
 }
 
 // site returns the base URL of site i.

@@ -2,7 +2,7 @@ package tokens
 
 import (
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -19,9 +19,10 @@ func Mint(c *Claims, key []byte) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(key)
 }
 
-// NewID returns 128 random bits, URL-safe.
+// NewID returns 128 random bits in hex: safe in URLs, and never taken for
+// a command-line flag as a base64url id starting with '-' would be.
 func NewID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return hex.EncodeToString(b)
 }

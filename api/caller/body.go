@@ -9,13 +9,16 @@ import (
 // ErrTooLarge: the request body is over the limit.
 var ErrTooLarge = errors.New("request body too large")
 
-// ReadBody reads at most limit bytes of the request body. Unlike
-// http.MaxBytesReader it does not make the server close the connection
-// on an oversized body, so that a client still sending it reads the 413
-// instead of a connection reset; the server drains what is left.
+// drainLimit is how much of an oversized body is read and dropped before
+// answering, so that a client still sending it reads the 413 rather than a
+// connection reset. Larger bodies get the reset.
+const drainLimit = 1 << 20
+
+// ReadBody reads at most limit bytes of the request body.
 func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err == nil && int64(len(b)) > limit {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, drainLimit))
 		return nil, ErrTooLarge
 	}
 	return b, err

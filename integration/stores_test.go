@@ -1,0 +1,182 @@
+package integration
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The suite of parts 1–4 runs once per store, from one table: TestMain
+// runs every test with the embedded bolt store, then runs this same test
+// binary again with storeUnderTest set to a Redis it started, and the
+// harness adds that store to every Caddyfile it renders.
+var stores = []struct {
+	name string
+	run  func() int // nil: the tests of this process
+}{
+	{"bolt", nil},
+	{"redis", redisPass},
+}
+
+// storeUnderTest is the Redis address the tests of this process use, or
+// "" for bolt.
+var storeUnderTest = os.Getenv("TOKENGATE_TEST_REDIS")
+
+// bothStores names the tests that run against each store. Left out are
+// tests of bolt itself (the data-directory lock, the generated key file,
+// the key's own errors), of config parsing, and the Redis tests proper.
+const bothStores = "^(TestGeneration|TestCreateTemporaryToken|TestCreateTemporaryTokenErrors|TestMethodNotAllowed|" +
+	"TestRevokeTemporaryTokens|TestVerifyAccessToken|TestGateWithoutToken|TestGateTokenHeaders|TestGateRefusedTokens|" +
+	"TestGateRemovedUser|TestGateCachedTokenExpires|TestGateIdentityHeaders|TestQueryTokenSource|TestCookieTokenSource|" +
+	"TestHandleErrorsOption|TestGateCoversHandleBlocks|TestIdentityPlaceholders|TestRevocationIsImmediateUnderLoad|" +
+	"TestIPCaveatBehindTrustedProxy|TestPersistenceAcrossRestart|TestReloadKeepsState|TestTwoSitesShareState|" +
+	"TestAdminUsers|TestAdminBlockAndDelete|TestAdminTokens|TestAdminPersistence|TestCLITokens|TestNamedTokensOnezoneAPI)$"
+
+// testKey is the server key every instance shares in the Redis pass: a
+// shared store requires one.
+const testKey = "dG9rZW5nYXRlLWludGVncmF0aW9uLXRlc3Qta2V5LTMyYg"
+
+// runStores runs the tests once per store and returns the first failure.
+func runStores(m interface{ Run() int }) int {
+	if storeUnderTest != "" {
+		return m.Run()
+	}
+	for _, s := range stores {
+		run := s.run
+		if run == nil {
+			run = m.Run
+		} else if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
+			continue // a chosen subset runs with bolt only
+		}
+		if code := run(); code != 0 {
+			return code
+		}
+	}
+	return 0
+}
+
+// redisPass starts a redis-server and runs bothStores again against it in
+// a child process of this test binary.
+func redisPass() int {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			fmt.Fprintln(os.Stderr, "redis-server is not installed; .ci/run installs it")
+			return 1
+		}
+		fmt.Println("skipping the Redis pass: redis-server is not installed")
+		return 0
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir, err := os.MkdirTemp("", "tokengate-redis-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	_, port, _ := net.SplitHostPort(addr)
+	srv := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	if err := srv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	if err := waitPong(addr, 10*time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, "redis-server:", err)
+		return 1
+	}
+	fmt.Println("=== the same tests, with the Redis store")
+	child := exec.Command(os.Args[0], append(os.Args[1:], "-test.run="+bothStores)...)
+	child.Env = append(os.Environ(), "TOKENGATE_TEST_REDIS="+addr)
+	child.Stdout, child.Stderr = os.Stdout, os.Stderr
+	if err := child.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func waitPong(addr string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			fmt.Fprint(c, "PING\r\n")
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if strings.HasPrefix(line, "+PONG") {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no PONG from %s within %s", addr, within)
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// withStore adds the Redis store under test to a rendered Caddyfile's
+// global tokengate options, with a key prefix of this process's own so
+// that tests sharing the server do not meet. A test that sets a store or
+// key itself keeps it.
+func withStore(cfg, scope string) string {
+	if storeUnderTest == "" {
+		return cfg
+	}
+	open := strings.Index(cfg, "{")
+	end := matchingBrace(cfg, open)
+	if open < 0 || end < 0 {
+		return cfg
+	}
+	global := cfg[open:end]
+	sum := sha256.Sum256([]byte(scope))
+	add := "\n\t\tstore redis {\n\t\t\taddress " + storeUnderTest + "\n\t\t\tkey_prefix t" +
+		strconv.FormatUint(uint64(sum[0])<<16|uint64(sum[1])<<8|uint64(sum[2]), 36) + ":\n\t\t}"
+	if i := strings.Index(global, "tokengate {"); i >= 0 {
+		block := global[i:]
+		if strings.Contains(block[:max(matchingBrace(block, len("tokengate ")), 0)], "\tstore ") {
+			return cfg
+		}
+		if !strings.Contains(block, "\tkey ") {
+			add += "\n\t\tkey " + testKey
+		}
+		at := open + i + len("tokengate {")
+		return cfg[:at] + add + cfg[at:]
+	}
+	return cfg[:end] + "\ttokengate {" + add + "\n\t\tkey " + testKey + "\n\t}\n" + cfg[end:]
+}
+
+// matchingBrace returns the index of the brace closing the one at open.
+func matchingBrace(s string, open int) int {
+	if open < 0 || open >= len(s) || s[open] != '{' {
+		return -1
+	}
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '{':
+			depth++
+		case '}':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
