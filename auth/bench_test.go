@@ -6,17 +6,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/redistest"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
 
-func benchService(b *testing.B) (*Service, string) {
-	b.Helper()
+func openBolt(b *testing.B) store.Store {
 	st, err := store.OpenBolt(filepath.Join(b.TempDir(), "tg.db"), time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+func openRedis(b *testing.B) store.Store {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := store.OpenRedis(ctx, store.RedisConfig{Addrs: []string{redistest.Start(b)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+func benchService(b *testing.B, open func(*testing.B) store.Store) (*Service, string) {
+	b.Helper()
+	st := open(b)
 	ctx := context.Background()
 	if err := st.PutUser(ctx, store.User{ID: "alice", Name: "Alice Example", Email: "alice@example.com", Role: "Editor"}); err != nil {
 		b.Fatal(err)
@@ -36,7 +53,7 @@ func benchService(b *testing.B) (*Service, string) {
 
 // BenchmarkAuthenticateHit is the gate's hot path: a token seen before.
 func BenchmarkAuthenticateHit(b *testing.B) {
-	s, tok := benchService(b)
+	s, tok := benchService(b, openBolt)
 	ctx := context.Background()
 	if _, err := s.Authenticate(ctx, tok, tokens.Request{}); err != nil {
 		b.Fatal(err)
@@ -51,7 +68,7 @@ func BenchmarkAuthenticateHit(b *testing.B) {
 }
 
 func BenchmarkAuthenticateHitParallel(b *testing.B) {
-	s, tok := benchService(b)
+	s, tok := benchService(b, openBolt)
 	ctx := context.Background()
 	if _, err := s.Authenticate(ctx, tok, tokens.Request{}); err != nil {
 		b.Fatal(err)
@@ -69,14 +86,19 @@ func BenchmarkAuthenticateHitParallel(b *testing.B) {
 
 // BenchmarkVerifyCold is a full verification of a token not in the cache,
 // with the subject's state cached (the usual cold case) or read from the
-// store every time.
+// store, bolt or Redis, every time.
 func BenchmarkVerifyCold(b *testing.B) {
 	for _, tc := range []struct {
 		name      string
+		open      func(*testing.B) store.Store
 		readStore bool
-	}{{"subject cached", false}, {"subject from store", true}} {
+	}{
+		{"subject cached", openBolt, false},
+		{"subject from bolt", openBolt, true},
+		{"subject from redis", openRedis, true},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
-			s, tok := benchService(b)
+			s, tok := benchService(b, tc.open)
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"flag"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/redistest"
 )
 
 // The suite of parts 1–4 runs once per store, from one table: TestMain
@@ -94,7 +95,7 @@ func redisPass() int {
 		return 1
 	}
 	defer func() { srv.Process.Kill(); srv.Wait() }()
-	if err := waitPong(addr, 10*time.Second); err != nil {
+	if err := redistest.WaitPong(addr, 10*time.Second); err != nil {
 		fmt.Fprintln(os.Stderr, "redis-server:", err)
 		return 1
 	}
@@ -110,25 +111,6 @@ func redisPass() int {
 		return 1
 	}
 	return 0
-}
-
-func waitPong(addr string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			fmt.Fprint(c, "PING\r\n")
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if strings.HasPrefix(line, "+PONG") {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no PONG from %s within %s", addr, within)
-		}
-		time.Sleep(pollEvery)
-	}
 }
 
 // withStore adds the Redis store under test to a rendered Caddyfile's
