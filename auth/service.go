@@ -191,7 +191,7 @@ func (s *Service) Close() {
 // before that state was read.
 func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp, error) {
 	stamp := s.epochs.Stamp(id)
-	if sub, ok := s.subjects.Get(id); ok && s.fresh() {
+	if sub, ok := s.subjects.Get(id); ok && s.fresh(s.now()) {
 		return sub, stamp, nil
 	}
 	st, err := s.store.Subject(ctx, id)
@@ -213,8 +213,8 @@ func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp
 
 // fresh reports whether cached state may be trusted: always, unless the
 // store's change notifications have been silent for longer than maxStale.
-func (s *Service) fresh() bool {
-	return s.heard == nil || s.now().Sub(s.heard()) <= s.maxStale
+func (s *Service) fresh(now time.Time) bool {
+	return s.heard == nil || now.Sub(s.heard()) <= s.maxStale
 }
 
 // Store is the store the Service reads; changes made through it reach the

@@ -14,7 +14,7 @@ import (
 // The Service sets r.Now.
 func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request) (*Token, error) {
 	r.Now = s.now()
-	t, err := s.verify(ctx, raw)
+	t, err := s.verify(ctx, raw, r.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -28,15 +28,15 @@ func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request
 }
 
 // verify returns the token from the cache, or verifies and caches it.
-func (s *Service) verify(ctx context.Context, raw string) (*Token, error) {
-	if t, ok := s.tokens.Get(raw); ok && s.fresh() {
+func (s *Service) verify(ctx context.Context, raw string, now time.Time) (*Token, error) {
+	if t, ok := s.tokens.Get(raw); ok && s.fresh(now) {
 		return t, nil
 	}
 	t, stamp, err := s.verifyCold(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	if t.ValidUntil > 0 && t.ValidUntil <= s.now().Unix() {
+	if t.ValidUntil > 0 && t.ValidUntil <= now.Unix() {
 		return t, nil // expired: Check will say so; nothing worth caching
 	}
 	// No ristretto TTL: every hit checks the time caveats anyway, and a TTL
