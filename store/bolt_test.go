@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/tokengate/tokengate/store"
 )
@@ -115,7 +115,7 @@ func TestOpenLocked(t *testing.T) {
 			r.s.Close()
 			t.Fatal("second open of a locked file succeeded")
 		}
-		if !errors.Is(r.err, bolt.ErrTimeout) {
+		if !errors.Is(r.err, bolterrors.ErrTimeout) {
 			t.Fatalf("err = %v, want bbolt's timeout", r.err)
 		}
 	case <-time.After(10 * time.Second):
