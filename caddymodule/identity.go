@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -63,8 +64,8 @@ func stripIdentityHeaders(h http.Header) {
 // delete the verified identity on its way upstream.
 func stripConnectionTokens(h http.Header) {
 	vals := h.Values("Connection")
-	if len(vals) == 0 {
-		return
+	if !slices.ContainsFunc(vals, namesIdentityHeader) {
+		return // the usual case on the hot path: nothing to rewrite
 	}
 	var kept []string
 	for _, v := range vals {
@@ -78,6 +79,19 @@ func stripConnectionTokens(h http.Header) {
 	if len(kept) > 0 {
 		h.Set("Connection", strings.Join(kept, ", "))
 	}
+}
+
+// namesIdentityHeader reports, without allocating, whether a Connection
+// value names an identity header.
+func namesIdentityHeader(v string) bool {
+	for v != "" {
+		var tok string
+		tok, v, _ = strings.Cut(v, ",")
+		if isIdentityHeader(strings.TrimSpace(tok)) {
+			return true
+		}
+	}
+	return false
 }
 
 // trailerGuard strips identity names from the request's trailers once the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -87,8 +88,8 @@ func dropQueryParam(raw, name string) string {
 // cookies Go's parser does not accept (PHP's a[b]=1, values with '\\').
 func removeCookie(r *http.Request, name string) {
 	vals := r.Header.Values("Cookie")
-	if len(vals) == 0 {
-		return
+	if !slices.ContainsFunc(vals, func(v string) bool { return strings.Contains(v, name) }) {
+		return // the usual case on the hot path: nothing to rewrite
 	}
 	kept := make([]string, 0, len(vals))
 	for _, line := range vals {

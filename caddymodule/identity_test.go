@@ -1,0 +1,45 @@
+package caddymodule
+
+import (
+	"net/http"
+	"testing"
+)
+
+func TestStripConnectionTokens(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string // "" for no Connection header left
+	}{
+		{[]string{"keep-alive"}, "keep-alive"},
+		{[]string{"keep-alive, X-Auth-User-Id"}, "keep-alive"},
+		{[]string{"X_Auth_User_Role", "Upgrade, x-auth-user-email"}, "Upgrade"},
+		{[]string{"X-Auth-User-Id"}, ""},
+		{nil, ""},
+	} {
+		h := http.Header{}
+		for _, v := range tc.in {
+			h.Add("Connection", v)
+		}
+		stripConnectionTokens(h)
+		if got := h.Get("Connection"); got != tc.want || len(h.Values("Connection")) > 1 {
+			t.Errorf("Connection %q → %q, want %q", tc.in, h.Values("Connection"), tc.want)
+		}
+	}
+}
+
+func TestRemoveCookie(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"a=1; tg=secret; b=2", "a=1; b=2"},
+		{"a[b]=1; tg=secret; c=x\\y", "a[b]=1; c=x\\y"},
+		{"tg=secret", ""},
+		{"a=1", "a=1"},
+		{"tgx=keep; a=1", "tgx=keep; a=1"},
+	} {
+		r, _ := http.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Cookie", tc.in)
+		removeCookie(r, "tg")
+		if got := r.Header.Get("Cookie"); got != tc.want {
+			t.Errorf("Cookie %q → %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
