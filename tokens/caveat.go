@@ -58,9 +58,6 @@ func ParseCaveats(raw json.RawMessage) ([]Caveat, error) {
 	return out, nil
 }
 
-// ErrBadData: the caveats value is not a list (Onezone "badData").
-var ErrBadData = fmt.Errorf("caveats must be a list")
-
 func parseCaveat(raw json.RawMessage) (Caveat, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {

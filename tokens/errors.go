@@ -26,6 +26,8 @@ var (
 	// (Onezone "notAnAccessToken").
 	ErrNotAccessToken = errors.New("not an access token")
 
+	// ErrBadData: the caveats value is not a list (Onezone "badData").
+	ErrBadData = errors.New("caveats must be a list")
 	// ErrBadCaveat: a caveat in a creation request is malformed or of an
 	// unknown type (Onezone "badValueCaveat"); the error is a *CaveatError.
 	ErrBadCaveat = errors.New("caveat is invalid")

@@ -27,15 +27,6 @@ var (
 	ErrCrossSite = errors.New("cross-site request refused")
 )
 
-// Via says how a caller authenticated.
-type Via uint8
-
-const (
-	ViaToken Via = iota + 1
-	ViaBasic
-	ViaSession
-)
-
 // Authenticator authenticates API callers.
 type Authenticator struct {
 	Auth *auth.Service
@@ -49,20 +40,13 @@ type Authenticator struct {
 	Logger *zap.Logger
 }
 
-// Caller is an authenticated request's caller.
-type Caller struct {
-	*auth.Identity
-	Via   Via
-	Token *auth.Token // nil for Basic
-}
-
 // Authenticate returns the caller, trying x-auth-token, then Bearer, then
 // Basic (as Onezone does), then the session cookie. A request that
 // changes state and authenticates by cookie alone must come from the same
 // origin (CSRF).
-func (a *Authenticator) Authenticate(r *http.Request) (*Caller, error) {
+func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if raw := Token(r); raw != "" {
-		return a.token(r, raw, ViaToken)
+		return a.token(r, raw)
 	}
 	if user, pass, ok := basic(r); ok {
 		keys := []string{auth.IPKey(a.ClientIP(r).String()), auth.UserKey(user)}
@@ -76,7 +60,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Caller, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Caller{Identity: id, Via: ViaBasic}, nil
+		return id, nil
 	}
 	if c, err := r.Cookie(a.SessionCookie); err == nil && c.Value != "" {
 		if !safeMethod(r.Method) && CrossSite(r) {
@@ -86,11 +70,11 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Caller, error) {
 		if err := a.Auth.Admit(r.Context(), ip); err != nil {
 			return nil, err
 		}
-		cl, err := a.token(r, c.Value, ViaSession)
+		id, err := a.token(r, c.Value)
 		if guessed(err) {
 			a.Failed(r, ip)
 		}
-		return cl, err
+		return id, err
 	}
 	return nil, ErrNone
 }
@@ -116,12 +100,12 @@ func (a *Authenticator) Failed(r *http.Request, keys ...string) {
 	}
 }
 
-func (a *Authenticator) token(r *http.Request, raw string, via Via) (*Caller, error) {
+func (a *Authenticator) token(r *http.Request, raw string) (*auth.Identity, error) {
 	t, err := a.Auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: a.ClientIP(r), Interface: "rest"})
 	if err != nil {
 		return nil, err
 	}
-	return &Caller{Identity: t.Identity, Via: via, Token: t}, nil
+	return t.Identity, nil
 }
 
 // Session returns the request's session token, verified, or nil.

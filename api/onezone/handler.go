@@ -95,7 +95,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // caller authenticates the request the way Onezone does (x-auth-token,
 // Bearer, Basic), or by tokengate's session cookie.
 func (h *Handler) caller(r *http.Request) (*auth.Identity, *Error) {
-	c, err := h.Callers.Authenticate(r)
+	id, err := h.Callers.Authenticate(r)
 	switch {
 	case errors.Is(err, caller.ErrNone):
 		return nil, errNoAuth
@@ -104,7 +104,7 @@ func (h *Handler) caller(r *http.Request) (*auth.Identity, *Error) {
 	case err != nil:
 		return nil, AuthError(err)
 	}
-	return c.Identity, nil
+	return id, nil
 }
 
 // callerWithBody authenticates the request, then decodes its JSON body

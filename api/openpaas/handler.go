@@ -103,7 +103,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // caller authenticates the request, answering it with OpenPaaS's 401 if
 // it is not.
-func (h *Handler) caller(w http.ResponseWriter, r *http.Request) *caller.Caller {
+func (h *Handler) caller(w http.ResponseWriter, r *http.Request) *auth.Identity {
 	c, err := h.Callers.Authenticate(r)
 	if err == nil {
 		return c
