@@ -394,3 +394,17 @@ func untilRefused(t *testing.T, what string, start time.Time, deadline, every ti
 		}
 	}
 }
+
+// untilPasses polls get until it answers 200 and fails the test on any
+// answer that is neither 200 nor one pending accepts (the expected state
+// before the change arrives).
+func untilPasses(t *testing.T, timeout time.Duration, what string, get func() *response, pending func(*response) bool) {
+	t.Helper()
+	eventually(t, timeout, what, func() bool {
+		r := get()
+		if r.Status != http.StatusOK && !pending(r) {
+			t.Fatalf("waiting for %s: %s", what, r)
+		}
+		return r.Status == http.StatusOK
+	})
+}
