@@ -59,11 +59,6 @@ type RedisConfig struct {
 	// Cluster forces cluster mode with a single seed address (several
 	// addresses imply it).
 	Cluster bool
-	// OnEventLag, if set, is called with the delay between another
-	// instance publishing each event and this one receiving it, before
-	// the subscribers run (clocks of different hosts may differ; negative
-	// delays are reported as 0). It runs on the listener goroutine.
-	OnEventLag func(time.Duration)
 }
 
 // Client timeouts: an unreachable or stalled server costs a caller about
@@ -101,7 +96,6 @@ type Redis struct {
 	prefix  string
 	channel string
 	self    string // this instance's id in event messages
-	onLag   func(time.Duration)
 	notifier
 
 	ctx    context.Context // ends at Close
@@ -164,7 +158,6 @@ func OpenRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 		prefix:  cfg.KeyPrefix,
 		channel: cfg.KeyPrefix + "events",
 		self:    hex.EncodeToString(newSecret()[:8]),
-		onLag:   cfg.OnEventLag,
 		done:    make(chan struct{}),
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())

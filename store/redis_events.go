@@ -74,22 +74,22 @@ func (r *Redis) message(e Event) string { return r.messagePrefix(e.Kind) + e.Sub
 
 // parseMessage decodes an event message. An unknown kind (from a newer
 // version) is reported as UserChanged, which makes caches forget the most.
-func parseMessage(s string) (e Event, from string, sent time.Time, ok bool) {
+func parseMessage(s string) (e Event, from string, ok bool) {
 	parts := strings.SplitN(s, ":", 4)
 	if len(parts) != 4 {
-		return e, "", sent, false
+		return e, "", false
 	}
 	ns, err := strconv.ParseInt(parts[2], 10, 64)
 	if err != nil {
-		return e, "", sent, false
+		return e, "", false
 	}
-	e = Event{Kind: UserChanged, Subject: parts[3]}
+	e = Event{Kind: UserChanged, Subject: parts[3], Sent: time.Unix(0, ns)}
 	for k, name := range kindNames {
 		if name == parts[0] {
 			e.Kind = k
 		}
 	}
-	return e, parts[1], time.Unix(0, ns), true
+	return e, parts[1], true
 }
 
 // Connected reports whether the event subscription is healthy now.
@@ -251,12 +251,9 @@ func (r *Redis) receive(ps *redis.PubSub) error {
 }
 
 func (r *Redis) deliver(payload string) {
-	e, from, sent, ok := parseMessage(payload)
+	e, from, ok := parseMessage(payload)
 	if !ok || from == r.self {
 		return
-	}
-	if r.onLag != nil {
-		r.onLag(max(time.Since(sent), 0))
 	}
 	r.busy.Store(true)
 	r.publish(e)

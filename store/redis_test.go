@@ -61,6 +61,7 @@ func waitEvent(t *testing.T, events <-chan store.Event, want store.Event) {
 	t.Helper()
 	select {
 	case got := <-events:
+		got.Sent = time.Time{} // remote events carry it; TestRedisPropagation checks it
 		if got != want {
 			t.Fatalf("event %+v, want %+v", got, want)
 		}
@@ -212,7 +213,7 @@ func TestRedisEvents(t *testing.T) {
 	deadline := time.After(5 * time.Second)
 	for {
 		if got := onA.take(); len(got) > 0 {
-			if !reflect.DeepEqual(got, []store.Event{{Kind: store.UserChanged, Subject: "marker"}}) {
+			if len(got) != 1 || got[0].Sent.IsZero() || got[0].Kind != store.UserChanged || got[0].Subject != "marker" {
 				t.Fatalf("A got %+v besides B's marker: its own echoes?", got)
 			}
 			break
@@ -248,9 +249,9 @@ func TestRedisPropagation(t *testing.T) {
 	slices.Sort(e2e)
 	lags := p.lags()
 	t.Logf("RevokeTemp on A until B's subscriber ran, %d events: p50 %v, p99 %v, max %v", n, pct(e2e, 50), pct(e2e, 99), e2e[n-1])
-	t.Logf("publish timestamp to B's receipt (OnEventLag), %d events: p50 %v, p99 %v", len(lags), pct(lags, 50), pct(lags, 99))
+	t.Logf("publish timestamp to B's subscriber (Event.Sent), %d events: p50 %v, p99 %v", len(lags), pct(lags, 50), pct(lags, 99))
 	if len(lags) != n {
-		t.Fatalf("OnEventLag called %d times, want %d", len(lags), n)
+		t.Fatalf("%d remote events carried their publish time, want %d", len(lags), n)
 	}
 	if pct(e2e, 99) > time.Second {
 		t.Fatalf("p99 %v", pct(e2e, 99))
@@ -281,14 +282,13 @@ type propagation struct {
 func newPropagation(tb testing.TB, srv *redisServer) *propagation {
 	p := &propagation{got: make(chan time.Time, 16)}
 	p.a = openRedis(tb, srv, "lag:")
-	p.b = openRedis(tb, srv, "lag:", func(c *store.RedisConfig) {
-		c.OnEventLag = func(d time.Duration) {
+	p.b = openRedis(tb, srv, "lag:")
+	p.b.Subscribe(func(e store.Event) {
+		if !e.Sent.IsZero() {
 			p.mu.Lock()
-			p.lag = append(p.lag, d)
+			p.lag = append(p.lag, max(time.Since(e.Sent), 0))
 			p.mu.Unlock()
 		}
-	})
-	p.b.Subscribe(func(store.Event) {
 		select {
 		case p.got <- time.Now():
 		default: // never block B's listener

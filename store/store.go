@@ -129,6 +129,10 @@ const (
 type Event struct {
 	Kind    EventKind
 	Subject string
+	// Sent is when another process published the change; zero for a
+	// change made through this handle. Clocks of different hosts may
+	// differ, so time.Since(Sent) is only an estimate of the delay.
+	Sent time.Time
 }
 
 // Store is tokengate's state.
