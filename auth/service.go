@@ -217,6 +217,12 @@ func (s *Service) fresh(now time.Time) bool {
 	return s.heard == nil || now.Sub(s.heard()) <= s.maxStale
 }
 
+// CacheStats returns the counts of the verified-token cache and of the
+// user-state cache.
+func (s *Service) CacheStats() (tokens, subjects cache.Stats) {
+	return s.tokens.Stats(), s.subjects.Stats()
+}
+
 // Store is the store the Service reads; changes made through it reach the
 // Service's caches through the store's notifications.
 func (s *Service) Store() store.Store { return s.store }

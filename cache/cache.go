@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/maphash"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -22,6 +23,9 @@ type Cache[V any] struct {
 	rc     *ristretto.Cache[uint64, *entry[V]]
 	seed   maphash.Seed
 	epochs *Epochs
+
+	hits, misses counter
+	evictions    atomic.Uint64
 }
 
 type entry[V any] struct {
@@ -35,6 +39,7 @@ func New[V any](maxBytes int64, epochs *Epochs) (*Cache[V], error) {
 	if maxBytes <= 0 {
 		return nil, errors.New("cache size must be positive")
 	}
+	c := &Cache[V]{seed: maphash.MakeSeed(), epochs: epochs}
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *entry[V]]{
 		// About 10 counters per entry that fits, as ristretto advises,
 		// assuming entries of roughly 512 bytes.
@@ -44,20 +49,25 @@ func New[V any](maxBytes int64, epochs *Epochs) (*Cache[V], error) {
 		// The key is already a seeded 64-bit hash; the whole key is
 		// compared on every hit, so no conflict hash is needed.
 		KeyToHash: func(k uint64) (uint64, uint64) { return k, 0 },
+		OnEvict:   func(*ristretto.Item[*entry[V]]) { c.evictions.Add(1) },
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Cache[V]{rc: rc, seed: maphash.MakeSeed(), epochs: epochs}, nil
+	c.rc = rc
+	return c, nil
 }
 
 // Get returns the value cached for key if its stamp is still current.
 func (c *Cache[V]) Get(key string) (V, bool) {
-	e, ok := c.rc.Get(maphash.String(c.seed, key))
+	h := maphash.String(c.seed, key)
+	e, ok := c.rc.Get(h)
 	if !ok || !equal(e.key, key) || !c.epochs.Current(e.stamp) {
+		c.misses.add(h)
 		var zero V
 		return zero, false
 	}
+	c.hits.add(h)
 	return e.val, true
 }
 
@@ -67,6 +77,12 @@ func (c *Cache[V]) Get(key string) (V, bool) {
 func (c *Cache[V]) Set(key string, stamp Stamp, val V, cost int64, ttl time.Duration) {
 	e := &entry[V]{key: key, stamp: stamp, val: val}
 	c.rc.SetWithTTL(maphash.String(c.seed, key), e, int64(len(key))+entryOverhead+cost, ttl)
+}
+
+// Stats returns the cache's counts so far. An entry found but stale
+// (its subject changed since) counts as a miss.
+func (c *Cache[V]) Stats() Stats {
+	return Stats{Hits: c.hits.load(), Misses: c.misses.load(), Evictions: c.evictions.Load()}
 }
 
 // Wait blocks until pending writes are applied. For tests and benchmarks.

@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"fmt"
 	"runtime"
 	"strconv"
 	"sync"
@@ -180,7 +181,32 @@ func TestCache(t *testing.T) {
 			if ok != tc.hit || (ok && v != "v") {
 				t.Fatalf("Get = %q, %v; want hit=%v", v, ok, tc.hit)
 			}
+			want := cache.Stats{Misses: 1}
+			if tc.hit {
+				want = cache.Stats{Hits: 1}
+			}
+			if got := c.Stats(); got != want {
+				t.Fatalf("Stats = %+v, want %+v", got, want)
+			}
 		})
+	}
+}
+
+// TestEvictions: entries pushed out for room are counted.
+func TestEvictions(t *testing.T) {
+	e := cache.NewEpochs()
+	c := newCache(t, e)
+	const n, cost = 200, 64 << 10 // 12.5 MiB into the test cache's 1 MiB
+	for i := range n {
+		// Repeated sets of each key raise its admission frequency, so
+		// that ristretto admits newcomers by evicting.
+		for range 3 {
+			c.Set(fmt.Sprint("k", i), e.Stamp("alice"), "v", cost, 0)
+		}
+		c.Wait()
+	}
+	if s := c.Stats(); s.Evictions == 0 {
+		t.Fatalf("Stats = %+v after %d entries of %d bytes: no evictions", s, n, cost)
 	}
 }
 

@@ -91,6 +91,8 @@ type App struct {
 
 	auth       *auth.Service
 	storeKey   string
+	metrics    *metrics
+	stopHeard  func()
 	stopHealth func()
 	logger     *zap.Logger
 	stop       chan struct{}
@@ -177,6 +179,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if r, ok := st.(*store.Redis); ok {
 		a.stopHealth = r.OnHealth(a.logHealth)
 	}
+	reg := ctx.GetMetricsRegistry()
+	if a.metrics, err = loadMetrics(reg); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	st = observe(st, a.Store.kind(), a.metrics, a.logger)
+	a.stopHeard = st.Subscribe(a.metrics.heard)
 	a.auth, err = auth.New(st, key,
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
 		auth.WithCacheSize(a.CacheSize),
@@ -187,6 +195,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	)
 	if err != nil {
 		return err
+	}
+	if err := reg.Register(newCacheCollector(a.auth)); err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -276,6 +287,12 @@ func (a *App) logHealth(h store.HealthEvent) {
 func (a *App) Cleanup() error {
 	if a.stopHealth != nil {
 		a.stopHealth()
+	}
+	if a.stopHeard != nil {
+		a.stopHeard()
+	}
+	if a.metrics != nil {
+		metricsPool.Delete(metricsPoolKey)
 	}
 	a.auth.Close()
 	if a.storeKey == "" {

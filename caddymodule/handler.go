@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -15,7 +14,6 @@ import (
 	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/api/openpaas"
 	"github.com/tokengate/tokengate/api/unleash"
-	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -120,11 +118,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	t, err := h.app.auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: clientIP(r), Interface: "rest"})
 	if err != nil {
-		if errors.Is(err, auth.ErrUnavailable) {
-			h.logger.Error("refusing request: token state unavailable", zap.Error(err))
-		}
+		// Store failures are logged by the store, at most once a second.
 		return h.refuse(w, onezone.AuthError(err), err)
 	}
+	h.app.metrics.accepted.Inc()
 	src.remove(r, h.ForwardToken)
 	if !(h.ForwardToken && src.kind == "cookie" && src.name == h.app.SessionCookie) {
 		// The session cookie is tokengate's, whatever authenticated the
@@ -148,6 +145,7 @@ func (h *Handler) token(r *http.Request) (string, *source) {
 // refuse answers a request that may not pass, in Onezone's envelope or,
 // with handle_errors, as a caddyhttp error for the server's error routes.
 func (h *Handler) refuse(w http.ResponseWriter, e *onezone.Error, cause error) error {
+	h.app.metrics.refuse(e)
 	if h.HandleErrors {
 		if e.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)

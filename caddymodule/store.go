@@ -49,6 +49,14 @@ type StoreConfig struct {
 	MasterName string `json:"master_name,omitempty"`
 }
 
+// kind names the implementation for metrics: bolt or redis.
+func (c *StoreConfig) kind() string {
+	if c.Type == "" {
+		return "bolt"
+	}
+	return c.Type
+}
+
 // shared reports whether other processes use the store too.
 func (c *StoreConfig) shared() bool { return c.Type == "redis" }
 

@@ -136,6 +136,16 @@ func TestInstancesShareTemporaryRevocation(t *testing.T) {
 	if p99 > 250*time.Millisecond {
 		t.Errorf("p99 of the revocation propagation %s, want ≤ 250ms (p50 %s)", p99, p50)
 	}
+
+	// The metrics tell the same story: A made the revocations, B heard
+	// them from Redis and measured their lag.
+	rev := `tokengate_revocations_total{kind="temporary"}`
+	if ma, mb := a.scrape(t), b.scrape(t); ma[rev] != runs || mb[rev] != 0 ||
+		mb["tokengate_invalidation_events_total"] < runs || mb["tokengate_invalidation_lag_seconds_count"] < runs {
+		t.Errorf("metrics: A %s %v, B %s %v, B invalidation events %v (lag samples %v); want %d, 0, ≥ %d",
+			rev, ma[rev], rev, mb[rev], mb["tokengate_invalidation_events_total"],
+			mb["tokengate_invalidation_lag_seconds_count"], runs, runs)
+	}
 }
 
 // A named token created on A and revoked on B is refused by A, which had

@@ -38,7 +38,7 @@ const bothStores = "^(TestGeneration|TestCreateTemporaryToken|TestCreateTemporar
 	"TestGateRemovedUser|TestGateCachedTokenExpires|TestGateIdentityHeaders|TestQueryTokenSource|TestCookieTokenSource|" +
 	"TestHandleErrorsOption|TestGateCoversHandleBlocks|TestIdentityPlaceholders|TestRevocationIsImmediateUnderLoad|" +
 	"TestIPCaveatBehindTrustedProxy|TestPersistenceAcrossRestart|TestReloadKeepsState|TestTwoSitesShareState|" +
-	"TestAdminUsers|TestAdminBlockAndDelete|TestAdminTokens|TestAdminPersistence|TestCLITokens|TestNamedTokensOnezoneAPI)$"
+	"TestAdminUsers|TestAdminBlockAndDelete|TestAdminTokens|TestAdminPersistence|TestCLITokens|TestNamedTokensOnezoneAPI|TestMetrics)$"
 
 // testKey is the server key every instance shares in the Redis pass: a
 // shared store requires one.

@@ -19,12 +19,15 @@ type Error struct {
 	ID          string         `json:"id"`
 	Description string         `json:"description"`
 	Details     map[string]any `json:"details,omitempty"`
+	// Reason is why authentication failed, for metrics: the id of the
+	// inner error of an unauthorized answer, else ID.
+	Reason string `json:"-"`
 }
 
 func (e *Error) Error() string { return e.ID + ": " + e.Description }
 
 func newError(status int, id, desc string, details map[string]any) *Error {
-	return &Error{Status: status, ID: id, Description: desc, Details: details}
+	return &Error{Status: status, ID: id, Description: desc, Details: details, Reason: id}
 }
 
 var (
@@ -94,9 +97,11 @@ func tokenError(err error) *Error {
 // become 401 unauthorized with details.authError, a store failure 503.
 func AuthError(err error) *Error {
 	if inner := tokenError(err); inner != nil {
-		return newError(http.StatusUnauthorized, "unauthorized",
+		e := newError(http.StatusUnauthorized, "unauthorized",
 			"Provided authentication is not valid (see details).",
 			map[string]any{"authError": inner})
+		e.Reason = inner.ID
+		return e
 	}
 	if errors.Is(err, auth.ErrUnavailable) {
 		return errUnavailable

@@ -1,0 +1,299 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/store"
+)
+
+// Store operations, as the operation label names them.
+const (
+	opSubject = iota
+	opRevokeTemp
+	opUser
+	opUserByName
+	opPutUser
+	opDeleteUser
+	opUsers
+	opCreateNamed
+	opNamed
+	opNamedTokens
+	opUpdateNamed
+	opDeleteNamed
+	opCreateSession
+	opSession
+	opDeleteSession
+	opCreateHandoff
+	opHandoff
+	opCreateReset
+	opReset
+	opConsumeReset
+	opSetPassword
+	opFail
+	opCounter
+	opCounters
+	opClearCounter
+	opPurgeExpired
+	numOps
+)
+
+var opNames = [numOps]string{
+	"subject", "revoke_temp", "user", "user_by_name", "put_user", "delete_user", "users",
+	"create_named", "named", "named_tokens", "update_named", "delete_named",
+	"create_session", "session", "delete_session", "create_handoff", "handoff",
+	"create_reset", "reset", "consume_reset", "set_password",
+	"fail", "counter", "counters", "clear_counter", "purge_expired",
+}
+
+// Revocation kinds, as the kind label names them.
+const (
+	revokeTemporary = iota
+	revokeNamed
+	revokeSession
+	revokeUser
+	revokePassword
+	numRevocationKinds
+)
+
+var revocationKinds = [numRevocationKinds]string{"temporary", "named", "session", "user", "password"}
+
+// observed is the store as the app uses it: every operation is timed,
+// revocations are counted, changes are logged (who and what, never a
+// secret), and failures are logged at most once a second, so that an
+// outage under load does not flood the log.
+type observed struct {
+	store.Store
+	ops     *[numOps]prometheus.Observer
+	m       *metrics
+	log     *zap.Logger
+	now     func() time.Time
+	lastErr atomic.Int64 // Unix nanoseconds of the last failure logged
+	quiet   atomic.Int64 // failures not logged since
+}
+
+// observe wraps st. Stores whose notifications can break keep showing
+// that to auth.
+func observe(st store.Store, kind string, m *metrics, log *zap.Logger) store.Store {
+	o := &observed{Store: st, ops: m.storeOps[kind], m: m, log: log, now: time.Now}
+	if n, ok := st.(auth.Notifications); ok {
+		return &observedNotifying{observed: o, Notifications: n}
+	}
+	return o
+}
+
+type observedNotifying struct {
+	*observed
+	auth.Notifications
+}
+
+// done records an operation that started at start; use as
+// defer o.done(op, time.Now(), &err).
+func (o *observed) done(op int, start time.Time, err *error) {
+	o.ops[op].Observe(o.now().Sub(start).Seconds())
+	if *err == nil || errors.Is(*err, store.ErrNotFound) || errors.Is(*err, store.ErrExists) {
+		return
+	}
+	now := o.now().UnixNano()
+	last := o.lastErr.Load()
+	if now-last < int64(time.Second) || !o.lastErr.CompareAndSwap(last, now) {
+		o.quiet.Add(1)
+		return
+	}
+	o.log.Error("store operation failed", zap.String("operation", opNames[op]),
+		zap.Int64("failures_not_logged", o.quiet.Swap(0)), zap.Error(*err))
+}
+
+// changed logs a change made through this instance and counts it if it
+// revokes something.
+func (o *observed) changed(err error, revoked int, msg string, fields ...zap.Field) {
+	if err != nil {
+		return
+	}
+	if revoked >= 0 {
+		o.m.revocations[revoked].Inc()
+	}
+	o.log.Info(msg, fields...)
+}
+
+const noRevocation = -1
+
+func (o *observed) Subject(ctx context.Context, id string) (_ store.Subject, err error) {
+	defer o.done(opSubject, o.now(), &err)
+	return o.Store.Subject(ctx, id)
+}
+
+func (o *observed) RevokeTemp(ctx context.Context, id string) (t store.TempSecret, err error) {
+	defer o.done(opRevokeTemp, o.now(), &err)
+	t, err = o.Store.RevokeTemp(ctx, id)
+	o.changed(err, revokeTemporary, "revoked all temporary tokens and sessions",
+		zap.String("user", id), zap.Uint64("generation", t.Generation))
+	return t, err
+}
+
+func (o *observed) User(ctx context.Context, id string) (_ store.User, err error) {
+	defer o.done(opUser, o.now(), &err)
+	return o.Store.User(ctx, id)
+}
+
+func (o *observed) UserByName(ctx context.Context, username string) (_ store.User, err error) {
+	defer o.done(opUserByName, o.now(), &err)
+	return o.Store.UserByName(ctx, username)
+}
+
+func (o *observed) PutUser(ctx context.Context, u store.User) (err error) {
+	defer o.done(opPutUser, o.now(), &err)
+	err = o.Store.PutUser(ctx, u)
+	o.changed(err, noRevocation, "user saved", zap.String("user", u.ID), zap.String("username", u.Username),
+		zap.Bool("blocked", u.Blocked), zap.Bool("config_managed", u.ConfigManaged))
+	return err
+}
+
+func (o *observed) DeleteUser(ctx context.Context, id string) (err error) {
+	defer o.done(opDeleteUser, o.now(), &err)
+	err = o.Store.DeleteUser(ctx, id)
+	o.changed(err, revokeUser, "user deleted; its tokens revoked", zap.String("user", id))
+	return err
+}
+
+func (o *observed) Users(ctx context.Context) (_ []store.User, err error) {
+	defer o.done(opUsers, o.now(), &err)
+	return o.Store.Users(ctx)
+}
+
+func (o *observed) CreateNamed(ctx context.Context, t store.NamedToken) (err error) {
+	defer o.done(opCreateNamed, o.now(), &err)
+	err = o.Store.CreateNamed(ctx, t)
+	o.changed(err, noRevocation, "named token created", zap.String("user", t.Subject),
+		zap.String("token_id", t.ID), zap.String("name", t.Name))
+	return err
+}
+
+func (o *observed) Named(ctx context.Context, subject, id string) (_ store.NamedToken, err error) {
+	defer o.done(opNamed, o.now(), &err)
+	return o.Store.Named(ctx, subject, id)
+}
+
+func (o *observed) NamedTokens(ctx context.Context, subject string) (_ []store.NamedToken, err error) {
+	defer o.done(opNamedTokens, o.now(), &err)
+	return o.Store.NamedTokens(ctx, subject)
+}
+
+func (o *observed) UpdateNamed(ctx context.Context, subject, id string, u store.NamedUpdate) (err error) {
+	defer o.done(opUpdateNamed, o.now(), &err)
+	err = o.Store.UpdateNamed(ctx, subject, id, u)
+	kind, fields := noRevocation, []zap.Field{zap.String("user", subject), zap.String("token_id", id)}
+	if u.Name != nil {
+		fields = append(fields, zap.String("name", *u.Name))
+	}
+	if u.Revoked != nil {
+		fields = append(fields, zap.Bool("revoked", *u.Revoked))
+		if *u.Revoked {
+			kind = revokeNamed
+		}
+	}
+	o.changed(err, kind, "named token updated", fields...)
+	return err
+}
+
+func (o *observed) DeleteNamed(ctx context.Context, subject, id string) (err error) {
+	defer o.done(opDeleteNamed, o.now(), &err)
+	err = o.Store.DeleteNamed(ctx, subject, id)
+	if id == "" {
+		o.changed(err, revokeNamed, "all named tokens deleted", zap.String("user", subject))
+	} else {
+		o.changed(err, revokeNamed, "named token deleted", zap.String("user", subject), zap.String("token_id", id))
+	}
+	return err
+}
+
+func (o *observed) CreateSession(ctx context.Context, s store.Session) (err error) {
+	defer o.done(opCreateSession, o.now(), &err)
+	return o.Store.CreateSession(ctx, s)
+}
+
+func (o *observed) Session(ctx context.Context, id string) (_ store.Session, err error) {
+	defer o.done(opSession, o.now(), &err)
+	return o.Store.Session(ctx, id)
+}
+
+func (o *observed) DeleteSession(ctx context.Context, id string) (err error) {
+	defer o.done(opDeleteSession, o.now(), &err)
+	err = o.Store.DeleteSession(ctx, id)
+	if err == nil {
+		o.m.revocations[revokeSession].Inc() // one per logout: not worth a log line
+	}
+	return err
+}
+
+func (o *observed) CreateHandoff(ctx context.Context, h store.Handoff) (err error) {
+	defer o.done(opCreateHandoff, o.now(), &err)
+	return o.Store.CreateHandoff(ctx, h)
+}
+
+func (o *observed) Handoff(ctx context.Context, digest string) (_ store.Handoff, err error) {
+	defer o.done(opHandoff, o.now(), &err)
+	return o.Store.Handoff(ctx, digest)
+}
+
+func (o *observed) CreateReset(ctx context.Context, t store.ResetToken) (err error) {
+	defer o.done(opCreateReset, o.now(), &err)
+	err = o.Store.CreateReset(ctx, t)
+	o.changed(err, noRevocation, "password reset token issued", zap.String("user", t.Subject),
+		zap.String("created_by", t.CreatedBy), zap.Time("expires_at", t.ExpiresAt))
+	return err
+}
+
+func (o *observed) Reset(ctx context.Context, digest string, now time.Time) (_ store.ResetToken, err error) {
+	defer o.done(opReset, o.now(), &err)
+	return o.Store.Reset(ctx, digest, now)
+}
+
+func (o *observed) ConsumeReset(ctx context.Context, digest, hash string, now time.Time) (t store.ResetToken, err error) {
+	defer o.done(opConsumeReset, o.now(), &err)
+	t, err = o.Store.ConsumeReset(ctx, digest, hash, now)
+	o.changed(err, revokePassword, "password reset; the user's sessions and temporary tokens revoked",
+		zap.String("user", t.Subject))
+	return t, err
+}
+
+func (o *observed) SetPassword(ctx context.Context, id, hash string, now time.Time) (err error) {
+	defer o.done(opSetPassword, o.now(), &err)
+	err = o.Store.SetPassword(ctx, id, hash, now)
+	o.changed(err, revokePassword, "password set; the user's sessions and temporary tokens revoked",
+		zap.String("user", id))
+	return err
+}
+
+func (o *observed) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (_ store.Counter, err error) {
+	defer o.done(opFail, o.now(), &err)
+	return o.Store.Fail(ctx, key, window, now)
+}
+
+func (o *observed) Counter(ctx context.Context, key string, now time.Time) (_ store.Counter, err error) {
+	defer o.done(opCounter, o.now(), &err)
+	return o.Store.Counter(ctx, key, now)
+}
+
+func (o *observed) Counters(ctx context.Context, now time.Time) (_ []store.Counter, err error) {
+	defer o.done(opCounters, o.now(), &err)
+	return o.Store.Counters(ctx, now)
+}
+
+func (o *observed) ClearCounter(ctx context.Context, key string) (err error) {
+	defer o.done(opClearCounter, o.now(), &err)
+	err = o.Store.ClearCounter(ctx, key)
+	o.changed(err, noRevocation, "brute-force ban lifted", zap.String("key", key))
+	return err
+}
+
+func (o *observed) PurgeExpired(ctx context.Context, now time.Time) (_ int, err error) {
+	defer o.done(opPurgeExpired, o.now(), &err)
+	return o.Store.PurgeExpired(ctx, now)
+}

@@ -1,0 +1,99 @@
+package caddymodule
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/tokengate/tokengate/store"
+)
+
+// TestObservedStore: changes are logged without secrets and revocations
+// counted; failures are logged at most once a second, with a count of
+// those left out.
+func TestObservedStore(t *testing.T) {
+	b, err := store.OpenBolt(filepath.Join(t.TempDir(), "t.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.InfoLevel)
+	m := newMetrics()
+	st := observe(b, "bolt", m, zap.New(core)).(*observed)
+	now := time.Unix(1_700_000_000, 0)
+	st.now = func() time.Time { return now }
+	ctx := context.Background()
+
+	const hash = "$2a$04$secret-hash-must-not-be-logged"
+	for _, step := range []struct {
+		do      func() error
+		msg     string
+		revoked string // kind counted, if any
+	}{
+		{func() error { return st.PutUser(ctx, store.User{ID: "alice", Username: "al", PasswordHash: hash}) }, "user saved", ""},
+		{func() error { return st.SetPassword(ctx, "alice", hash, now) }, "password set; the user's sessions and temporary tokens revoked", "password"},
+		{func() error { _, err := st.RevokeTemp(ctx, "alice"); return err }, "revoked all temporary tokens and sessions", "temporary"},
+		{func() error {
+			return st.CreateNamed(ctx, store.NamedToken{ID: "t1", Subject: "alice", Name: "ci", Secret: []byte("named-secret")})
+		}, "named token created", ""},
+		{func() error { return st.UpdateNamed(ctx, "alice", "t1", store.NamedUpdate{Revoked: new(true)}) }, "named token updated", "named"},
+		{func() error { return st.DeleteUser(ctx, "alice") }, "user deleted; its tokens revoked", "user"},
+	} {
+		counts := revocationCounts(m)
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.msg, err)
+		}
+		entries := logs.TakeAll()
+		if len(entries) != 1 || entries[0].Message != step.msg {
+			t.Fatalf("logged %v, want one %q", entries, step.msg)
+		}
+		if fields := entries[0].ContextMap(); fields["user"] != "alice" || strings.Contains(fmt.Sprint(fields), "secret") {
+			t.Fatalf("%q logged fields %v: want user alice and no secret", step.msg, fields)
+		}
+		after := revocationCounts(m)
+		for kind, n := range after {
+			want := counts[kind]
+			if kind == step.revoked {
+				want++
+			}
+			if n != want {
+				t.Fatalf("%q: revocations{kind=%q} = %v, want %v", step.msg, kind, n, want)
+			}
+		}
+	}
+
+	// A store that cannot answer: bbolt refuses every call once closed.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	failures := func(n int) []observer.LoggedEntry {
+		for range n {
+			if _, err := st.User(ctx, "alice"); err == nil {
+				t.Fatal("a closed store answered")
+			}
+		}
+		return logs.TakeAll()
+	}
+	if got := failures(5); len(got) != 1 || got[0].Level != zap.ErrorLevel || got[0].ContextMap()["operation"] != "user" {
+		t.Fatalf("5 failures within a second logged %v, want one error", got)
+	}
+	now = now.Add(time.Second)
+	got := failures(1)
+	if len(got) != 1 || got[0].ContextMap()["failures_not_logged"] != int64(4) {
+		t.Fatalf("a failure a second later logged %v, want one with failures_not_logged 4", got)
+	}
+}
+
+func revocationCounts(m *metrics) map[string]float64 {
+	c := make(map[string]float64)
+	for k, name := range revocationKinds {
+		c[name] = testutil.ToFloat64(m.revocations[k])
+	}
+	return c
+}
