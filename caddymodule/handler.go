@@ -68,7 +68,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	h.app = app.(*App)
+	return h.setup(app.(*App))
+}
+
+// setup finishes provisioning the handler for app.
+func (h *Handler) setup(app *App) error {
+	h.app = app
 	if len(h.TokenSources) == 0 {
 		h.TokenSources = []string{"header:X-Auth-Token", "bearer"}
 	}
@@ -77,6 +82,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.sources = make([]source, len(h.TokenSources), len(h.TokenSources)+1)
 	for i, s := range h.TokenSources {
+		var err error
 		if h.sources[i], err = parseSource(s); err != nil {
 			return fmt.Errorf("token_sources[%d]: %w", i, err)
 		}

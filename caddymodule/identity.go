@@ -31,20 +31,39 @@ func setIdentity(r *http.Request, id *auth.Identity) {
 		stripIdentityHeaders(r.Trailer)
 		r.Body = &trailerGuard{ReadCloser: r.Body, trailer: r.Trailer}
 	}
-	set := func(k, v string) {
-		if v != "" {
-			r.Header[k] = []string{v}
+	// One allocation for the four values. Each header gets its own
+	// full slice (cap = len), so that an append by a later handler copies
+	// instead of writing into its neighbour.
+	vals := [...]string{id.ID, id.Email, id.Name, id.Role}
+	backing := make([]string, len(vals))
+	for i, k := range [...]string{headerID, headerEmail, headerName, headerRole} {
+		if vals[i] != "" {
+			backing[i] = vals[i]
+			r.Header[k] = backing[i : i+1 : i+1]
 		}
 	}
-	set(headerID, id.ID)
-	set(headerEmail, id.Email)
-	set(headerName, id.Name)
-	set(headerRole, id.Role)
+	// A provider rather than four Sets: no boxing, no locked map writes;
+	// a value is looked up only if some placeholder names it.
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	repl.Set("http.auth.user.id", id.ID)
-	repl.Set("http.auth.user.email", id.Email)
-	repl.Set("http.auth.user.name", id.Name)
-	repl.Set("http.auth.user.role", id.Role)
+	repl.Map((*placeholders)(id).replace)
+}
+
+// placeholders resolves {http.auth.user.*}, as Caddy's authentication
+// handler names them.
+type placeholders auth.Identity
+
+func (p *placeholders) replace(key string) (any, bool) {
+	switch key {
+	case "http.auth.user.id":
+		return p.ID, true
+	case "http.auth.user.email":
+		return p.Email, true
+	case "http.auth.user.name":
+		return p.Name, true
+	case "http.auth.user.role":
+		return p.Role, true
+	}
+	return nil, false
 }
 
 // stripIdentityHeaders deletes every header that some upstream stack
@@ -63,7 +82,7 @@ func stripIdentityHeaders(h http.Header) {
 // a proxy deletes the headers Connection names, which would let a client
 // delete the verified identity on its way upstream.
 func stripConnectionTokens(h http.Header) {
-	vals := h.Values("Connection")
+	vals := h["Connection"]
 	if !slices.ContainsFunc(vals, namesIdentityHeader) {
 		return // the usual case on the hot path: nothing to rewrite
 	}

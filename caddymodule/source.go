@@ -31,9 +31,9 @@ func parseSource(s string) (source, error) {
 func (s *source) get(r *http.Request) string {
 	switch s.kind {
 	case "header":
-		return r.Header.Get(s.name)
+		return first(r.Header[s.name])
 	case "bearer":
-		a := r.Header.Get("Authorization")
+		a := first(r.Header["Authorization"])
 		if len(a) > 7 && strings.EqualFold(a[:7], "Bearer ") {
 			return strings.TrimSpace(a[7:])
 		}
@@ -49,6 +49,15 @@ func (s *source) get(r *http.Request) string {
 	return ""
 }
 
+// first is Header.Get for a name already in canonical form: on the hot
+// path, without canonicalizing it again on every request.
+func first(vals []string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[0]
+}
+
 // remove takes the token out of the request before it goes on, unless it
 // is to be forwarded. A query parameter always goes: URIs end up in logs
 // and Referer headers.
@@ -59,9 +68,9 @@ func (s *source) remove(r *http.Request, forward bool) {
 		r.RequestURI = r.URL.RequestURI()
 	case forward:
 	case s.kind == "header":
-		r.Header.Del(s.name)
+		delete(r.Header, s.name)
 	case s.kind == "bearer":
-		r.Header.Del("Authorization")
+		delete(r.Header, "Authorization")
 	case s.kind == "cookie":
 		removeCookie(r, s.name)
 	}
@@ -87,7 +96,7 @@ func dropQueryParam(raw, name string) string {
 // leaving the others byte for byte: re-parsing and re-encoding would lose
 // cookies Go's parser does not accept (PHP's a[b]=1, values with '\\').
 func removeCookie(r *http.Request, name string) {
-	vals := r.Header.Values("Cookie")
+	vals := r.Header["Cookie"]
 	if !slices.ContainsFunc(vals, func(v string) bool { return strings.Contains(v, name) }) {
 		return // the usual case on the hot path: nothing to rewrite
 	}
