@@ -158,10 +158,11 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 	}
 	var err error
 	// Subject entries are few and small; tokens get the rest of the budget.
-	if s.subjects, err = cache.New[*subject](max(s.cacheSize/16, 1<<20), s.epochs); err != nil {
+	subjects := min(max(s.cacheSize/16, 512<<10), s.cacheSize/2)
+	if s.subjects, err = cache.New[*subject](subjects, s.epochs); err != nil {
 		return nil, err
 	}
-	if s.tokens, err = cache.New[*Token](s.cacheSize-s.cacheSize/16, s.epochs); err != nil {
+	if s.tokens, err = cache.New[*Token](s.cacheSize-subjects, s.epochs); err != nil {
 		s.subjects.Close()
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/tokengate/tokengate/cache"
 	"github.com/tokengate/tokengate/tokens"
@@ -42,8 +43,17 @@ func (s *Service) verify(ctx context.Context, raw string, now time.Time) (*Token
 	// No ristretto TTL: every hit checks the time caveats anyway, and a TTL
 	// would make ristretto read the clock a second time on each hit.
 	// Expired entries go when the cost budget needs their room.
-	s.tokens.Set(raw, stamp, t, int64(64*len(t.Caveats)), 0)
+	s.tokens.Set(raw, stamp, t, t.cost(), 0)
 	return t, nil
+}
+
+// cost is the memory a cached token holds beyond its key.
+func (t *Token) cost() int64 {
+	n := int64(unsafe.Sizeof(*t)) + int64(len(t.ID)) + int64(len(t.Caveats))*int64(unsafe.Sizeof(tokens.Caveat{}))
+	for i := range t.Caveats {
+		n += int64(len(t.Caveats[i].Whitelist)) * 64 // the string and its compiled prefix
+	}
+	return n
 }
 
 // verifyCold checks a token against its subject's current state. The

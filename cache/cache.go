@@ -11,9 +11,22 @@ import (
 	"github.com/dgraph-io/ristretto/v2"
 )
 
-// entryOverhead approximates the bytes an entry costs beyond its key and
-// the caller's value: the entry struct, ristretto's bookkeeping.
-const entryOverhead = 96
+// Memory accounting, measured on amd64 with Go 1.26 and ristretto v2.4
+// (auth's TestCacheStaysWithinBudget and BenchmarkCacheMemory check it):
+// a full cache's heap, fixed structures included, is its size ± 10 %.
+const (
+	// entryOverhead is what an entry costs beyond its key and the
+	// caller's value: the entry struct, ristretto's store and policy
+	// records.
+	entryOverhead = 208
+	// typicalEntry sizes the admission counters: about 10 per entry that
+	// fits, as ristretto advises, for entries of a token's size.
+	typicalEntry = 768
+	// bytesPerCounter is the admission sketch's and doorkeeper's share.
+	bytesPerCounter = 5
+	// fixedBytes is ristretto's buffers, whatever the size.
+	fixedBytes = 384 << 10
+)
 
 // Cache maps strings (tokens, subject ids) to values guarded by epochs.
 // Keys are hashed with a per-process random seed, and a hit is confirmed
@@ -40,12 +53,14 @@ func New[V any](maxBytes int64, epochs *Epochs) (*Cache[V], error) {
 		return nil, errors.New("cache size must be positive")
 	}
 	c := &Cache[V]{seed: maphash.MakeSeed(), epochs: epochs}
+	counters := max(maxBytes/typicalEntry*10, 1000)
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *entry[V]]{
-		// About 10 counters per entry that fits, as ristretto advises,
-		// assuming entries of roughly 512 bytes.
-		NumCounters: max(maxBytes/512*10, 1000),
-		MaxCost:     maxBytes,
-		BufferItems: 64,
+		NumCounters: counters,
+		// The counters and buffers come out of the budget too; a tiny
+		// budget keeps at least half for entries.
+		MaxCost:            max(maxBytes-counters*bytesPerCounter-fixedBytes, maxBytes/2, 1),
+		IgnoreInternalCost: true, // in entryOverhead
+		BufferItems:        64,
 		// The key is already a seeded 64-bit hash; the whole key is
 		// compared on every hit, so no conflict hash is needed.
 		KeyToHash: func(k uint64) (uint64, uint64) { return k, 0 },
