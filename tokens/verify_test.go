@@ -1,6 +1,8 @@
 package tokens_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"net/netip"
@@ -63,6 +65,15 @@ func editPayload(t testing.TB, raw, old, new string) string {
 func withHeader(raw, header string) string {
 	p := strings.Split(raw, ".")
 	return b64(header) + "." + p[1] + "." + p[2]
+}
+
+// resign gives a token a new header and signs it again with key, as
+// someone holding the key could.
+func resign(raw, header string, key []byte) string {
+	p := strings.Split(withHeader(raw, header), ".")
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(p[0] + "." + p[1]))
+	return p[0] + "." + p[1] + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // genKey is the KeyFunc the auth service builds: compare generations
@@ -133,6 +144,8 @@ func TestVerify(t *testing.T) {
 		{name: "caveat removed by hand", raw: editPayload(t, goodRaw, `{"type":"ip","whitelist":["10.0.0.0/8"]}`, `{"type":"interface","interface":"rest"}`), key: genKey(2, key), want: tokens.ErrInvalid, keyCalls: 1},
 		{name: "empty signature", raw: strings.Join(strings.Split(goodRaw, ".")[:2], ".") + ".", key: genKey(2, key), want: tokens.ErrInvalid, keyCalls: 1},
 
+		{name: "HS256 header spelled otherwise", raw: resign(goodRaw, `{"typ":"JWT", "alg":"HS256"}`, key), key: genKey(2, key), wantClaim: good, keyCalls: 1},
+		{name: "signature with non-canonical trailing bits", raw: goodRaw[:len(goodRaw)-1] + string(goodRaw[len(goodRaw)-1]+1), key: genKey(2, key), want: tokens.ErrMalformed},
 		{name: "alg none", raw: sign(t, jwt.SigningMethodNone, claims(2, goodCav), jwt.UnsafeAllowNoneSignatureType), key: genKey(2, key), want: tokens.ErrInvalid},
 		{name: "alg none, signature kept", raw: withHeader(goodRaw, `{"alg":"none","typ":"JWT"}`), key: genKey(2, key), want: tokens.ErrInvalid},
 		{name: "HS384 with the right key", raw: sign(t, jwt.SigningMethodHS384, claims(2, goodCav), key), key: genKey(2, key), want: tokens.ErrInvalid},
