@@ -532,6 +532,16 @@ func (c *caddyProc) do(t *testing.T, method, url string, headers hdr, body any) 
 
 func doWith(t *testing.T, client *http.Client, method, url string, headers hdr, body any) *response {
 	t.Helper()
+	r, err := tryWith(client, method, url, headers, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// tryWith is doWith for a request that may fail to get an answer, e.g.
+// one the previous config's server took during a reload.
+func tryWith(client *http.Client, method, url string, headers hdr, body any) (*response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -542,13 +552,13 @@ func doWith(t *testing.T, client *http.Client, method, url string, headers hdr, 
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	hasCT := false
 	for k, v := range headers {
@@ -564,19 +574,19 @@ func doWith(t *testing.T, client *http.Client, method, url string, headers hdr, 
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return nil, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, url, err)
+		return nil, fmt.Errorf("%s %s: reading body: %w", method, url, err)
 	}
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	var m map[string]any
 	if json.Unmarshal(b, &m) == nil {
 		r.JSON = m
 	}
-	return r
+	return r, nil
 }
 
 // basic is the Authorization header value for Basic credentials.
