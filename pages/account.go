@@ -36,7 +36,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := h.callers.Session(r)
 	if sess == nil {
-		http.Redirect(w, r, h.LoginURL(h.paths.Account), http.StatusSeeOther)
+		http.Redirect(w, r, LoginURL(h.paths.Login, h.paths.Account), http.StatusSeeOther)
 		return
 	}
 	if !post {

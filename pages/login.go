@@ -17,9 +17,10 @@ type loginData struct {
 	Redirect string // where to go once signed in; always SafeRedirect'ed
 }
 
-// LoginURL is the sign-in page's URL that leads back to target.
-func (h *Handler) LoginURL(target string) string {
-	return h.paths.Login + "?redirect=" + url.QueryEscape(target)
+// LoginURL is the URL of the sign-in page at loginPath that leads back
+// to target.
+func LoginURL(loginPath, target string) string {
+	return loginPath + "?redirect=" + url.QueryEscape(target)
 }
 
 // GET shows the form; POST signs in with username and password and

@@ -75,9 +75,6 @@ func (h *Handler) Match(path string) bool {
 	return false
 }
 
-// LoginPath is the sign-in page's path.
-func (h *Handler) LoginPath() string { return h.paths.Login }
-
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == StylePath {
 		h.serveStyle(w, r)
