@@ -26,7 +26,7 @@ const alicePassword = "alice-password"
 
 var paths = pages.Paths{Login: pages.DefaultLogin, Account: pages.DefaultAccount, Reset: pages.DefaultReset}
 
-// fixture is a Handler over a fresh bolt store holding alice.
+// fixture is a Handler over a fresh bolt store holding alice and bob.
 type fixture struct {
 	h       *pages.Handler
 	auth    *auth.Service
@@ -43,6 +43,9 @@ func newFixture(t *testing.T, templateDir string) *fixture {
 	hash, _ := bcrypt.GenerateFromPassword([]byte(alicePassword), bcrypt.MinCost)
 	if err := st.PutUser(t.Context(), store.User{ID: "alice", Username: "alice", PasswordHash: string(hash),
 		Name: "Alice Example", Email: "alice@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutUser(t.Context(), store.User{ID: "bob", Username: "bob", PasswordHash: string(hash)}); err != nil {
 		t.Fatal(err)
 	}
 	a, err := auth.New(st, tokens.NewServerKey(), auth.WithDummyPasswordHash(string(hash)))
@@ -222,6 +225,22 @@ func TestPagesSignIn(t *testing.T) {
 	}
 }
 
+func TestPagesSignInBlocked(t *testing.T) {
+	f := newFixture(t, "")
+	u, err := f.auth.Store().User(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Blocked = true
+	if err := f.auth.Store().PutUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	w := f.serve("POST", "/login", url.Values{"username": {"alice"}, "password": {alicePassword}}, nil)
+	if w.Code != http.StatusForbidden || w.Header().Get("Set-Cookie") != "" || !strings.Contains(w.Body.String(), "This account is blocked.") {
+		t.Fatalf("blocked user: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+}
+
 func TestPagesSignInBudget(t *testing.T) {
 	f := newFixture(t, "")
 	wrong := url.Values{"username": {"alice"}, "password": {"nope"}}
@@ -294,6 +313,26 @@ func TestPagesAccountActions(t *testing.T) {
 			}
 		})
 	}
+	t.Run("end another session", func(t *testing.T) {
+		other, otherTok := f.session(t)
+		theirs, _ := f.auth.StartSession(t.Context(), "bob", time.Hour)
+		bobs, err := f.auth.Authenticate(t.Context(), theirs, tokens.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := post(url.Values{"action": {"end-session"}, "id": {bobs.ID}, "csrf": {csrf}}, nil); w.Code != http.StatusNotFound {
+			t.Errorf("ending another user's session: %d", w.Code)
+		}
+		if w := post(url.Values{"action": {"end-session"}, "id": {otherTok.ID}, "csrf": {csrf}}, nil); w.Code != http.StatusSeeOther {
+			t.Fatalf("ending another session: %d %s", w.Code, w.Body)
+		}
+		if w := f.serve("GET", "/account", nil, other); w.Code != http.StatusSeeOther {
+			t.Errorf("the ended session still shows the account page: %d", w.Code)
+		}
+		if _, err := f.auth.Authenticate(t.Context(), theirs, tokens.Request{}); err != nil {
+			t.Errorf("bob's session: %v", err)
+		}
+	})
 	t.Run("sign out everywhere", func(t *testing.T) {
 		other, _ := f.session(t)
 		w := post(url.Values{"action": {"sign-out-everywhere"}, "csrf": {csrf}}, nil)
