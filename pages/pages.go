@@ -8,6 +8,7 @@ package pages
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 
@@ -28,6 +29,9 @@ const (
 	DefaultAccount = "/account"
 	DefaultReset   = "/reset-password"
 )
+
+// ErrPaths: the page paths are unusable.
+var ErrPaths = errors.New("bad page paths")
 
 // maxForm bounds a form body.
 const maxForm = 64 << 10
@@ -52,12 +56,12 @@ type Handler struct {
 // name.
 func New(a *auth.Service, c *caller.Authenticator, p Paths, templateDir string, logger *zap.Logger) (*Handler, error) {
 	for _, s := range []string{p.Login, p.Account, p.Reset} {
-		if len(s) < 2 || s[0] != '/' {
-			return nil, errors.New("page paths must start with / and name something")
+		if len(s) < 2 || s[0] != '/' || s == StylePath {
+			return nil, fmt.Errorf("%w: %q is not a path of its own", ErrPaths, s)
 		}
 	}
 	if p.Login == p.Account || p.Login == p.Reset || p.Account == p.Reset {
-		return nil, errors.New("page paths must differ")
+		return nil, fmt.Errorf("%w: login, account and reset must differ", ErrPaths)
 	}
 	pages, style, err := load(templateDir)
 	if err != nil {

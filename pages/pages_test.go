@@ -442,3 +442,27 @@ func TestPagesReset(t *testing.T) {
 		t.Fatalf("signing in with the new password: %v", err)
 	}
 }
+
+func TestPagesPaths(t *testing.T) {
+	f := newFixture(t, "")
+	for _, tc := range []struct {
+		name string
+		p    pages.Paths
+		ok   bool
+	}{
+		{"defaults", paths, true},
+		{"others", pages.Paths{Login: "/auth/in", Account: "/me", Reset: "/auth/reset"}, true},
+		{"empty", pages.Paths{Login: "", Account: "/me", Reset: "/r"}, false},
+		{"root", pages.Paths{Login: "/", Account: "/me", Reset: "/r"}, false},
+		{"relative", pages.Paths{Login: "login", Account: "/me", Reset: "/r"}, false},
+		{"the stylesheet's", pages.Paths{Login: pages.StylePath, Account: "/me", Reset: "/r"}, false},
+		{"twice the same", pages.Paths{Login: "/a", Account: "/a", Reset: "/r"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := pages.New(f.auth, f.callers, tc.p, "", zap.NewNop())
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, pages.ErrPaths)) {
+				t.Errorf("New(%+v) = %v", tc.p, err)
+			}
+		})
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"go.uber.org/zap"
 )
 
 //go:embed templates/*.html static/style.css
@@ -18,7 +20,9 @@ var builtin embed.FS
 // pageNames are the templates rendered as pages; each is executed inside
 // layout.html, whose "layout" template calls the page's "title" and
 // "content".
-var pageNames = []string{"login.html", "account.html", "token.html", "reset.html", "message.html"}
+func pageNames() []string {
+	return []string{"login.html", "account.html", "token.html", "reset.html", "message.html"}
+}
 
 // ErrUnknownTemplate: the template directory holds an .html file that
 // overrides nothing, most likely a misspelt name.
@@ -29,8 +33,7 @@ var ErrUnknownTemplate = errors.New("unknown template")
 // stylesheet.
 func load(dir string) (map[string]*template.Template, []byte, error) {
 	src := map[string][]byte{}
-	names := append([]string{"layout.html"}, pageNames...)
-	for _, n := range names {
+	for _, n := range append(pageNames(), "layout.html") {
 		b, err := builtin.ReadFile("templates/" + n)
 		if err != nil {
 			return nil, nil, err
@@ -46,8 +49,8 @@ func load(dir string) (map[string]*template.Template, []byte, error) {
 			return nil, nil, err
 		}
 	}
-	pages := make(map[string]*template.Template, len(pageNames))
-	for _, n := range pageNames {
+	pages := map[string]*template.Template{}
+	for _, n := range pageNames() {
 		t, err := template.New(n).Parse(string(src["layout.html"]))
 		if err == nil {
 			t, err = t.Parse(string(src[n]))
@@ -76,7 +79,7 @@ func override(dir string, src map[string][]byte, style []byte) ([]byte, error) {
 		}
 		if _, ok := src[n]; !ok && n != "style.css" {
 			return nil, fmt.Errorf("templates: %s: %w (want one of layout.html, %s or style.css)",
-				n, ErrUnknownTemplate, strings.Join(pageNames, ", "))
+				n, ErrUnknownTemplate, strings.Join(pageNames(), ", "))
 		}
 		b, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
@@ -107,7 +110,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, page string, data an
 	var b bytes.Buffer
 	err := h.pages[page].ExecuteTemplate(&b, "layout", view{Paths: h.paths, Style: StylePath, Data: data, Error: errMsg})
 	if err != nil {
-		h.logger.Error("page: rendering " + page + ": " + err.Error())
+		h.logger.Error("page: rendering failed", zap.String("page", page), zap.Error(err))
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write([]byte("Internal Server Error\n"))
