@@ -79,6 +79,8 @@ func (h *Handler) Match(path string) bool {
 	return false
 }
 
+// ServeHTTP serves a path Match accepted: the stylesheet, or a page with
+// the security headers every page is sent with.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == StylePath {
 		h.serveStyle(w, r)
