@@ -24,7 +24,8 @@ func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Dur
 		return "", ErrUserBlocked
 	}
 	now := s.now()
-	sess := store.Session{ID: tokens.NewID(), Subject: subject, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}
+	sess := store.Session{ID: tokens.NewID(), Subject: subject, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC(),
+		Generation: sub.generation}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", s.storeErr(err)
 	}
@@ -49,6 +50,43 @@ func (s *Service) EndSession(ctx context.Context, t *Token) error {
 		return s.storeErr(err)
 	}
 	return nil
+}
+
+// Sessions lists the subject's live sessions: not ended, not expired,
+// and of its current generation (revoking all temporary tokens ended the
+// older ones, whose records stay until they expire).
+func (s *Service) Sessions(ctx context.Context, subject string) ([]store.Session, error) {
+	gen, err := s.Generation(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.store.Sessions(ctx, subject, s.now())
+	if err != nil {
+		return nil, s.storeErr(err)
+	}
+	live := all[:0]
+	for _, sess := range all {
+		if sess.Generation == gen {
+			live = append(live, sess)
+		}
+	}
+	return live, nil
+}
+
+// EndSessionOf ends one of the subject's sessions by id; store.ErrNotFound
+// if the subject has no such session.
+func (s *Service) EndSessionOf(ctx context.Context, subject, id string) error {
+	sess, err := s.store.Session(ctx, id)
+	if err == nil && sess.Subject != subject {
+		err = store.ErrNotFound
+	}
+	if err == nil {
+		err = s.store.DeleteSession(ctx, id)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return s.storeErr(err)
+	}
+	return err
 }
 
 // sessionKey checks that the session still exists and belongs to the

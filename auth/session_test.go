@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -177,5 +178,84 @@ func TestPasswordHashes(t *testing.T) {
 	}
 	if _, err := s.Password(ctx, "carol", "hunter23"); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Fatalf("wrong argon2id password: %v", err)
+	}
+}
+
+// TestSessionList: the list holds the live sessions of the current
+// generation only; EndSessionOf ends only the subject's own sessions.
+func TestSessionList(t *testing.T) {
+	s := newService(t, openStore(t), tokens.NewServerKey())
+	start := func(id string) *auth.Token {
+		t.Helper()
+		raw, err := s.StartSession(ctx, id, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := s.Authenticate(ctx, raw, tokens.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	ids := func() []string {
+		t.Helper()
+		list, err := s.Sessions(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, sess := range list {
+			out = append(out, sess.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	one, two, bobs := start("alice"), start("alice"), start("bob")
+	want := []string{one.ID, two.ID}
+	slices.Sort(want)
+	if got := ids(); !slices.Equal(got, want) {
+		t.Fatalf("Sessions = %v, want %v", got, want)
+	}
+	if err := s.EndSessionOf(ctx, "alice", bobs.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ending another user's session: got %v, want ErrNotFound", err)
+	}
+	if err := s.EndSessionOf(ctx, "alice", two.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); !slices.Equal(got, []string{one.ID}) {
+		t.Fatalf("after ending one: %v, want [%s]", got, one.ID)
+	}
+	if _, err := s.RevokeTemporary(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); len(got) != 0 {
+		t.Fatalf("after revoke-all: %v, want none", got)
+	}
+}
+
+func TestCSRFToken(t *testing.T) {
+	s := newService(t, openStore(t), tokens.NewServerKey())
+	other := newService(t, openStore(t), tokens.NewServerKey())
+	sess := &auth.Token{Identity: &auth.Identity{ID: "alice"}, Kind: tokens.Session, ID: "s1"}
+	good := s.CSRFToken(sess)
+	for _, tc := range []struct {
+		name string
+		tok  *auth.Token
+		v    string
+		want bool
+	}{
+		{"its own", sess, good, true},
+		{"another session's", &auth.Token{Identity: sess.Identity, ID: "s2"}, good, false},
+		{"another user's", &auth.Token{Identity: &auth.Identity{ID: "bob"}, ID: "s1"}, good, false},
+		{"another server key's", sess, other.CSRFToken(sess), false},
+		{"empty", sess, "", false},
+		{"truncated", sess, good[:len(good)-2], false},
+		{"not base64", sess, "!!" + good[2:], false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := s.CheckCSRF(tc.tok, tc.v); got != tc.want {
+				t.Errorf("CheckCSRF = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

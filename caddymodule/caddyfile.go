@@ -9,6 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
+
+	"github.com/tokengate/tokengate/pages"
 )
 
 func init() {
@@ -277,7 +279,17 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 //		forward_token
 //		logout_path <path>
 //		handle_errors
+//		pages [{
+//			login <path>
+//			account <path>
+//			reset <path>
+//			templates <dir>
+//		}]
+//		login_redirect [<path>]
 //	}
+//
+// A bare login_redirect sends browsers to this route's sign-in page (the
+// pages' login path, /login by default).
 func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	m := new(Handler)
 	err := m.UnmarshalCaddyfile(h.Dispenser)
@@ -290,6 +302,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	bareLoginRedirect := false
 	for d.NextBlock(0) {
 		switch d.Val() {
 		case "token_source":
@@ -321,11 +334,52 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.HandleErrors = true
+		case "pages":
+			p, err := parsePages(d)
+			if err != nil {
+				return err
+			}
+			h.Pages = p
+		case "login_redirect":
+			args := d.RemainingArgs()
+			switch len(args) {
+			case 0:
+				bareLoginRedirect = true
+			case 1:
+				h.LoginRedirect = args[0]
+			default:
+				return d.ArgErr()
+			}
 		default:
 			return d.Errf("unrecognized tokengate subdirective %q", d.Val())
 		}
 	}
+	if bareLoginRedirect {
+		h.LoginRedirect = pages.DefaultLogin
+		if h.Pages != nil && h.Pages.Login != "" {
+			h.LoginRedirect = h.Pages.Login
+		}
+	}
 	return nil
+}
+
+// parsePages reads `pages` and its optional block.
+func parsePages(d *caddyfile.Dispenser) (*PagesConfig, error) {
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	p := new(PagesConfig)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		dst := map[string]*string{"login": &p.Login, "account": &p.Account, "reset": &p.Reset,
+			"templates": &p.Templates}[d.Val()]
+		if dst == nil {
+			return nil, d.Errf("unrecognized pages option %q", d.Val())
+		}
+		if !d.AllArgs(dst) {
+			return nil, d.ArgErr()
+		}
+	}
+	return p, nil
 }
 
 // Interface guards

@@ -82,7 +82,7 @@ func TestGlobalOption(t *testing.T) {
 	}
 }
 
-func TestDirective(t *testing.T) {
+func TestCaddyfileDirective(t *testing.T) {
 	for _, tc := range []struct {
 		name, input, want string
 	}{
@@ -100,6 +100,27 @@ func TestDirective(t *testing.T) {
 		{"source without name", "tokengate {\n\ttoken_source header\n}", "!wrong argument count"},
 		{"unknown", "tokengate {\n\tlogin_page /x\n}", `!unrecognized tokengate subdirective "login_page"`},
 		{"argument", "tokengate now", "!wrong argument count"},
+		{"bare pages", "tokengate {\n\tpages\n}", `{"pages":{}}`},
+		{"pages", `tokengate {
+			pages {
+				login /signin
+				account /me
+				reset /reset
+				templates /etc/tokengate/templates
+			}
+		}`, `{"pages":{"login":"/signin","account":"/me","reset":"/reset","templates":"/etc/tokengate/templates"}}`},
+		{"pages argument", "tokengate {\n\tpages on\n}", "!wrong argument count"},
+		{"pages unknown option", "tokengate {\n\tpages {\n\t\tlogout /x\n\t}\n}", `!unrecognized pages option "logout"`},
+		{"pages option without value", "tokengate {\n\tpages {\n\t\tlogin\n\t}\n}", "!wrong argument count"},
+		{"login_redirect", "tokengate {\n\tlogin_redirect /auth/login\n}", `{"login_redirect":"/auth/login"}`},
+		{"bare login_redirect", "tokengate {\n\tlogin_redirect\n}", `{"login_redirect":"/login"}`},
+		{"bare login_redirect to the pages' login", `tokengate {
+			login_redirect
+			pages {
+				login /signin
+			}
+		}`, `{"login_redirect":"/signin","pages":{"login":"/signin"}}`},
+		{"login_redirect arguments", "tokengate {\n\tlogin_redirect /a /b\n}", "!wrong argument count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var h Handler

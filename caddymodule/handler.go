@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -14,6 +15,7 @@ import (
 	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/api/openpaas"
 	"github.com/tokengate/tokengate/api/unleash"
+	"github.com/tokengate/tokengate/pages"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -44,12 +46,25 @@ type Handler struct {
 	// Onezone's JSON error body. Default: false.
 	HandleErrors bool `json:"handle_errors,omitempty"`
 
+	// Serve the pages for people (sign-in, account, password reset) on
+	// this route. Off by default, so that a site's own /login is not
+	// shadowed. Default: none.
+	Pages *PagesConfig `json:"pages,omitempty"`
+
+	// Path of a sign-in page (this route's or another's on the site) to
+	// which a browser without valid credentials is sent: a GET or HEAD
+	// whose Accept prefers text/html gets 302 to
+	// <login_redirect>?redirect=<its path and query> instead of 401; API
+	// clients still get 401. Default: "", off.
+	LoginRedirect string `json:"login_redirect,omitempty"`
+
 	app      *App
 	sources  []source
 	callers  *caller.Authenticator
 	onezone  *onezone.Handler
 	openpaas *openpaas.Handler
 	unleash  *unleash.Handler
+	pages    *pages.Handler // nil unless Pages
 	logger   *zap.Logger
 }
 
@@ -74,6 +89,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // setup finishes provisioning the handler for app.
 func (h *Handler) setup(app *App) error {
 	h.app = app
+	var err error
 	if len(h.TokenSources) == 0 {
 		h.TokenSources = []string{"header:X-Auth-Token", "bearer"}
 	}
@@ -82,7 +98,6 @@ func (h *Handler) setup(app *App) error {
 	}
 	h.sources = make([]source, len(h.TokenSources), len(h.TokenSources)+1)
 	for i, s := range h.TokenSources {
-		var err error
 		if h.sources[i], err = parseSource(s); err != nil {
 			return fmt.Errorf("token_sources[%d]: %w", i, err)
 		}
@@ -100,6 +115,14 @@ func (h *Handler) setup(app *App) error {
 	h.onezone = &onezone.Handler{Auth: a, Callers: h.callers}
 	h.openpaas = &openpaas.Handler{Auth: a, Callers: h.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
 	h.unleash = &unleash.Handler{Auth: a, Callers: h.callers}
+	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
+		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
+	}
+	if h.Pages != nil {
+		if h.pages, err = h.Pages.provision(h); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -117,15 +140,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	case p == h.LogoutPath:
 		h.callers.Logout(w, r)
 		return nil
+	case h.pages != nil && h.pages.Match(p):
+		h.pages.ServeHTTP(w, r)
+		return nil
 	}
 	raw, src := h.token(r)
 	if raw == "" {
-		return h.refuse(w, onezone.NoCredentials(), nil)
+		return h.refuse(w, r, onezone.NoCredentials(), nil)
 	}
 	t, err := h.app.auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: clientIP(r), Interface: "rest"})
 	if err != nil {
 		// Store failures are logged by the store, at most once a second.
-		return h.refuse(w, onezone.AuthError(err), err)
+		return h.refuse(w, r, onezone.AuthError(err), err)
 	}
 	h.app.metrics.accepted.Inc()
 	src.remove(r, h.ForwardToken)
@@ -149,9 +175,14 @@ func (h *Handler) token(r *http.Request) (string, *source) {
 }
 
 // refuse answers a request that may not pass, in Onezone's envelope or,
-// with handle_errors, as a caddyhttp error for the server's error routes.
-func (h *Handler) refuse(w http.ResponseWriter, e *onezone.Error, cause error) error {
+// with handle_errors, as a caddyhttp error for the server's error routes;
+// with login_redirect, a browser refused for its credentials (401, not
+// 503) goes to the sign-in page instead.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, e *onezone.Error, cause error) error {
 	h.app.metrics.refuse(e)
+	if e.Status == http.StatusUnauthorized && h.redirectToLogin(w, r) {
+		return nil
+	}
 	if h.HandleErrors {
 		if e.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)

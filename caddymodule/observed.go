@@ -30,6 +30,7 @@ const (
 	opCreateSession
 	opSession
 	opDeleteSession
+	opSessions
 	opCreateHandoff
 	opHandoff
 	opCreateReset
@@ -47,7 +48,7 @@ const (
 var opNames = [numOps]string{
 	"subject", "revoke_temp", "user", "user_by_name", "put_user", "delete_user", "users",
 	"create_named", "named", "named_tokens", "update_named", "delete_named",
-	"create_session", "session", "delete_session", "create_handoff", "handoff",
+	"create_session", "session", "delete_session", "sessions", "create_handoff", "handoff",
 	"create_reset", "reset", "consume_reset", "set_password",
 	"fail", "counter", "counters", "clear_counter", "purge_expired",
 }
@@ -230,6 +231,11 @@ func (o *observed) DeleteSession(ctx context.Context, id string) (err error) {
 		o.m.revocations[revokeSession].Inc() // one per logout: not worth a log line
 	}
 	return err
+}
+
+func (o *observed) Sessions(ctx context.Context, subject string, now time.Time) (_ []store.Session, err error) {
+	defer o.done(opSessions, o.now(), &err)
+	return o.Store.Sessions(ctx, subject, now)
 }
 
 func (o *observed) CreateHandoff(ctx context.Context, h store.Handoff) (err error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +97,23 @@ func revocationCounts(m *metrics) map[string]float64 {
 		c[name] = testutil.ToFloat64(m.revocations[k])
 	}
 	return c
+}
+
+// TestEveryStoreOperationObserved: a store operation added to the
+// interface needs its op, or the decorator would pass it through untimed.
+func TestEveryStoreOperationObserved(t *testing.T) {
+	iface := reflect.TypeFor[store.Store]()
+	if got := iface.NumMethod() - 1; got != numOps { // all but Subscribe
+		t.Fatalf("store.Store has %d operations, observed times %d", got, numOps)
+	}
+	for i := range numOps {
+		name := strings.ReplaceAll(opNames[i], "_", "")
+		var found bool
+		for m := range iface.Methods() {
+			found = found || strings.EqualFold(m.Name, name)
+		}
+		if !found {
+			t.Errorf("op %q names no store operation", opNames[i])
+		}
+	}
 }

@@ -828,6 +828,8 @@ func TestSessionCSRF(t *testing.T) {
 			row{"Origin evil", m, hdr{"Origin": "http://evil.example"}, refused},
 			row{"Origin evil, same port", m, hdr{"Origin": "http://evil.example:" + strconv.Itoa(c.ports[0])}, refused},
 			row{"Origin null", m, hdr{"Origin": "null"}, refused},
+			row{"Origin null, cross-site fetch", m, hdr{"Origin": "null", "Sec-Fetch-Site": "cross-site"}, refused},
+			row{"Origin null, same-origin fetch (no-referrer page)", m, hdr{"Origin": "null", "Sec-Fetch-Site": "same-origin"}, allowed},
 			row{"Sec-Fetch-Site cross-site", m, hdr{"Sec-Fetch-Site": "cross-site"}, refused},
 			row{"Sec-Fetch-Site same-site", m, hdr{"Sec-Fetch-Site": "same-site"}, refused},
 			row{"same-origin fetch, evil Origin", m, hdr{"Sec-Fetch-Site": "same-origin", "Origin": "http://evil.example"}, refused},

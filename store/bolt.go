@@ -17,17 +17,18 @@ import (
 
 var (
 	bucketUsers      = []byte("users")
-	bucketUsernames  = []byte("usernames")    // username → id
-	bucketTemp       = []byte("temp_secrets") // id → generation ‖ secret
-	bucketNamed      = []byte("named")        // subject ␀ id → NamedToken JSON
-	bucketNamedNames = []byte("named_names")  // subject ␀ name → id
-	bucketSessions   = []byte("sessions")     // id → Session JSON
-	bucketHandoffs   = []byte("handoffs")     // digest → Handoff JSON
-	bucketResets     = []byte("resets")       // digest → ResetToken JSON
-	bucketUserResets = []byte("user_resets")  // subject ␀ digest → ""
-	bucketCounters   = []byte("counters")     // key → Counter JSON
+	bucketUsernames  = []byte("usernames")     // username → id
+	bucketTemp       = []byte("temp_secrets")  // id → generation ‖ secret
+	bucketNamed      = []byte("named")         // subject ␀ id → NamedToken JSON
+	bucketNamedNames = []byte("named_names")   // subject ␀ name → id
+	bucketSessions   = []byte("sessions")      // id → Session JSON
+	bucketUserSess   = []byte("user_sessions") // subject ␀ id → ""
+	bucketHandoffs   = []byte("handoffs")      // digest → Handoff JSON
+	bucketResets     = []byte("resets")        // digest → ResetToken JSON
+	bucketUserResets = []byte("user_resets")   // subject ␀ digest → ""
+	bucketCounters   = []byte("counters")      // key → Counter JSON
 	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames,
-		bucketSessions, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters}
+		bucketSessions, bucketUserSess, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters}
 )
 
 // Bolt is the embedded store: one bbolt file, nothing to set up. bbolt

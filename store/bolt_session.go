@@ -10,7 +10,34 @@ import (
 )
 
 func (s *Bolt) CreateSession(ctx context.Context, sess Session) error {
-	return s.putFor(sess.Subject, bucketSessions, sess.ID, sess)
+	return s.update(func(tx *bolt.Tx) error {
+		if err := getUser(tx, sess.Subject, new(User)); err != nil {
+			return err
+		}
+		if err := putJSON(tx, bucketSessions, sess.ID, sess); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUserSess).Put(namedKey(sess.Subject, sess.ID), nil)
+	})
+}
+
+func (s *Bolt) Sessions(ctx context.Context, subject string, now time.Time) ([]Session, error) {
+	var out []Session
+	err := s.view(func(tx *bolt.Tx) error {
+		prefix := namedKey(subject, "")
+		c := tx.Bucket(bucketUserSess).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			var sess Session
+			if err := getJSON(tx, bucketSessions, string(k[len(prefix):]), &sess); err != nil {
+				continue // purged
+			}
+			if sess.ExpiresAt.After(now) {
+				out = append(out, sess)
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 func (s *Bolt) Session(ctx context.Context, id string) (Session, error) {
@@ -23,6 +50,9 @@ func (s *Bolt) DeleteSession(ctx context.Context, id string) error {
 	var sess Session
 	err := s.update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx, bucketSessions, id, &sess); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketUserSess).Delete(namedKey(sess.Subject, id)); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketSessions).Delete([]byte(id))
@@ -68,22 +98,31 @@ func (s *Bolt) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 				k, v = c.Next()
 			}
 		}
-		// The per-user index of reset tokens loses entries whose token went.
-		c := tx.Bucket(bucketUserResets).Cursor()
-		for k, _ := c.First(); k != nil; {
-			_, digest, _ := bytes.Cut(k, []byte{0})
-			if tx.Bucket(bucketResets).Get(digest) == nil {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-				k, _ = c.Seek(k)
-				continue
-			}
-			k, _ = c.Next()
+		// The per-user indexes lose entries whose record went.
+		if err := purgeIndex(tx, bucketUserResets, bucketResets); err != nil {
+			return err
 		}
-		return nil
+		return purgeIndex(tx, bucketUserSess, bucketSessions)
 	})
 	return n, err
+}
+
+// purgeIndex removes the entries of a per-user index (subject ␀ key)
+// whose key is no longer in the records bucket.
+func purgeIndex(tx *bolt.Tx, index, records []byte) error {
+	c := tx.Bucket(index).Cursor()
+	for k, _ := c.First(); k != nil; {
+		_, key, _ := bytes.Cut(k, []byte{0})
+		if tx.Bucket(records).Get(key) == nil {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			k, _ = c.Seek(k)
+			continue
+		}
+		k, _ = c.Next()
+	}
+	return nil
 }
 
 // putFor stores v under key in bucket if the subject exists.

@@ -29,6 +29,8 @@ import (
 //	P n:{T}      hash: named-token id → NamedToken JSON
 //	P nn:{T}     hash: named-token name → id
 //	P r:{T}      hash: reset-token digest → effective expiry ‖ token JSON
+//	P ss:{T}     sorted set: session id, scored by expiry in Unix ms (TTL:
+//	             the latest expiry + ttlSlack); an index of P s:<id>
 //
 // Records addressed by something else have keys of their own:
 //
@@ -202,6 +204,7 @@ func (r *Redis) userKey(id string) string       { return r.prefix + "u:{" + user
 func (r *Redis) namedKey(id string) string      { return r.prefix + "n:{" + userTag(id) + "}" }
 func (r *Redis) namesKey(id string) string      { return r.prefix + "nn:{" + userTag(id) + "}" }
 func (r *Redis) resetsKey(id string) string     { return r.prefix + "r:{" + userTag(id) + "}" }
+func (r *Redis) sessionsKey(id string) string   { return r.prefix + "ss:{" + userTag(id) + "}" }
 func (r *Redis) usernameKey(name string) string { return r.prefix + "nm:" + name }
 
 // unavailable marks a failure of Redis or of the connection to it.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,12 +28,76 @@ redis.call('PUBLISH', ARGV[1], ARGV[2] .. cjson.decode(v).subject)
 return {'ok', v}
 `)
 
+// indexSessionScript adds a session to its subject's index (KEYS[1]):
+// ARGV id, expiry and the index's TTL, both in ms; the index forgets
+// sessions that expired before ARGV[4] (ms) and lives as long as its
+// latest session.
+var indexSessionScript = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return {'ok'}
+`)
+
 func (r *Redis) sessionKey(id string) string      { return r.prefix + "s:" + id }
 func (r *Redis) handoffKey(digest string) string  { return r.prefix + "h:" + digest }
 func (r *Redis) resetPtrKey(digest string) string { return r.prefix + "rt:" + digest }
 
+// CreateSession writes the session, then indexes it under its subject's
+// hash tag (another slot, so another step). A failure in between leaves
+// a session that nobody got a cookie for and that expires unlisted.
 func (r *Redis) CreateSession(ctx context.Context, s Session) error {
-	return r.putFor(ctx, s.Subject, r.sessionKey(s.ID), s, ttl(s.CreatedAt, s.ExpiresAt))
+	life := ttl(s.CreatedAt, s.ExpiresAt)
+	if err := r.putFor(ctx, s.Subject, r.sessionKey(s.ID), s, life); err != nil {
+		return err
+	}
+	if _, _, err := r.run(ctx, indexSessionScript, []string{r.sessionsKey(s.Subject)},
+		s.ID, s.ExpiresAt.UnixMilli(), life.Milliseconds(), s.CreatedAt.UnixMilli()); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Sessions reads the index, then each session's own key: an ended session
+// can stay in the index (see DeleteSession) but its key is gone.
+func (r *Redis) Sessions(ctx context.Context, subject string, now time.Time) ([]Session, error) {
+	ids, err := r.c.ZRangeByScore(ctx, r.sessionsKey(subject), &redis.ZRangeBy{
+		Min: "(" + strconv.FormatInt(now.UnixMilli(), 10), Max: "+inf",
+	}).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	slices.Sort(ids)
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, r.sessionKey(id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	var out []Session
+	for _, c := range cmds {
+		b, err := c.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		var s Session
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, unavailable(err)
+		}
+		if s.Subject == subject && s.ExpiresAt.After(now) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 func (r *Redis) Session(ctx context.Context, id string) (Session, error) {
@@ -50,6 +116,9 @@ func (r *Redis) DeleteSession(ctx context.Context, id string) error {
 	if err := json.Unmarshal([]byte(str(res[1])), &s); err != nil {
 		return unavailable(err)
 	}
+	// The index is in the subject's slot. Should this step fail, Sessions
+	// still leaves the ended session out, and the entry expires with it.
+	_ = r.c.ZRem(ctx, r.sessionsKey(s.Subject), id).Err()
 	r.publish(Event{Kind: SessionEnded, Subject: s.Subject})
 	return nil
 }

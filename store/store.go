@@ -76,6 +76,10 @@ type Session struct {
 	Subject   string    `json:"subject"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Generation is the subject's temporary generation at creation: a
+	// session of an older generation was revoked, though its record may
+	// remain until it expires.
+	Generation uint64 `json:"generation,omitempty"`
 }
 
 // Handoff is a short-lived authentication token (OpenPaaS's), stored under
@@ -179,6 +183,9 @@ type Store interface {
 	Session(ctx context.Context, id string) (Session, error)
 	// DeleteSession ends a session. ErrNotFound if none.
 	DeleteSession(ctx context.Context, id string) error
+	// Sessions lists the subject's sessions that have not ended and
+	// expire after now, ordered by id.
+	Sessions(ctx context.Context, subject string, now time.Time) ([]Session, error)
 
 	// CreateHandoff stores a handoff token; ErrNotFound if the subject
 	// does not exist.

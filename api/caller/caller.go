@@ -161,15 +161,19 @@ func safeMethod(m string) bool {
 // CrossSite reports whether a browser says the request came from another
 // site: Sec-Fetch-Site other than same-origin or none, or an Origin whose
 // host is not the request's. Requests with neither header (non-browser
-// clients) are not cross-site.
+// clients) are not cross-site. A page sent with Referrer-Policy
+// no-referrer (tokengate's pages) makes the browser send "Origin: null"
+// with its own forms; that counts as this site only where Sec-Fetch-Site,
+// which no page can set, says same-origin.
 func CrossSite(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
+	fetchSite := r.Header.Get("Sec-Fetch-Site")
+	switch fetchSite {
 	case "", "same-origin", "none":
 	default:
 		return true
 	}
 	o := r.Header.Get("Origin")
-	if o == "" {
+	if o == "" || (o == "null" && fetchSite == "same-origin") {
 		return false
 	}
 	u, err := url.Parse(o)

@@ -1,0 +1,66 @@
+package pages
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/tokengate/tokengate/auth"
+)
+
+// loginData is login.html's data.
+type loginData struct {
+	Username string
+	Redirect string // where to go once signed in; always SafeRedirect'ed
+}
+
+// LoginURL is the URL of the sign-in page at loginPath that leads back
+// to target.
+func LoginURL(loginPath, target string) string {
+	return loginPath + "?redirect=" + url.QueryEscape(target)
+}
+
+// GET shows the form; POST signs in with username and password and
+// redirects (303) to the form's redirect, a path on this site.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		h.render(w, http.StatusOK, "login.html", loginData{Redirect: SafeRedirect(r.URL.Query().Get("redirect"))}, "")
+		return
+	}
+	if h.crossSite(w, r) {
+		return
+	}
+	username, password := r.PostFormValue("username"), r.PostFormValue("password")
+	d := loginData{Username: username, Redirect: SafeRedirect(r.PostFormValue("redirect"))}
+	// The same budgets as Basic credentials: the client's and the user's.
+	keys := []string{auth.IPKey(h.callers.ClientIP(r).String()), auth.UserKey(username)}
+	err := h.auth.Admit(r.Context(), keys...)
+	var id *auth.Identity
+	if err == nil {
+		id, err = h.auth.Password(r.Context(), username, password)
+	}
+	if err == nil {
+		err = h.callers.StartSession(w, r, id.ID)
+	}
+	if e, ok := auth.IsTooManyFailures(err); ok {
+		secs := int(math.Ceil(e.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.render(w, http.StatusTooManyRequests, "login.html", d,
+			fmt.Sprintf("Too many failed sign-in attempts. Try again in %d seconds.", secs))
+		return
+	}
+	switch {
+	case err == nil:
+		http.Redirect(w, r, d.Redirect, http.StatusSeeOther)
+	case errors.Is(err, auth.ErrBadCredentials):
+		h.callers.Failed(r, keys...)
+		h.render(w, http.StatusUnauthorized, "login.html", d, "Wrong username or password.")
+	case errors.Is(err, auth.ErrUserBlocked):
+		h.render(w, http.StatusForbidden, "login.html", d, "This account is blocked. Ask an administrator.")
+	default:
+		h.unavailable(w, err)
+	}
+}
