@@ -21,7 +21,9 @@ type machine struct {
 	date     time.Time
 }
 
-func describeMachine(ctx context.Context, caddyBin string) machine {
+// describeMachine describes this machine and the run that started at
+// date.
+func describeMachine(ctx context.Context, caddyBin string, date time.Time) machine {
 	return machine{
 		cores:    runtime.NumCPU(),
 		cpu:      cpuModel(),
@@ -30,7 +32,7 @@ func describeMachine(ctx context.Context, caddyBin string) machine {
 		// wrk -v prints its banner and usage, and exits 1.
 		wrkVer:   strings.TrimSpace(strings.Split(firstLine(ctx, "wrk", "-v"), "Copyright")[0]),
 		redisVer: firstLine(ctx, "redis-server", "--version"),
-		date:     time.Now().UTC(),
+		date:     date.UTC(),
 	}
 }
 

@@ -95,7 +95,7 @@ func run(ctx context.Context, o options, logw io.Writer) (report, error) {
 	if err := pairRatios(rows); err != nil {
 		return report{}, err
 	}
-	m := describeMachine(ctx, e.bin)
+	m := describeMachine(ctx, e.bin, start)
 	rep := report{rows: rows, markdown: renderMarkdown(m, o, coldPerThread(o, o.duration), rows)}
 	if rep.path, err = writeReport(o.out, m, o, rep.markdown); err != nil {
 		return report{}, err
