@@ -85,14 +85,18 @@ func parseFlags(args []string) (options, error) {
 	return o, o.validate()
 }
 
-func main() {
-	o, err := parseFlags(os.Args[1:])
+func main() { os.Exit(bench(os.Args[1:])) }
+
+// bench runs the harness and returns the exit status, so that its
+// deferred calls run before the process exits.
+func bench(args []string) int {
+	o, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
-		return
+		return 0
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(2)
+		return 2
 	}
 	// Ctrl-C cancels the run; run stops every process it started first.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -100,9 +104,9 @@ func main() {
 	rep, err := run(ctx, o, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		stop()
-		os.Exit(1)
+		return 1
 	}
 	fmt.Print(rep.markdown)
 	fmt.Fprintln(os.Stderr, "bench: wrote", rep.path)
+	return 0
 }

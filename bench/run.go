@@ -104,10 +104,9 @@ func run(ctx context.Context, o options, logw io.Writer) (report, error) {
 }
 
 // measureAll warms every target up (and primes the rotating set), then
-// runs the rounds: each round
-// loads every target once, in the same order, so that whatever else the
-// machine does is spread over all of them alike. Peak RSS is read at the
-// end.
+// runs the rounds: each round loads every target once, in the same order,
+// so that whatever else the machine does falls on all of them alike. Peak
+// RSS is read at the end.
 func measureAll(ctx context.Context, o options, targets []*target, logf func(string, ...any)) ([]row, error) {
 	for _, t := range targets {
 		logf("warming up %s", t.name)
@@ -121,6 +120,9 @@ func measureAll(ctx context.Context, o options, targets []*target, logf func(str
 		}
 	}
 	rows := make([]row, len(targets))
+	for i, t := range targets {
+		rows[i].name = t.name
+	}
 	for round := 1; round <= o.rounds; round++ {
 		for i, t := range targets {
 			m, err := t.measure(ctx, o.duration, round)
@@ -128,7 +130,6 @@ func measureAll(ctx context.Context, o options, targets []*target, logf func(str
 				return nil, fmt.Errorf("%s, round %d: %w", t.name, round, err)
 			}
 			logf("round %d/%d  %-32s %8.0f req/s  %d failed", round, o.rounds, t.name, m.rate, m.failed())
-			rows[i].name = t.name
 			rows[i].rounds = append(rows[i].rounds, m)
 		}
 	}

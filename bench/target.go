@@ -37,8 +37,8 @@ type env struct {
 
 // startTarget prepares configuration i in its own directory under dir
 // and starts its Caddy. A gated configuration gets its store ready and
-// its tokens minted first, and the store closed again: bbolt locks its
-// file, and Caddy must find every token valid at once.
+// its tokens minted first, then the store closed again: bbolt locks its
+// file, so Caddy can open it only then.
 func startTarget(ctx context.Context, e env, c config, i int, dir string) (*target, error) {
 	t := &target{config: c, scripts: e.scripts}
 	dir = filepath.Join(dir, fmt.Sprintf("config%02d", i))

@@ -33,7 +33,6 @@ type tokenSet struct {
 	// coldPrefix + "<run>-<thread>.txt" holds a wrk thread's tokens for
 	// one run (coldRunName); every token in every file is distinct.
 	coldPrefix string
-	coldPerRun int // tokens per file
 }
 
 // coldRunName names the wrk run i: 0 is the warm-up, then the rounds.
@@ -80,9 +79,8 @@ func mintTokens(ctx context.Context, st store.Store, key tokens.ServerKey, c con
 		jobs = append(jobs, mintJob{ts.rotating, rotatingTokens})
 	case cold:
 		ts.coldPrefix = filepath.Join(dir, "cold-")
-		ts.coldPerRun = coldPerThread(o, o.duration)
 		for run := 0; run <= o.rounds; run++ {
-			n := ts.coldPerRun
+			n := coldPerThread(o, o.duration)
 			if run == 0 {
 				n = coldPerThread(o, o.warmup)
 			}
