@@ -98,18 +98,17 @@ func runWrk(ctx context.Context, url string, d time.Duration, l load) (wrkResult
 	return r, nil
 }
 
-var (
-	reRequests  = regexp.MustCompile(`(?m)^\s*(\d+) requests in `)
-	reRate      = regexp.MustCompile(`(?m)^Requests/sec:\s*([0-9.]+)`)
-	rePercentle = regexp.MustCompile(`(?m)^\s*(50|99)%\s+([0-9.]+)(us|ms|s|m)\s*$`)
-	reNon2xx    = regexp.MustCompile(`(?m)^\s*Non-2xx or 3xx responses:\s*(\d+)`)
-	reSocket    = regexp.MustCompile(`(?m)^\s*Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
-	reExhausted = regexp.MustCompile(`(?m)^tokens exhausted: (\d+)`)
-)
-
 // parseWrk reads wrk's report. Requests, rate and both percentiles must
 // be there; the error lines appear only when there were errors.
 func parseWrk(out string) (wrkResult, error) {
+	var (
+		reRequests  = regexp.MustCompile(`(?m)^\s*(\d+) requests in `)
+		reRate      = regexp.MustCompile(`(?m)^Requests/sec:\s*([0-9.]+)`)
+		rePercentle = regexp.MustCompile(`(?m)^\s*(50|99)%\s+([0-9.]+)(us|ms|s|m)\s*$`)
+		reNon2xx    = regexp.MustCompile(`(?m)^\s*Non-2xx or 3xx responses:\s*(\d+)`)
+		reSocket    = regexp.MustCompile(`(?m)^\s*Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+		reExhausted = regexp.MustCompile(`(?m)^tokens exhausted: (\d+)`) // cold.lua's done
+	)
 	var r wrkResult
 	m := reRequests.FindStringSubmatch(out)
 	if m == nil {
