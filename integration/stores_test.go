@@ -2,14 +2,13 @@ package integration
 
 import (
 	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tokengate/tokengate/internal/redistest"
 )
@@ -66,42 +65,22 @@ func runStores(m interface{ Run() int }) int {
 // redisPass starts a redis-server and runs bothStores again against it in
 // a child process of this test binary.
 func redisPass() int {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			fmt.Fprintln(os.Stderr, "redis-server is not installed; .ci/run installs it")
-			return 1
-		}
+	srv, err := redistest.Run()
+	switch {
+	case errors.Is(err, redistest.ErrNotInstalled) && os.Getenv("CI") == "":
 		fmt.Println("skipping the Redis pass: redis-server is not installed")
 		return 0
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	case errors.Is(err, redistest.ErrNotInstalled):
+		fmt.Fprintln(os.Stderr, "redis-server is not installed; .ci/run installs it")
+		return 1
+	case err != nil:
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	addr := l.Addr().String()
-	l.Close()
-	dir, err := os.MkdirTemp("", "tokengate-redis-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	_, port, _ := net.SplitHostPort(addr)
-	srv := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	if err := srv.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	if err := redistest.WaitPong(addr, 10*time.Second); err != nil {
-		fmt.Fprintln(os.Stderr, "redis-server:", err)
-		return 1
-	}
+	defer srv.Stop()
 	fmt.Println("=== the same tests, with the Redis store")
 	child := exec.Command(os.Args[0], append(os.Args[1:], "-test.run="+bothStores)...)
-	child.Env = append(os.Environ(), "TOKENGATE_TEST_REDIS="+addr)
+	child.Env = append(os.Environ(), "TOKENGATE_TEST_REDIS="+srv.Addr)
 	child.Stdout, child.Stderr = os.Stdout, os.Stderr
 	if err := child.Run(); err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {

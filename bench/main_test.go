@@ -1,0 +1,84 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQuickRun runs the whole harness in quick mode, as CI does, so that
+// it cannot rot: it must build Caddy, start every configuration and
+// produce a table with a row, a non-zero rate and no errors for each. It
+// asserts nothing about speed; quick numbers mean little.
+func TestQuickRun(t *testing.T) {
+	o := defaults(true)
+	o.out = t.TempDir()
+	rep, err := run(t.Context(), o, t.Output())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := configurations()
+	if len(rep.rows) != len(want) {
+		t.Fatalf("%d rows, want %d:\n%s", len(rep.rows), len(want), rep.markdown)
+	}
+	for i, r := range rep.rows {
+		if r.name != want[i].name {
+			t.Errorf("row %d is %q, want %q", i, r.name, want[i].name)
+		}
+		if len(r.rounds) != o.rounds {
+			t.Errorf("%s: %d rounds, want %d", r.name, len(r.rounds), o.rounds)
+		}
+		for _, m := range r.rounds {
+			if m.rate <= 0 || m.requests <= 0 {
+				t.Errorf("%s: %d requests at %.0f req/s", r.name, m.requests, m.rate)
+			}
+		}
+		if r.failed() != 0 || r.exhausted() != 0 {
+			t.Errorf("%s: %d failed requests, cold tokens ran out %d times", r.name, r.failed(), r.exhausted())
+		}
+		if !strings.Contains(rep.markdown, "\n| "+r.name+" | ") {
+			t.Errorf("%s: no row in the table", r.name)
+		}
+	}
+	written, err := os.ReadFile(rep.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(written) != rep.markdown {
+		t.Errorf("%s differs from the printed table", rep.path)
+	}
+	if t.Failed() {
+		t.Log(rep.markdown)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		want    options
+		wantErr bool
+	}{
+		{"full by default", nil, defaults(false), false},
+		{"quick", []string{"--quick"}, defaults(true), false},
+		{"quick, longer", []string{"--quick", "--duration", "5s"},
+			func() options { o := defaults(true); o.duration = 5 * time.Second; return o }(), false},
+		{"rounds and out", []string{"--rounds", "5", "--out", "/tmp/x"},
+			func() options { o := defaults(false); o.rounds, o.out = 5, "/tmp/x"; return o }(), false},
+		{"fractional seconds", []string{"--duration", "1500ms"}, options{}, true},
+		{"rounds 0 is the default", []string{"--rounds", "0"}, defaults(false), false},
+		{"negative rounds", []string{"--rounds", "-1"}, options{}, true},
+		{"no cold rate", []string{"--cold-rate", "0"}, options{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseFlags(tc.args)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want error: %t", err, tc.wantErr)
+			}
+			if err == nil && got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// measurement is one configuration in one round.
+type measurement struct {
+	wrkResult
+	cpuPerReq float64 // µs of Caddy CPU per request
+}
+
+// row is one configuration over the whole run.
+type row struct {
+	name   string
+	rounds []measurement // in round order
+	ratios []float64     // per round: req/s ÷ the baseline's req/s that round
+	rss    int64         // Caddy's peak RSS at the end of the run, bytes
+}
+
+func (r row) failed() (n int64) {
+	for _, m := range r.rounds {
+		n += m.failed()
+	}
+	return n
+}
+
+func (r row) exhausted() (n int64) {
+	for _, m := range r.rounds {
+		n += m.exhausted
+	}
+	return n
+}
+
+// report is a finished run: its table and where it was written.
+type report struct {
+	rows     []row
+	markdown string
+	path     string
+}
+
+// pairRatios fills every row's ratios from the baseline row of the same
+// round. Pairing by round cancels what the machine did that round (other
+// load, frequency changes) better than a ratio of medians.
+func pairRatios(rows []row) error {
+	i := slices.IndexFunc(rows, func(r row) bool { return r.name == baseline })
+	if i < 0 {
+		return fmt.Errorf("no %s row", baseline)
+	}
+	base := rows[i].rounds
+	for k := range rows {
+		rows[k].ratios = nil
+		for j, m := range rows[k].rounds {
+			if base[j].rate > 0 {
+				rows[k].ratios = append(rows[k].ratios, m.rate/base[j].rate)
+			}
+		}
+	}
+	return nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// of extracts one number per round.
+func of[T any](ms []measurement, f func(measurement) T) []T {
+	out := make([]T, len(ms))
+	for i, m := range ms {
+		out[i] = f(m)
+	}
+	return out
+}
+
+func seconds(d time.Duration) float64 { return d.Seconds() }
+
+// renderMarkdown is the results file: the machine, the run's settings,
+// the table and how to read it.
+func renderMarkdown(m machine, o options, cold int, rows []row) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# tokengate benchmark: %s run, %s\n\n", o.mode(), m.date.Format(time.RFC3339))
+	fmt.Fprintf(&b, "| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| machine | %d cores, %s |\n", m.cores, m.cpu)
+	fmt.Fprintf(&b, "| Go | %s |\n| Caddy | %s |\n| wrk | %s |\n| Redis | %s |\n", m.goVer, m.caddyVer, m.wrkVer, m.redisVer)
+	fmt.Fprintf(&b, "| run | %s: %d round(s) × %s per configuration, interleaved; %s unmeasured warm-up each |\n",
+		o.mode(), o.rounds, o.duration, o.warmup)
+	fmt.Fprintf(&b, "| load | wrk -t%d -c%d --latency, loopback |\n", wrkThreads, wrkConnections)
+	fmt.Fprintf(&b, "| cold tokens | %d per wrk thread per round (sized for %d req/s) |\n\n", cold, o.coldRate)
+
+	b.WriteString("| configuration | req/s median (min–max) | ratio to " + baseline +
+		" | p50 | p99 | CPU µs/req | peak RSS | errors |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range rows {
+		rates := of(r.rounds, func(m measurement) float64 { return m.rate })
+		fmt.Fprintf(&b, "| %s | %.0f (%.0f–%.0f) | %.3f× | %s | %s | %.1f | %.1f MiB | %s |\n",
+			r.name, median(rates), slices.Min(rates), slices.Max(rates), median(r.ratios),
+			fmtLatency(median(of(r.rounds, func(m measurement) float64 { return seconds(m.p50) }))),
+			fmtLatency(median(of(r.rounds, func(m measurement) float64 { return seconds(m.p99) }))),
+			median(of(r.rounds, func(m measurement) float64 { return m.cpuPerReq })),
+			float64(r.rss)/(1<<20), errorCell(r))
+	}
+	b.WriteString(`
+- **ratio**: the median over rounds of that round's req/s ÷ the same round's ` + baseline + ` req/s.
+- **p50, p99, CPU µs/req**: medians over rounds. CPU is the time all of Caddy's threads ran
+  (/proc/<pid>/task/*/schedstat) during the measured run ÷ the requests wrk completed.
+- **peak RSS**: Caddy's VmHWM at the end of the run, warm-up included.
+- **errors**: non-2xx answers and socket errors wrk counted, and requests the cold run
+  sent without a token because its supply ran out. A row with errors is not a valid measurement.
+`)
+	return b.String()
+}
+
+func errorCell(r row) string {
+	failed, exhausted := r.failed(), r.exhausted()
+	if failed == 0 && exhausted == 0 {
+		return "none"
+	}
+	cell := fmt.Sprintf("**INVALID: %d failed requests", failed)
+	if exhausted > 0 {
+		cell += fmt.Sprintf(", cold tokens ran out %d times", exhausted)
+	}
+	return cell + "**"
+}
+
+// fmtLatency prints seconds in the unit that suits them.
+func fmtLatency(s float64) string {
+	switch {
+	case s < 1e-3:
+		return fmt.Sprintf("%.0f µs", s*1e6)
+	case s < 1:
+		return fmt.Sprintf("%.2f ms", s*1e3)
+	}
+	return fmt.Sprintf("%.2f s", s)
+}
+
+// writeReport writes the markdown to dir as <UTC timestamp>-<mode>.md.
+func writeReport(dir string, m machine, o options, markdown string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, m.date.Format("20060102T150405Z")+"-"+o.mode()+".md")
+	return path, os.WriteFile(path, []byte(markdown), 0o644)
+}
