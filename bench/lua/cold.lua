@@ -15,6 +15,7 @@ function setup(thread)
 end
 
 local data, pos = "", 1
+local head, tail, bare = "", "", ""
 exhausted = 0 -- global: done reads it with thread:get
 
 -- init reads the file whole, not line by line into a table: wrk starts
@@ -24,17 +25,22 @@ function init(args)
   local f = assert(io.open(args[1] .. "-" .. id .. ".txt", "rb"))
   data = f:read("*a")
   f:close()
+  -- A request is head .. token .. tail: one concatenation per request
+  -- instead of a wrk.format, which would cost wrk (on the same cores as
+  -- Caddy) more than the gate's own work.
+  head, tail = string.match(wrk.format(nil, nil, { ["x-auth-token"] = "\0" }), "^(.-)%z(.*)$")
+  bare = wrk.format()
 end
 
 function request()
   local nl = string.find(data, "\n", pos, true)
   if nl == nil then
     exhausted = exhausted + 1
-    return wrk.format()
+    return bare
   end
   local token = string.sub(data, pos, nl - 1)
   pos = nl + 1
-  return wrk.format(nil, nil, { ["x-auth-token"] = token })
+  return head .. token .. tail
 end
 
 function done(summary, latency, requests)
