@@ -35,7 +35,7 @@ func defaults(quick bool) options {
 	if quick {
 		return options{quick: true, rounds: 1, duration: 2 * time.Second, warmup: time.Second, coldRate: defaultColdRate}
 	}
-	return options{rounds: 3, duration: 10 * time.Second, warmup: 2 * time.Second, coldRate: defaultColdRate}
+	return options{rounds: 5, duration: 5 * time.Second, warmup: 2 * time.Second, coldRate: defaultColdRate}
 }
 
 // defaultColdRate is generous on purpose: cold verification sits behind
@@ -67,8 +67,8 @@ func (o options) validate() error {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "smoke mode: 1 round of 2s per configuration")
-	rounds := fs.Int("rounds", 0, "measured rounds (default 3, quick 1)")
-	duration := fs.Duration("duration", 0, "length of each measured run, whole seconds (default 10s, quick 2s)")
+	rounds := fs.Int("rounds", 0, "measured rounds (default 5, quick 1)")
+	duration := fs.Duration("duration", 0, "length of each measured run, whole seconds (default 5s, quick 2s)")
 	coldRate := fs.Int("cold-rate", defaultColdRate, "req/s the supply of never-seen tokens is sized for")
 	out := fs.String("out", "", "directory for the results file (default bench/results in the module)")
 	if err := fs.Parse(args); err != nil {

@@ -26,8 +26,12 @@ func TestQuickRun(t *testing.T) {
 		if r.name != want[i].name {
 			t.Errorf("row %d is %q, want %q", i, r.name, want[i].name)
 		}
-		if len(r.rounds) != o.rounds {
-			t.Errorf("%s: %d rounds, want %d", r.name, len(r.rounds), o.rounds)
+		runs := o.rounds
+		if r.name == baseline {
+			runs *= len(want) - 1 // once before each other configuration
+		}
+		if len(r.rounds) != runs || len(r.ratios) != runs {
+			t.Errorf("%s: %d runs and %d ratios, want %d", r.name, len(r.rounds), len(r.ratios), runs)
 		}
 		for _, m := range r.rounds {
 			if m.rate <= 0 || m.requests <= 0 {

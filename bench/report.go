@@ -13,13 +13,16 @@ import (
 type measurement struct {
 	wrkResult
 	cpuPerReq float64 // µs of Caddy CPU per request
+	// base is the baseline's req/s in the run just before this one; 0
+	// for the baseline's own runs.
+	base float64
 }
 
 // row is one configuration over the whole run.
 type row struct {
 	name   string
 	rounds []measurement // in round order
-	ratios []float64     // per round: req/s ÷ the baseline's req/s that round
+	ratios []float64     // per round: req/s ÷ the baseline's req/s just before
 	rss    int64         // Caddy's peak RSS at the end of the run, bytes
 }
 
@@ -44,20 +47,22 @@ type report struct {
 	path     string
 }
 
-// pairRatios fills every row's ratios from the baseline row of the same
-// round. Pairing by round cancels what the machine did that round (other
-// load, frequency changes) better than a ratio of medians.
+// pairRatios fills every row's ratios: each run's rate over the rate of
+// the baseline run just before it. On a shared machine the rate drifts
+// more across a round than between neighbouring runs, so pairing
+// neighbours cancels most of it.
 func pairRatios(rows []row) error {
-	i := slices.IndexFunc(rows, func(r row) bool { return r.name == baseline })
-	if i < 0 {
+	if !slices.ContainsFunc(rows, func(r row) bool { return r.name == baseline }) {
 		return fmt.Errorf("no %s row", baseline)
 	}
-	base := rows[i].rounds
 	for k := range rows {
 		rows[k].ratios = nil
-		for j, m := range rows[k].rounds {
-			if base[j].rate > 0 {
-				rows[k].ratios = append(rows[k].ratios, m.rate/base[j].rate)
+		for _, m := range rows[k].rounds {
+			switch {
+			case rows[k].name == baseline:
+				rows[k].ratios = append(rows[k].ratios, 1)
+			case m.base > 0:
+				rows[k].ratios = append(rows[k].ratios, m.rate/m.base)
 			}
 		}
 	}
@@ -112,7 +117,7 @@ func renderMarkdown(m machine, o options, cold int, rows []row) string {
 			float64(r.rss)/(1<<20), errorCell(r))
 	}
 	b.WriteString(`
-- **ratio**: the median over rounds of that round's req/s ÷ the same round's ` + baseline + ` req/s.
+- **ratio**: the median over rounds of the run's req/s ÷ the req/s of the ` + baseline + ` run just before it\n  (the baseline runs before every other configuration; its row sums up all those runs).
 - **p50, p99, CPU µs/req**: medians over rounds. CPU is the time all of Caddy's threads ran
   (/proc/<pid>/task/*/schedstat) during the measured run ÷ the requests wrk completed.
 - **peak RSS**: Caddy's VmHWM at the end of the run, warm-up included.

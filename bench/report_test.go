@@ -24,19 +24,20 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-// TestPairRatios: each round's rate is divided by the baseline's rate of
-// the same round, not by the baseline's median.
+// TestPairRatios: each run's rate is divided by the rate of the baseline
+// run just before it, not by the baseline's median.
 func TestPairRatios(t *testing.T) {
-	rates := func(rs ...float64) []measurement {
-		ms := make([]measurement, len(rs))
-		for i, r := range rs {
-			ms[i].rate = r
+	runs := func(pairs ...float64) []measurement { // rate, base, rate, base…
+		ms := make([]measurement, len(pairs)/2)
+		for i := range ms {
+			ms[i].rate, ms[i].base = pairs[2*i], pairs[2*i+1]
 		}
 		return ms
 	}
 	rows := []row{
-		{name: "respond", rounds: rates(300, 200, 400)},
-		{name: baseline, rounds: rates(100, 50, 200)},
+		{name: "respond", rounds: runs(300, 100, 200, 50, 400, 200)},
+		{name: baseline, rounds: runs(100, 0, 50, 0, 200, 0)},
+		{name: "unpaired", rounds: runs(100, 0)},
 	}
 	if err := pairRatios(rows); err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func TestPairRatios(t *testing.T) {
 	}{
 		{0, []float64{3, 4, 2}},
 		{1, []float64{1, 1, 1}},
+		{2, nil},
 	} {
 		got := rows[tc.row].ratios
 		if len(got) != len(tc.want) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/redistest"
@@ -26,7 +27,9 @@ const (
 func budget(o options, configs int) time.Duration {
 	runs := time.Duration(o.rounds + 1) // the rounds and the warm-up
 	perConfig := o.warmup + time.Duration(o.rounds)*o.duration + runs*wrkOverhead
-	return setupBudget + time.Duration(configs)*perConfig
+	// The baseline runs again before every other configuration.
+	baselineRuns := time.Duration((configs-1)*o.rounds) * (o.duration + wrkOverhead)
+	return setupBudget + time.Duration(configs)*perConfig + baselineRuns
 }
 
 // run builds Caddy, starts everything, measures every configuration in
@@ -123,14 +126,35 @@ func measureAll(ctx context.Context, o options, targets []*target, logf func(str
 	for i, t := range targets {
 		rows[i].name = t.name
 	}
+	bi := slices.IndexFunc(targets, func(t *target) bool { return t.name == baseline })
+	if bi < 0 {
+		return nil, fmt.Errorf("no %s configuration", baseline)
+	}
+	measure := func(i, round int) (measurement, error) {
+		t := targets[i]
+		m, err := t.measure(ctx, o.duration, round)
+		if err != nil {
+			return m, fmt.Errorf("%s, round %d: %w", t.name, round, err)
+		}
+		logf("round %d/%d  %-32s %8.0f req/s  %d failed", round, o.rounds, t.name, m.rate, m.failed())
+		rows[i].rounds = append(rows[i].rounds, m)
+		return m, nil
+	}
 	for round := 1; round <= o.rounds; round++ {
-		for i, t := range targets {
-			m, err := t.measure(ctx, o.duration, round)
-			if err != nil {
-				return nil, fmt.Errorf("%s, round %d: %w", t.name, round, err)
+		for i := range targets {
+			if i == bi {
+				continue
 			}
-			logf("round %d/%d  %-32s %8.0f req/s  %d failed", round, o.rounds, t.name, m.rate, m.failed())
-			rows[i].rounds = append(rows[i].rounds, m)
+			// The baseline runs just before each configuration, so that
+			// every ratio compares neighbouring runs (see pairRatios).
+			b, err := measure(bi, round)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := measure(i, round); err != nil {
+				return nil, err
+			}
+			rows[i].rounds[len(rows[i].rounds)-1].base = b.rate
 		}
 	}
 	for i, t := range targets {
