@@ -117,7 +117,8 @@ func renderMarkdown(m machine, o options, cold int, rows []row) string {
 			float64(r.rss)/(1<<20), errorCell(r))
 	}
 	b.WriteString(`
-- **ratio**: the median over rounds of the run's req/s ÷ the req/s of the ` + baseline + ` run just before it\n  (the baseline runs before every other configuration; its row sums up all those runs).
+- **ratio**: the median over rounds of the run's req/s ÷ the req/s of the ` + baseline + ` run just before it
+  (the baseline runs before every other configuration; its row sums up all those runs).
 - **p50, p99, CPU µs/req**: medians over rounds. CPU is the time all of Caddy's threads ran
   (/proc/<pid>/task/*/schedstat) during the measured run ÷ the requests wrk completed.
 - **peak RSS**: Caddy's VmHWM at the end of the run, warm-up included.
