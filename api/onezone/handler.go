@@ -65,8 +65,12 @@ func lookup(path string) (route, string, bool) {
 	return nil, "", false
 }
 
-// Match reports whether path is one of the endpoints.
+// Match reports whether path is one of the endpoints. The gate asks for
+// every request, so a path outside the API costs one prefix compare.
 func Match(path string) bool {
+	if !strings.HasPrefix(path, Prefix+"/") {
+		return false
+	}
 	_, _, ok := lookup(path)
 	return ok
 }
