@@ -96,8 +96,11 @@ func decodeClaims(seg string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
 	c := new(Claims)
-	if err := json.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	if !decodeMinted(b, c) {
+		*c = Claims{}
+		if err := json.Unmarshal(b, c); err != nil {
+			return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+		}
 	}
 	if c.Subject == "" || c.Kind == "" || c.ID == "" {
 		return nil, fmt.Errorf("%w: missing claims", ErrMalformed)
