@@ -5,10 +5,10 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/proc"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -100,22 +100,11 @@ func BenchmarkCacheMemory(b *testing.B) {
 		b.ReportMetric(float64(used)/(1<<20), "heap-MiB")
 		b.ReportMetric(float64(used)/DefaultCacheSize, "of-budget")
 		b.ReportMetric(float64(toks.Evictions), "evictions")
-		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+		rss, err := proc.PeakRSS(os.Getpid())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
 		runtime.KeepAlive(s)
 	}
-}
-
-// peakRSS reads VmHWM from /proc; 0 where there is none.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

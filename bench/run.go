@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/proc"
 	"github.com/tokengate/tokengate/internal/redistest"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -159,7 +160,7 @@ func measureAll(ctx context.Context, o options, targets []*target, logf func(str
 	}
 	for i, t := range targets {
 		var err error
-		if rows[i].rss, err = peakRSS(t.proc.pid()); err != nil {
+		if rows[i].rss, err = proc.PeakRSS(t.proc.pid()); err != nil {
 			return nil, err
 		}
 	}

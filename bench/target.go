@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/proc"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -174,7 +175,7 @@ func (t *target) load(run int) load {
 
 // measure runs wrk for d and takes Caddy's CPU time around it.
 func (t *target) measure(ctx context.Context, d time.Duration, run int) (measurement, error) {
-	before, err := cpuNanos(t.proc.pid())
+	before, err := proc.CPUNanos(t.proc.pid())
 	if err != nil {
 		return measurement{}, err
 	}
@@ -182,7 +183,7 @@ func (t *target) measure(ctx context.Context, d time.Duration, run int) (measure
 	if err != nil {
 		return measurement{}, err
 	}
-	after, err := cpuNanos(t.proc.pid())
+	after, err := proc.CPUNanos(t.proc.pid())
 	if err != nil {
 		return measurement{}, err
 	}

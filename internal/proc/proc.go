@@ -1,4 +1,6 @@
-package main
+// Package proc reads what Linux reports of a process in /proc: its CPU
+// time and its peak memory. The benchmark harness and benchmarks use it.
+package proc
 
 import (
 	"bufio"
@@ -10,11 +12,11 @@ import (
 	"strings"
 )
 
-// cpuNanos is the CPU time all of pid's threads have run, in ns: the sum
+// CPUNanos is the CPU time all of pid's threads have run, in ns: the sum
 // of the first field of /proc/<pid>/task/*/schedstat. Nanoseconds, where
 // /proc/<pid>/stat counts 10 ms ticks. A thread that exits takes its time
 // with it, but Go's runtime keeps its threads.
-func cpuNanos(pid int) (int64, error) {
+func CPUNanos(pid int) (int64, error) {
 	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
 	if err != nil {
 		return 0, err
@@ -44,8 +46,8 @@ func cpuNanos(pid int) (int64, error) {
 	return sum, nil
 }
 
-// peakRSS is pid's peak resident set (VmHWM), in bytes.
-func peakRSS(pid int) (int64, error) {
+// PeakRSS is pid's peak resident set (VmHWM), in bytes.
+func PeakRSS(pid int) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
