@@ -11,9 +11,22 @@ import (
 )
 
 // IssueNamed creates a named token for the subject and returns its record
-// (without the secret) and the serialized token. The name must be unique
-// among the subject's named tokens (store.ErrExists).
+// (without the secret) and the serialized token. The name must follow
+// CheckTokenName and be unique among the subject's named tokens
+// (ErrExists); a blocked subject gets ErrUserBlocked.
 func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ tokens.Type, caveats []tokens.Caveat) (store.NamedToken, string, error) {
+	if err := CheckTokenName(name); err != nil {
+		return store.NamedToken{}, "", err
+	}
+	sub, _, err := s.subject(ctx, subject)
+	switch {
+	case errors.Is(err, tokens.ErrSubjectInvalid):
+		return store.NamedToken{}, "", ErrNotFound
+	case err != nil:
+		return store.NamedToken{}, "", err
+	case sub.blocked:
+		return store.NamedToken{}, "", ErrUserBlocked
+	}
 	rec := store.NamedToken{
 		ID:        tokens.NewID(),
 		Subject:   subject,
@@ -26,10 +39,7 @@ func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ toke
 		rec.Caveats, _ = json.Marshal(caveats)
 	}
 	if err := s.store.CreateNamed(ctx, rec); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return rec, "", err
-		}
-		return rec, "", s.storeErr(err)
+		return store.NamedToken{}, "", s.opErr(err)
 	}
 	tok, err := tokens.Mint(&tokens.Claims{
 		Subject:  subject,
@@ -59,4 +69,53 @@ func (s *Service) namedKey(ctx context.Context, c *tokens.Claims) ([]byte, error
 		return nil, fmt.Errorf("%w: named token %s", tokens.ErrRevoked, c.ID)
 	}
 	return s.key.SigningKey(tokens.Named, c.Subject, rec.Secret), nil
+}
+
+// NamedTokens lists the subject's named tokens, without their secrets,
+// ordered by id.
+func (s *Service) NamedTokens(ctx context.Context, subject string) ([]store.NamedToken, error) {
+	list, err := s.store.NamedTokens(ctx, subject)
+	if err != nil {
+		return nil, s.storeErr(err)
+	}
+	for i := range list {
+		list[i].Secret = nil
+	}
+	return list, nil
+}
+
+// NamedToken returns one of the subject's named tokens, without its
+// secret; ErrNotFound if the subject has no such token.
+func (s *Service) NamedToken(ctx context.Context, subject, id string) (store.NamedToken, error) {
+	t, err := s.store.Named(ctx, subject, id)
+	t.Secret = nil
+	return t, s.opErr(err)
+}
+
+// UpdateNamed renames, revokes or restores one of the subject's named
+// tokens. A new name follows CheckTokenName and must be free (ErrExists).
+func (s *Service) UpdateNamed(ctx context.Context, subject, id string, u store.NamedUpdate) error {
+	if u.Name != nil {
+		if err := CheckTokenName(*u.Name); err != nil {
+			return err
+		}
+	}
+	if id == "" {
+		return ErrNotFound
+	}
+	return s.opErr(s.store.UpdateNamed(ctx, subject, id, u))
+}
+
+// DeleteNamed deletes one of the subject's named tokens; ErrNotFound if
+// it has no such token (an empty id is none: DeleteAllNamed deletes all).
+func (s *Service) DeleteNamed(ctx context.Context, subject, id string) error {
+	if id == "" {
+		return ErrNotFound
+	}
+	return s.opErr(s.store.DeleteNamed(ctx, subject, id))
+}
+
+// DeleteAllNamed deletes every named token of the subject.
+func (s *Service) DeleteAllNamed(ctx context.Context, subject string) error {
+	return s.opErr(s.store.DeleteNamed(ctx, subject, ""))
 }

@@ -20,7 +20,10 @@ type PolicyError struct{ Reasons []string }
 func (e *PolicyError) Error() string { return e.Reasons[0] }
 func (e *PolicyError) Unwrap() error { return ErrWeakPassword }
 
-// Policy is what a new password must satisfy.
+// MaxPasswordBytes is bcrypt's limit: it ignores every byte past it.
+const MaxPasswordBytes = 72
+
+// Policy is what a new password must satisfy, besides MaxPasswordBytes.
 type Policy struct {
 	MinLength  int // characters
 	MinClasses int // of lower case, upper case, digits, other
@@ -35,6 +38,10 @@ func (p Policy) Check(password string) error {
 		return ErrNoPassword
 	}
 	var reasons []string
+	if len(password) > MaxPasswordBytes {
+		// bcrypt ignores the rest: refuse rather than silently truncate.
+		reasons = append(reasons, fmt.Sprintf("The password must be at most %d bytes long.", MaxPasswordBytes))
+	}
 	if n := len([]rune(password)); n < p.MinLength {
 		reasons = append(reasons, fmt.Sprintf("The password must be at least %d characters long.", p.MinLength))
 	}
@@ -82,7 +89,7 @@ func (s *Service) acquire(ctx context.Context) error {
 	case s.bcryptSlots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/tokengate/tokengate/store"
@@ -18,7 +19,15 @@ var ErrInvalidResetToken = errors.New("reset token is not valid")
 
 // IssueReset creates a password-reset token for the user: 256 random bits,
 // URL-safe, stored only as a digest. It supersedes the user's older ones.
+// A config-managed user's password comes from the config, which would
+// write it back: ErrConfigManaged.
 func (s *Service) IssueReset(ctx context.Context, subject, createdBy string, ttl time.Duration) (string, error) {
+	switch u, err := s.store.User(ctx, subject); {
+	case err != nil:
+		return "", s.opErr(err)
+	case u.ConfigManaged:
+		return "", fmt.Errorf("%w: %q", ErrConfigManaged, subject)
+	}
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	tok := base64.RawURLEncoding.EncodeToString(b)
@@ -46,7 +55,7 @@ func (s *Service) ResetUser(ctx context.Context, tok string) (store.User, store.
 		return store.User{}, t, s.resetErr(err)
 	}
 	u, err := s.store.User(ctx, t.Subject)
-	return u, t, s.resetErr(err)
+	return withoutHash(u), t, s.resetErr(err)
 }
 
 // Reset sets a new password with a reset token, consuming it. It also

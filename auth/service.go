@@ -22,8 +22,20 @@ var (
 	ErrUnavailable = errors.New("authentication state unavailable")
 	// ErrBadCredentials: unknown user or wrong password.
 	ErrBadCredentials = errors.New("bad credentials")
-	// ErrUserBlocked: the user exists but an operator blocked it.
+	// ErrUserBlocked: the user exists but an operator blocked it, or the
+	// config that declared it no longer does (orphaned).
 	ErrUserBlocked = errors.New("user blocked")
+	// ErrCanceled: the caller gave up (its request's context ended) before
+	// the answer was known. Nothing failed: front doors log nothing and
+	// answer, if at all, with 499.
+	ErrCanceled = errors.New("request canceled")
+	// ErrNotFound: no such user, token, session or reset token.
+	ErrNotFound = store.ErrNotFound
+	// ErrExists: the id or unique name is taken.
+	ErrExists = store.ErrExists
+	// ErrConfigManaged: the user is declared in the server's config and
+	// can be changed only there (blocking excepted).
+	ErrConfigManaged = errors.New("user is managed by the config")
 )
 
 // Identity is who a credential belongs to. Values are shared by every
@@ -203,7 +215,7 @@ func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp
 	sub := &subject{
 		identity:     &Identity{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role},
 		passwordHash: u.PasswordHash,
-		blocked:      u.Blocked,
+		blocked:      u.Blocked || u.Orphaned,
 		generation:   st.Temp.Generation,
 		tempKey:      s.key.SigningKey(tokens.Temporary, u.ID, st.Temp.Secret),
 		sessionKey:   s.key.SigningKey(tokens.Session, u.ID, st.Temp.Secret),
@@ -224,15 +236,29 @@ func (s *Service) CacheStats() (tokens, subjects cache.Stats) {
 	return s.tokens.Stats(), s.subjects.Stats()
 }
 
-// Store is the store the Service reads; changes made through it reach the
-// Service's caches through the store's notifications.
-func (s *Service) Store() store.Store { return s.store }
-
 // storeErr translates a store failure: a missing user is an invalid token
-// subject; anything else means the state is unavailable.
+// subject; a caller that went away is ErrCanceled; anything else means the
+// state is unavailable.
 func (s *Service) storeErr(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("%w: %w", tokens.ErrSubjectInvalid, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w: %w", ErrCanceled, err)
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// opErr translates the failure of an operation on a record: a missing
+// record or a taken name is the caller's to hear (ErrNotFound, ErrExists,
+// and errors of this package pass through); anything else is storeErr's.
+func (s *Service) opErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists),
+		errors.Is(err, ErrConfigManaged), errors.Is(err, ErrBadValue), errors.Is(err, ErrUserBlocked):
+		return err
+	}
+	return s.storeErr(err)
 }

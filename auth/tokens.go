@@ -112,6 +112,9 @@ func (s *Service) IssueTemporary(ctx context.Context, id string, typ tokens.Type
 	if err != nil {
 		return "", err
 	}
+	if sub.blocked {
+		return "", ErrUserBlocked
+	}
 	return tokens.Mint(&tokens.Claims{
 		Subject:    id,
 		Kind:       tokens.Temporary,

@@ -13,7 +13,6 @@ package caddymodule
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,14 +22,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -63,18 +61,10 @@ const (
 	adminMaxBody = 64 << 10
 	// adminCreatedBy is the created_by of users made through the API.
 	adminCreatedBy = "admin-api"
-	// maxIDLen bounds user ids and usernames.
-	maxIDLen = 128
 	// defaultAdminTTL is the lifetime of a temporary token when the
 	// request names none.
 	defaultAdminTTL = time.Hour
 )
-
-// adminMu serializes the API's read-modify-write sequences: the store
-// has no conditional writes, so without it two requests could, say,
-// both create the same id, or a PATCH could re-create a user that a
-// concurrent DELETE removed. Password hashing happens outside it.
-var adminMu sync.Mutex
 
 // service returns the app's authentication service.
 func (a *App) service() *auth.Service { return a.auth }
@@ -237,15 +227,30 @@ func apiError(status int, err error, format string, args ...any) error {
 	return caddy.APIError{HTTPStatus: status, Err: err, Message: msg}
 }
 
-// storeError maps a failure of the store or the auth service; what names
-// the missing thing, as in "user \"bob\"".
+// storeError maps a failure of the auth service; what names the thing
+// the request is about, as in "user \"bob\"".
 func storeError(err error, what string) error {
 	var ce *tokens.CaveatError
+	var ve *auth.ValueError
+	var pe *auth.PolicyError
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound):
 		return apiError(http.StatusNotFound, err, "%s not found", what)
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, auth.ErrExists):
 		return apiError(http.StatusConflict, err, "%s: name already taken", what)
+	case errors.Is(err, auth.ErrConfigManaged):
+		return apiError(http.StatusConflict, err,
+			"%s is managed by the Caddy config; change it there (the tokengate users in the Caddyfile or JSON config) and reload", what)
+	case errors.Is(err, auth.ErrUserBlocked):
+		return apiError(http.StatusConflict, err, "%s is blocked; unblock it before issuing tokens", what)
+	case errors.As(err, &ve):
+		return apiError(http.StatusBadRequest, err, "%s", ve.Error())
+	case errors.As(err, &pe):
+		return apiError(http.StatusBadRequest, err, "password too weak: %s", strings.Join(pe.Reasons, " "))
+	case errors.Is(err, auth.ErrNoPassword):
+		return apiError(http.StatusBadRequest, err, "password must not be empty")
+	case errors.Is(err, auth.ErrCanceled):
+		return apiError(httpx.StatusClientClosedRequest, err, "request canceled")
 	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, store.ErrUnavailable):
 		return apiError(http.StatusServiceUnavailable, err, "tokengate's store is unavailable; try again later")
 	case errors.As(err, &ce):
@@ -257,18 +262,13 @@ func storeError(err error, what string) error {
 	return apiError(http.StatusInternalServerError, err, "%s: %v", what, err)
 }
 
-func errConfigManaged(id string) error {
-	return apiError(http.StatusConflict, nil,
-		"user %q is managed by the Caddy config; change it there (the tokengate users in the Caddyfile or JSON config) and reload", id)
-}
-
 // decode reads a JSON body into v, refusing unknown fields, trailing data,
 // bodies over adminMaxBody and content types other than JSON. An empty
 // body counts as {}.
 func (ar *adminRequest) decode(v any) error {
-	body, err := caller.ReadBody(ar.r, adminMaxBody)
+	body, err := httpx.ReadBody(ar.r, adminMaxBody)
 	switch {
-	case errors.Is(err, caller.ErrTooLarge):
+	case errors.Is(err, httpx.ErrTooLarge):
 		return apiError(http.StatusRequestEntityTooLarge, err, "request body exceeds %d bytes", adminMaxBody)
 	case err != nil:
 		return apiError(http.StatusBadRequest, err, "reading request body: %v", err)
@@ -341,55 +341,9 @@ func newAdminUser(u store.User) adminUser {
 	}
 }
 
-// checkName validates a user id or username: also the Basic-auth user
-// name, so no ':'.
-func checkName(field, s string) error {
-	switch {
-	case s == "":
-		return apiError(http.StatusBadRequest, nil, "%s is required", field)
-	case len(s) > maxIDLen:
-		return apiError(http.StatusBadRequest, nil, "%s must be at most %d bytes", field, maxIDLen)
-	case strings.ContainsAny(s, ":\x00"):
-		return apiError(http.StatusBadRequest, nil, "%s must not contain ':' or NUL", field)
-	}
-	return nil
-}
-
-// passwordHash returns the hash to store for a request's password or
-// password_hash (at most one), or nil if it has neither.
-func passwordHash(ctx context.Context, svc *auth.Service, password, hash *string) (*string, error) {
-	switch {
-	case password != nil && hash != nil:
-		return nil, apiError(http.StatusBadRequest, nil, "give either password or password_hash, not both")
-	case password != nil:
-		if *password == "" {
-			return nil, apiError(http.StatusBadRequest, nil, "password must not be empty")
-		}
-		if len(*password) > 72 {
-			// bcrypt ignores the rest; refuse rather than silently truncate.
-			return nil, apiError(http.StatusBadRequest, nil, "password must be at most 72 bytes")
-		}
-		h, err := svc.HashPassword(ctx, *password)
-		var pe *auth.PolicyError
-		switch {
-		case errors.As(err, &pe):
-			return nil, apiError(http.StatusBadRequest, err, "password too weak: %s", strings.Join(pe.Reasons, " "))
-		case err != nil:
-			return nil, apiError(http.StatusInternalServerError, err, "hashing password: %v", err)
-		}
-		return &h, nil
-	case hash != nil:
-		if err := auth.CheckHash(*hash); err != nil {
-			return nil, apiError(http.StatusBadRequest, err, "password_hash must be a hash from caddy hash-password: %v", err)
-		}
-		return hash, nil
-	}
-	return nil, nil
-}
-
 // GET /tokengate/users
 func (ar *adminRequest) listUsers(_ []string) error {
-	users, err := ar.svc.Store().Users(ar.r.Context())
+	users, err := ar.svc.Users(ar.r.Context())
 	if err != nil {
 		return storeError(err, "users")
 	}
@@ -397,7 +351,6 @@ func (ar *adminRequest) listUsers(_ []string) error {
 	for i, u := range users {
 		out[i] = newAdminUser(u)
 	}
-	slices.SortFunc(out, func(a, b adminUser) int { return strings.Compare(a.ID, b.ID) })
 	return ar.reply(http.StatusOK, out)
 }
 
@@ -411,61 +364,30 @@ type userCreate struct {
 	Role         string  `json:"role"`
 }
 
-func (uc *userCreate) validate() error {
-	if err := checkName("id", uc.ID); err != nil {
-		return err
-	}
-	if uc.Username != nil {
-		if err := checkName("username", *uc.Username); err != nil {
-			return err
-		}
-	}
-	if uc.Password != nil && uc.PasswordHash != nil {
-		return apiError(http.StatusBadRequest, nil, "give either password or password_hash, not both")
-	}
-	return nil
-}
-
 // POST /tokengate/users
 func (ar *adminRequest) createUser(_ []string) error {
 	var req userCreate
 	if err := ar.decode(&req); err != nil {
 		return err
 	}
-	if err := req.validate(); err != nil {
-		return err
-	}
-	u := store.User{
-		ID: req.ID, Username: req.ID, Name: req.Name, Email: req.Email, Role: req.Role,
-		CreatedBy: adminCreatedBy, CreatedAt: time.Now().UTC(),
+	nu := auth.NewUser{
+		ID: req.ID, Profile: auth.Profile{Name: req.Name, Email: req.Email, Role: req.Role},
+		Password:  auth.Password{Plain: req.Password, Hash: req.PasswordHash},
+		CreatedBy: adminCreatedBy,
 	}
 	if req.Username != nil {
-		u.Username = *req.Username
+		if *req.Username == "" {
+			return storeError(&auth.ValueError{Field: "username", Rule: "is required"}, "username")
+		}
+		nu.Username = *req.Username
 	}
 	ctx := ar.r.Context()
-	st := ar.svc.Store()
-	// Refuse early what would be refused anyway, before spending a
-	// second on the hash; checked again under the lock.
-	if err := ar.checkNewUser(u); err != nil {
-		return err
-	}
-	hash, err := passwordHash(ar.r.Context(), ar.svc, req.Password, req.PasswordHash)
+	u, err := ar.svc.CreateUser(ctx, nu)
 	if err != nil {
-		return err
-	}
-	if hash != nil {
-		u.PasswordHash = *hash
-	}
-	adminMu.Lock()
-	defer adminMu.Unlock()
-	if err := ar.checkNewUser(u); err != nil {
-		return err
-	}
-	if err := st.PutUser(ctx, u); err != nil {
-		return storeError(err, fmt.Sprintf("username %q", u.Username))
+		return storeError(err, fmt.Sprintf("user %q", req.ID))
 	}
 	view := newAdminUser(u)
-	if hash == nil {
+	if req.Password == nil && req.PasswordHash == nil {
 		// No password: a welcome link lets the user set one.
 		if view.ResetToken, err = ar.svc.IssueReset(ctx, u.ID, adminCreatedBy, time.Duration(ar.app.ResetTokenTTL)); err != nil {
 			return storeError(err, fmt.Sprintf("user %q", u.ID))
@@ -476,37 +398,9 @@ func (ar *adminRequest) createUser(_ []string) error {
 	return ar.reply(http.StatusCreated, view)
 }
 
-// checkNewUser refuses an id or username already in use.
-func (ar *adminRequest) checkNewUser(u store.User) error {
-	ctx := ar.r.Context()
-	st := ar.svc.Store()
-	_, err := st.User(ctx, u.ID)
-	switch {
-	case err == nil:
-		return apiError(http.StatusConflict, nil, "user %q already exists", u.ID)
-	case !errors.Is(err, store.ErrNotFound):
-		return storeError(err, fmt.Sprintf("user %q", u.ID))
-	}
-	return ar.checkUsernameFree(u.Username, u.ID)
-}
-
-// checkUsernameFree refuses a username that a user other than id has.
-func (ar *adminRequest) checkUsernameFree(username, id string) error {
-	owner, err := ar.svc.Store().UserByName(ar.r.Context(), username)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil
-	case err != nil:
-		return storeError(err, fmt.Sprintf("username %q", username))
-	case owner.ID != id:
-		return apiError(http.StatusConflict, nil, "username %q is taken by user %q", username, owner.ID)
-	}
-	return nil
-}
-
 // user reads one user for a request.
 func (ar *adminRequest) user(id string) (store.User, error) {
-	u, err := ar.svc.Store().User(ar.r.Context(), id)
+	u, err := ar.svc.User(ar.r.Context(), id)
 	if err != nil {
 		return u, storeError(err, fmt.Sprintf("user %q", id))
 	}
@@ -531,11 +425,6 @@ type userPatch struct {
 	Role         *string `json:"role"`
 }
 
-func (p *userPatch) empty() bool {
-	return p.Username == nil && p.Password == nil && p.PasswordHash == nil &&
-		p.Name == nil && p.Email == nil && p.Role == nil
-}
-
 // PATCH /tokengate/users/{id}
 func (ar *adminRequest) patchUser(args []string) error {
 	id := args[0]
@@ -543,58 +432,18 @@ func (ar *adminRequest) patchUser(args []string) error {
 	if err := ar.decode(&req); err != nil {
 		return err
 	}
-	u, err := ar.user(id)
-	if err != nil {
-		return err
-	}
-	if u.ConfigManaged {
-		return errConfigManaged(id)
-	}
-	if req.empty() {
+	upd := auth.UserUpdate{Username: req.Username, Name: req.Name, Email: req.Email, Role: req.Role,
+		Password: auth.Password{Plain: req.Password, Hash: req.PasswordHash}}
+	if upd.Empty() {
+		if _, err := ar.user(id); err != nil {
+			return err
+		}
 		return apiError(http.StatusBadRequest, nil,
 			"nothing to change: give at least one of username, password, password_hash, name, email, role")
 	}
-	if req.Username != nil {
-		if err := checkName("username", *req.Username); err != nil {
-			return err
-		}
-	}
-	hash, err := passwordHash(ar.r.Context(), ar.svc, req.Password, req.PasswordHash)
+	u, err := ar.svc.UpdateUser(ar.r.Context(), id, upd)
 	if err != nil {
-		return err
-	}
-	adminMu.Lock()
-	defer adminMu.Unlock()
-	// Re-read under the lock: the user may have changed while the
-	// password was hashed.
-	if u, err = ar.user(id); err != nil {
-		return err
-	}
-	if u.ConfigManaged {
-		return errConfigManaged(id)
-	}
-	if req.Username != nil && *req.Username != u.Username {
-		if err := ar.checkUsernameFree(*req.Username, id); err != nil {
-			return err
-		}
-		u.Username = *req.Username
-	}
-	for _, f := range []struct{ dst, src *string }{
-		{&u.Name, req.Name}, {&u.Email, req.Email}, {&u.Role, req.Role},
-	} {
-		if f.src != nil {
-			*f.dst = *f.src
-		}
-	}
-	if err := ar.svc.Store().PutUser(ar.r.Context(), u); err != nil {
-		return storeError(err, fmt.Sprintf("username %q", u.Username))
-	}
-	if hash != nil {
-		// A password change expires reset tokens and ends every session
-		// and temporary token of the user.
-		if err := ar.svc.SetPasswordHash(ar.r.Context(), id, *hash); err != nil {
-			return storeError(err, fmt.Sprintf("user %q", id))
-		}
+		return storeError(err, fmt.Sprintf("user %q", id))
 	}
 	return ar.reply(http.StatusOK, newAdminUser(u))
 }
@@ -602,18 +451,8 @@ func (ar *adminRequest) patchUser(args []string) error {
 // DELETE /tokengate/users/{id}: the user, its named tokens and (by the
 // generation bump) its temporary tokens.
 func (ar *adminRequest) deleteUser(args []string) error {
-	id := args[0]
-	adminMu.Lock()
-	defer adminMu.Unlock()
-	u, err := ar.user(id)
-	if err != nil {
-		return err
-	}
-	if u.ConfigManaged {
-		return errConfigManaged(id)
-	}
-	if err := ar.svc.Store().DeleteUser(ar.r.Context(), id); err != nil {
-		return storeError(err, fmt.Sprintf("user %q", id))
+	if err := ar.svc.DeleteUser(ar.r.Context(), args[0]); err != nil {
+		return storeError(err, fmt.Sprintf("user %q", args[0]))
 	}
 	return ar.noContent()
 }
@@ -624,23 +463,13 @@ func (ar *adminRequest) blockUser(args []string) error { return ar.setBlocked(ar
 // POST /tokengate/users/{id}/unblock
 func (ar *adminRequest) unblockUser(args []string) error { return ar.setBlocked(args[0], false) }
 
-// setBlocked is allowed for config-managed users too: the config does not
-// declare blocking, and syncing the config keeps it.
 func (ar *adminRequest) setBlocked(id string, blocked bool) error {
 	if err := ar.decode(&struct{}{}); err != nil {
 		return err
 	}
-	adminMu.Lock()
-	defer adminMu.Unlock()
-	u, err := ar.user(id)
+	u, err := ar.svc.SetBlocked(ar.r.Context(), id, blocked)
 	if err != nil {
-		return err
-	}
-	if u.Blocked != blocked {
-		u.Blocked = blocked
-		if err := ar.svc.Store().PutUser(ar.r.Context(), u); err != nil {
-			return storeError(err, fmt.Sprintf("user %q", id))
-		}
+		return storeError(err, fmt.Sprintf("user %q", id))
 	}
 	return ar.reply(http.StatusOK, newAdminUser(u))
 }
@@ -698,19 +527,6 @@ func parseAdminCaveats(raw json.RawMessage) ([]tokens.Caveat, error) {
 	return c, nil
 }
 
-// requireUnblocked refuses to issue tokens to a blocked user: they would
-// be refused anyway, and would start working on unblocking.
-func (ar *adminRequest) requireUnblocked(id string) error {
-	u, err := ar.user(id)
-	if err != nil {
-		return err
-	}
-	if u.Blocked {
-		return apiError(http.StatusConflict, nil, "user %q is blocked; unblock it before issuing tokens", id)
-	}
-	return nil
-}
-
 // POST /tokengate/users/{id}/tokens/temporary {"ttl"?, "caveats"?}
 func (ar *adminRequest) issueTemporary(args []string) error {
 	id := args[0]
@@ -724,9 +540,6 @@ func (ar *adminRequest) issueTemporary(args []string) error {
 	}
 	caveats, err := parseAdminCaveats(req.Caveats)
 	if err != nil {
-		return err
-	}
-	if err := ar.requireUnblocked(id); err != nil {
 		return err
 	}
 	until := ar.svc.Now().Add(ttl).Unix()
@@ -744,7 +557,7 @@ func (ar *adminRequest) listNamed(args []string) error {
 	if _, err := ar.user(id); err != nil {
 		return err
 	}
-	list, err := ar.svc.Store().NamedTokens(ar.r.Context(), id)
+	list, err := ar.svc.NamedTokens(ar.r.Context(), id)
 	if err != nil {
 		return storeError(err, fmt.Sprintf("named tokens of user %q", id))
 	}
@@ -755,26 +568,12 @@ func (ar *adminRequest) listNamed(args []string) error {
 	return ar.reply(http.StatusOK, out)
 }
 
-// checkTokenName applies Onezone's rule: 1-50 characters.
-func checkTokenName(name string) error {
-	if n := len([]rune(name)); n == 0 || n > 50 {
-		return apiError(http.StatusBadRequest, nil, "name must be 1-50 characters long")
+// namedError maps a failed named-token operation: a taken name says so.
+func namedError(err error, id, name, what string) error {
+	if errors.Is(err, auth.ErrExists) {
+		return apiError(http.StatusConflict, err, "user %q already has a named token called %q", id, name)
 	}
-	return nil
-}
-
-// tokenNameFree refuses a name another of the user's named tokens has.
-func (ar *adminRequest) tokenNameFree(id, name, except string) error {
-	list, err := ar.svc.Store().NamedTokens(ar.r.Context(), id)
-	if err != nil {
-		return storeError(err, fmt.Sprintf("named tokens of user %q", id))
-	}
-	for _, t := range list {
-		if t.Name == name && t.ID != except {
-			return apiError(http.StatusConflict, nil, "user %q already has a named token called %q", id, name)
-		}
-	}
-	return nil
+	return storeError(err, what)
 }
 
 type namedCreate struct {
@@ -792,24 +591,16 @@ func (ar *adminRequest) createNamed(args []string) error {
 	if req.Name == nil {
 		return apiError(http.StatusBadRequest, nil, "name is required")
 	}
-	if err := checkTokenName(*req.Name); err != nil {
-		return err
-	}
 	caveats, err := parseAdminCaveats(req.Caveats)
 	if err != nil {
 		return err
 	}
-	adminMu.Lock()
-	defer adminMu.Unlock()
-	if err := ar.requireUnblocked(id); err != nil {
-		return err
-	}
-	if err := ar.tokenNameFree(id, *req.Name, ""); err != nil {
+	if _, err := ar.user(id); err != nil {
 		return err
 	}
 	rec, tok, err := ar.svc.IssueNamed(ar.r.Context(), id, *req.Name, tokens.Access, caveats)
 	if err != nil {
-		return storeError(err, fmt.Sprintf("named token %q of user %q", *req.Name, id))
+		return namedError(err, id, *req.Name, fmt.Sprintf("user %q", id))
 	}
 	ar.w.Header().Set("Location", adminPrefix+"users/"+url.PathEscape(id)+"/tokens/named/"+url.PathEscape(rec.ID))
 	return ar.reply(http.StatusCreated, map[string]string{"tokenId": rec.ID, "token": tok})
@@ -820,7 +611,7 @@ func (ar *adminRequest) named(id, tid string) (store.NamedToken, error) {
 	if _, err := ar.user(id); err != nil {
 		return store.NamedToken{}, err
 	}
-	t, err := ar.svc.Store().Named(ar.r.Context(), id, tid)
+	t, err := ar.svc.NamedToken(ar.r.Context(), id, tid)
 	if err != nil {
 		return t, storeError(err, fmt.Sprintf("named token %q of user %q", tid, id))
 	}
@@ -851,24 +642,12 @@ func (ar *adminRequest) patchNamed(args []string) error {
 	if req.Name == nil && req.Revoked == nil {
 		return apiError(http.StatusBadRequest, nil, "nothing to change: give name or revoked")
 	}
-	if req.Name != nil {
-		if err := checkTokenName(*req.Name); err != nil {
-			return err
-		}
-	}
-	adminMu.Lock()
-	defer adminMu.Unlock()
 	if _, err := ar.named(id, tid); err != nil {
 		return err
 	}
-	if req.Name != nil {
-		if err := ar.tokenNameFree(id, *req.Name, tid); err != nil {
-			return err
-		}
-	}
 	u := store.NamedUpdate{Name: req.Name, Revoked: req.Revoked}
-	if err := ar.svc.Store().UpdateNamed(ar.r.Context(), id, tid, u); err != nil {
-		return storeError(err, fmt.Sprintf("named token %q of user %q", tid, id))
+	if err := ar.svc.UpdateNamed(ar.r.Context(), id, tid, u); err != nil {
+		return namedError(err, id, deref(req.Name), fmt.Sprintf("named token %q of user %q", tid, id))
 	}
 	t, err := ar.named(id, tid)
 	if err != nil {
@@ -877,13 +656,20 @@ func (ar *adminRequest) patchNamed(args []string) error {
 	return ar.reply(http.StatusOK, onezone.NamedRecord(t))
 }
 
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
 // DELETE /tokengate/users/{id}/tokens/named/{tid}
 func (ar *adminRequest) deleteNamed(args []string) error {
 	id, tid := args[0], args[1]
 	if _, err := ar.user(id); err != nil {
 		return err
 	}
-	if err := ar.svc.Store().DeleteNamed(ar.r.Context(), id, tid); err != nil {
+	if err := ar.svc.DeleteNamed(ar.r.Context(), id, tid); err != nil {
 		return storeError(err, fmt.Sprintf("named token %q of user %q", tid, id))
 	}
 	return ar.noContent()
@@ -898,14 +684,6 @@ var (
 // POST /tokengate/users/{id}/reset-token → 201 {"token","link","expires_at"}:
 // a password-reset token for the user, superseding older ones.
 func (ar *adminRequest) issueReset(args []string) error {
-	u, err := ar.user(args[0])
-	if err != nil {
-		return err
-	}
-	if u.ConfigManaged {
-		// Its password comes from the config and would be written back.
-		return errConfigManaged(u.ID)
-	}
 	ttl := time.Duration(ar.app.ResetTokenTTL)
 	tok, err := ar.svc.IssueReset(ar.r.Context(), args[0], adminCreatedBy, ttl)
 	if err != nil {

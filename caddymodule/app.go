@@ -201,7 +201,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return syncUsers(pctx, st, a.Users)
+	res, err := a.auth.SyncUsers(pctx, declaredUsers(a.Users))
+	for _, id := range res.Orphaned {
+		a.logger.Warn("user no longer declared in the config: blocked and marked orphaned; "+
+			"declare it again to restore it, or remove it for good with `caddy tokengate user delete`", zap.String("user", id))
+	}
+	return err
 }
 
 // Validate checks the config.
@@ -228,7 +233,7 @@ func (a *App) Validate() error {
 		return fmt.Errorf("reset_url must contain {token}")
 	}
 	for i, u := range a.Users {
-		if err := u.validate(); err != nil {
+		if err := u.declared().Check(); err != nil {
 			return fmt.Errorf("users[%d]: %w", i, err)
 		}
 	}
@@ -259,9 +264,9 @@ func (a *App) purge() {
 		select {
 		case <-a.stop:
 			return
-		case now := <-t.C:
+		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			n, err := a.auth.Store().PurgeExpired(ctx, now)
+			n, err := a.auth.PurgeExpired(ctx)
 			cancel()
 			if err != nil {
 				a.logger.Warn("purging expired sessions and handoff tokens", zap.Error(err))

@@ -266,7 +266,7 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 			return u, d.ArgErr()
 		}
 	}
-	if err := u.validate(); err != nil {
+	if err := u.declared().Check(); err != nil {
 		return u, d.Err(err.Error())
 	}
 	return u, nil

@@ -20,6 +20,8 @@ const (
 	opUser
 	opUserByName
 	opPutUser
+	opCreateUser
+	opUpdateUser
 	opDeleteUser
 	opUsers
 	opCreateNamed
@@ -46,7 +48,7 @@ const (
 )
 
 var opNames = [numOps]string{
-	"subject", "revoke_temp", "user", "user_by_name", "put_user", "delete_user", "users",
+	"subject", "revoke_temp", "user", "user_by_name", "put_user", "create_user", "update_user", "delete_user", "users",
 	"create_named", "named", "named_tokens", "update_named", "delete_named",
 	"create_session", "session", "delete_session", "sessions", "create_handoff", "handoff",
 	"create_reset", "reset", "consume_reset", "set_password",
@@ -154,6 +156,22 @@ func (o *observed) PutUser(ctx context.Context, u store.User) (err error) {
 	o.changed(err, noRevocation, "user saved", zap.String("user", u.ID), zap.String("username", u.Username),
 		zap.Bool("blocked", u.Blocked), zap.Bool("config_managed", u.ConfigManaged))
 	return err
+}
+
+func (o *observed) CreateUser(ctx context.Context, u store.User) (err error) {
+	defer o.done(opCreateUser, o.now(), &err)
+	err = o.Store.CreateUser(ctx, u)
+	o.changed(err, noRevocation, "user created", zap.String("user", u.ID), zap.String("username", u.Username),
+		zap.Bool("config_managed", u.ConfigManaged))
+	return err
+}
+
+func (o *observed) UpdateUser(ctx context.Context, id string, fn func(*store.User) error) (u store.User, err error) {
+	defer o.done(opUpdateUser, o.now(), &err)
+	u, err = o.Store.UpdateUser(ctx, id, fn)
+	o.changed(err, noRevocation, "user saved", zap.String("user", id), zap.String("username", u.Username),
+		zap.Bool("blocked", u.Blocked), zap.Bool("orphaned", u.Orphaned), zap.Bool("config_managed", u.ConfigManaged))
+	return u, err
 }
 
 func (o *observed) DeleteUser(ctx context.Context, id string) (err error) {

@@ -1,14 +1,7 @@
 package caddymodule
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"strings"
-	"time"
-
 	"github.com/tokengate/tokengate/auth"
-	"github.com/tokengate/tokengate/store"
 )
 
 // UserConfig is a user declared in the config.
@@ -26,57 +19,16 @@ type UserConfig struct {
 	Role string `json:"role,omitempty"`
 }
 
-func (u UserConfig) validate() error {
-	if u.ID == "" || len(u.ID) > maxIDLen || strings.ContainsAny(u.ID, ":\x00") {
-		return fmt.Errorf("user id must be 1-%d bytes with no ':' or NUL", maxIDLen)
-	}
-	if u.Password == "" {
-		return fmt.Errorf("user %s: password hash required", u.ID)
-	}
-	if err := auth.CheckHash(u.Password); err != nil {
-		return fmt.Errorf("user %s: password must be a hash from caddy hash-password: %w", u.ID, err)
-	}
-	return nil
+// declared is the user as auth knows the config's users.
+func (u UserConfig) declared() auth.DeclaredUser {
+	return auth.DeclaredUser{ID: u.ID, PasswordHash: u.Password,
+		Profile: auth.Profile{Name: u.Name, Email: u.Email, Role: u.Role}}
 }
 
-// syncUsers makes the store's config-managed users match the config,
-// writing only what changed so that a reload does not invalidate caches
-// for nothing.
-func syncUsers(ctx context.Context, st store.Store, declared []UserConfig) error {
-	existing, err := st.Users(ctx)
-	if err != nil {
-		return err
+func declaredUsers(us []UserConfig) []auth.DeclaredUser {
+	out := make([]auth.DeclaredUser, len(us))
+	for i, u := range us {
+		out[i] = u.declared()
 	}
-	byID := make(map[string]store.User, len(existing))
-	for _, u := range existing {
-		byID[u.ID] = u
-	}
-	want := make(map[string]bool, len(declared))
-	for _, d := range declared {
-		want[d.ID] = true
-		u, ok := byID[d.ID]
-		next := u
-		next.ID, next.Username, next.PasswordHash = d.ID, d.ID, d.Password
-		next.Name, next.Email, next.Role = d.Name, d.Email, d.Role
-		next.ConfigManaged = true
-		if !ok {
-			next.CreatedAt, next.CreatedBy = time.Now().UTC(), "config"
-		}
-		if ok && next == u {
-			continue
-		}
-		if err := st.PutUser(ctx, next); errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("user %s: the username %q is taken by a user created through the admin API; rename or delete that user: %w", d.ID, d.ID, err)
-		} else if err != nil {
-			return err
-		}
-	}
-	for _, u := range existing {
-		if u.ConfigManaged && !want[u.ID] {
-			if err := st.DeleteUser(ctx, u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-	}
-	return nil
+	return out
 }

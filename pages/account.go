@@ -78,10 +78,7 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, sess *auth.Token) 
 		revoked := r.PostFormValue("action") == "revoke"
 		err = h.updateNamed(r, subject, id, store.NamedUpdate{Revoked: &revoked})
 	case "delete":
-		err = store.ErrNotFound // an empty id would delete them all
-		if id != "" {
-			err = h.auth.Store().DeleteNamed(ctx, subject, id)
-		}
+		err = h.auth.DeleteNamed(ctx, subject, id)
 	case "end-session":
 		err = h.auth.EndSessionOf(ctx, subject, id)
 	case "sign-out":
@@ -115,22 +112,18 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, sess *auth.Token) 
 	}
 }
 
-// updateNamed changes one of the subject's named tokens; an empty id is
-// not one.
+// updateNamed changes one of the subject's named tokens.
 func (h *Handler) updateNamed(r *http.Request, subject, id string, u store.NamedUpdate) error {
-	if id == "" {
-		return store.ErrNotFound
-	}
-	return h.auth.Store().UpdateNamed(r.Context(), subject, id, u)
+	return h.auth.UpdateNamed(r.Context(), subject, id, u)
 }
 
 func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request, sess *auth.Token, status int, errMsg string) {
 	ctx, subject := r.Context(), sess.Identity.ID
 	d := accountData{Current: sess.ID, CSRF: h.auth.CSRFToken(sess)}
 	var err error
-	if d.User, err = h.auth.Store().User(ctx, subject); err == nil {
+	if d.User, err = h.auth.User(ctx, subject); err == nil {
 		if d.Sessions, err = h.auth.Sessions(ctx, subject); err == nil {
-			d.Tokens, err = h.auth.Store().NamedTokens(ctx, subject)
+			d.Tokens, err = h.auth.NamedTokens(ctx, subject)
 		}
 	}
 	if err != nil {

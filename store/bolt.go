@@ -71,8 +71,18 @@ func (s *Bolt) Close() error { return s.db.Close() }
 func (s *Bolt) view(fn func(*bolt.Tx) error) error   { return wrap(s.db.View(fn)) }
 func (s *Bolt) update(fn func(*bolt.Tx) error) error { return wrap(s.db.Update(fn)) }
 
+// callerError carries an error of a caller's function through a
+// transaction, so that wrap returns it as it is.
+type callerError struct{ err error }
+
+func (e callerError) Error() string { return e.err.Error() }
+
 // wrap marks bbolt's own failures as ErrUnavailable and passes ours through.
 func wrap(err error) error {
+	var ce callerError
+	if errors.As(err, &ce) {
+		return ce.err
+	}
 	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists) {
 		return err
 	}
@@ -144,31 +154,70 @@ func (s *Bolt) UserByName(ctx context.Context, username string) (User, error) {
 }
 
 func (s *Bolt) PutUser(ctx context.Context, u User) error {
-	if u.Username == "" {
-		u.Username = u.ID
-	}
+	return s.writeUser(u.ID, func(old *User, exists bool) (User, error) { return u, nil })
+}
+
+func (s *Bolt) CreateUser(ctx context.Context, u User) error {
+	return s.writeUser(u.ID, func(_ *User, exists bool) (User, error) {
+		if exists {
+			return u, ErrExists
+		}
+		return u, nil
+	})
+}
+
+func (s *Bolt) UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error) {
+	var out User
+	err := s.writeUser(id, func(old *User, exists bool) (User, error) {
+		if !exists {
+			return User{}, ErrNotFound
+		}
+		u := *old
+		if err := fn(&u); err != nil {
+			return u, callerError{err}
+		}
+		u.ID, u.Number = old.ID, old.Number
+		out = u
+		return u, nil
+	})
+	return out, err
+}
+
+// writeUser writes the record next returns, given the current one, in one
+// transaction: bbolt serializes writers, so nothing changes in between.
+// It keeps usernames unique and a user's number stable.
+func (s *Bolt) writeUser(id string, next func(old *User, exists bool) (User, error)) error {
 	err := s.update(func(tx *bolt.Tx) error {
+		var old User
+		err := getUser(tx, id, &old)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		exists := err == nil
+		u, err := next(&old, exists)
+		if err != nil {
+			return err
+		}
+		if u.Username == "" {
+			u.Username = u.ID
+		}
 		names := tx.Bucket(bucketUsernames)
 		if owner := names.Get([]byte(u.Username)); owner != nil && string(owner) != u.ID {
 			return ErrExists
 		}
-		var old User
-		switch err := getUser(tx, u.ID, &old); {
-		case err == nil:
+		if exists {
 			u.Number = old.Number
 			if old.Username != u.Username {
 				if err := names.Delete([]byte(old.Username)); err != nil {
 					return err
 				}
 			}
-		case errors.Is(err, ErrNotFound):
+		} else {
 			n, err := tx.Bucket(bucketUsers).NextSequence()
 			if err != nil {
 				return err
 			}
 			u.Number = int64(n)
-		default:
-			return err
 		}
 		if err := names.Put([]byte(u.Username), []byte(u.ID)); err != nil {
 			return err
@@ -176,7 +225,7 @@ func (s *Bolt) PutUser(ctx context.Context, u User) error {
 		return putUser(tx, u)
 	})
 	if err == nil {
-		s.publish(Event{Kind: UserChanged, Subject: u.ID})
+		s.publish(Event{Kind: UserChanged, Subject: id})
 	}
 	return err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -295,4 +296,28 @@ func parseClaim(s string) (version int64, id string, ok bool) {
 	_, id, ok2 := strings.Cut(rest, ":")
 	v, err := strconv.ParseInt(vs, 10, 64)
 	return v, id, ok1 && ok2 && err == nil
+}
+
+// CreateUser and UpdateUser: placeholders over PutUser until the atomic
+// versions land (not safe against concurrent writers).
+func (r *Redis) CreateUser(ctx context.Context, u User) error {
+	if _, err := r.User(ctx, u.ID); err == nil {
+		return ErrExists
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return r.PutUser(ctx, u)
+}
+
+func (r *Redis) UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error) {
+	u, err := r.User(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	num := u.Number
+	if err := fn(&u); err != nil {
+		return u, err
+	}
+	u.ID, u.Number = id, num
+	return u, r.PutUser(ctx, u)
 }

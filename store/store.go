@@ -33,6 +33,10 @@ type User struct {
 	CreatedAt     time.Time `json:"created_at"`
 	ConfigManaged bool      `json:"config_managed,omitempty"`
 	Blocked       bool      `json:"blocked,omitempty"`
+	// Orphaned marks a config-managed user that the config no longer
+	// declares: it cannot authenticate, but keeps its record and tokens
+	// until an operator deletes it or the config declares it again.
+	Orphaned bool `json:"orphaned,omitempty"`
 	// Number is a stable numeric id, assigned by the store on creation,
 	// for APIs whose user ids are integers (Unleash).
 	Number int64 `json:"number,omitempty"`
@@ -154,8 +158,21 @@ type Store interface {
 	// UserByName returns the user with that username. ErrNotFound if none.
 	UserByName(ctx context.Context, username string) (User, error)
 	// PutUser creates or replaces a user; ErrExists if another user has
-	// the username.
+	// the username. For seeding and imports: tokengate's own changes go
+	// through CreateUser and UpdateUser, which cannot lose a concurrent
+	// change.
 	PutUser(ctx context.Context, u User) error
+	// CreateUser stores a new user, assigning its Number; ErrExists if a
+	// user has the id or another user has the username.
+	CreateUser(ctx context.Context, u User) error
+	// UpdateUser changes a user atomically: fn changes the current record
+	// in place, and the result is written only if nothing changed the
+	// user in between (else fn runs again on the newer record, so it must
+	// have no side effects). ErrNotFound if there is no such user; an
+	// error from fn aborts and is returned; ErrExists if the new username
+	// is taken. The id and number cannot change. It returns the record
+	// as written.
+	UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error)
 	// DeleteUser removes a user and its named tokens, and bumps its
 	// temporary generation. ErrNotFound if there is none.
 	DeleteUser(ctx context.Context, id string) error

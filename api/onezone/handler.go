@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 )
 
 // Prefix is Onezone's REST prefix.
@@ -128,9 +129,9 @@ func (h *Handler) callerWithBody(w http.ResponseWriter, r *http.Request, v any) 
 // readJSON decodes the request body into v. Like Onezone, an empty body
 // counts as {} and a body needs Content-Type: application/json.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) *Error {
-	body, err := caller.ReadBody(r, maxBody)
+	body, err := httpx.ReadBody(r, maxBody)
 	switch {
-	case errors.Is(err, caller.ErrTooLarge):
+	case errors.Is(err, httpx.ErrTooLarge):
 		return errTooLarge
 	case err != nil:
 		return errMalformed

@@ -1,6 +1,7 @@
 package onezone
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -115,7 +116,7 @@ func (h *Handler) listNamed(w http.ResponseWriter, r *http.Request, _ string) {
 		WriteError(w, e)
 		return
 	}
-	list, err := h.Auth.Store().NamedTokens(r.Context(), id.ID)
+	list, err := h.Auth.NamedTokens(r.Context(), id.ID)
 	if err != nil {
 		storeError(w, err)
 		return
@@ -134,7 +135,7 @@ func (h *Handler) getNamed(w http.ResponseWriter, r *http.Request, tokenID strin
 		WriteError(w, e)
 		return
 	}
-	t, err := h.Auth.Store().Named(r.Context(), id.ID, tokenID)
+	t, err := h.Auth.NamedToken(r.Context(), id.ID, tokenID)
 	if err != nil {
 		storeError(w, err)
 		return
@@ -191,7 +192,7 @@ func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, tokenID st
 		WriteError(w, e)
 		return
 	}
-	if err := h.Auth.Store().UpdateNamed(r.Context(), id.ID, tokenID, u); err != nil {
+	if err := h.Auth.UpdateNamed(r.Context(), id.ID, tokenID, u); err != nil {
 		storeError(w, err)
 		return
 	}
@@ -206,7 +207,11 @@ func (h *Handler) deleteNamedTokens(w http.ResponseWriter, r *http.Request, toke
 		WriteError(w, e)
 		return
 	}
-	if err := h.Auth.Store().DeleteNamed(r.Context(), id.ID, tokenID); err != nil {
+	del := h.Auth.DeleteNamed
+	if tokenID == "" {
+		del = func(ctx context.Context, subject, _ string) error { return h.Auth.DeleteAllNamed(ctx, subject) }
+	}
+	if err := del(r.Context(), id.ID, tokenID); err != nil {
 		storeError(w, err)
 		return
 	}

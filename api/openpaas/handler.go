@@ -178,7 +178,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 		writeError(w, errGetToken)
 		return
 	}
-	u, err := h.Auth.Store().User(r.Context(), rec.Subject)
+	u, err := h.Auth.User(r.Context(), rec.Subject)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, errUserNotFound)

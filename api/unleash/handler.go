@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 	"github.com/tokengate/tokengate/store"
 )
 
@@ -130,7 +131,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		Token    *string `json:"token"`
 		Password *string `json:"password"`
 	}
-	body, err := caller.ReadBody(r, maxBody)
+	body, err := httpx.ReadBody(r, maxBody)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err != nil || dec.Decode(&req) != nil {

@@ -1,0 +1,119 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ErrBadValue: a value breaks its field's rule. The error is a
+// *ValueError naming the field and the rule; every front door answers it
+// as bad input (400) in its own format, never as an outage.
+var ErrBadValue = errors.New("bad value")
+
+// ValueError says which field broke which rule.
+type ValueError struct {
+	Field string // "id", "username", "name", "email", "role", "token name"
+	Rule  string // e.g. "must be at most 128 bytes"
+}
+
+func (e *ValueError) Error() string { return e.Field + " " + e.Rule }
+func (e *ValueError) Unwrap() error { return ErrBadValue }
+
+// Limits of user fields, in bytes. Every one of them ends up in an
+// X-Auth-User-* header of every gated request, so they are bounded well
+// below what upstreams accept in headers (commonly 8 KiB in all).
+const (
+	MaxIDLen    = 128
+	MaxNameLen  = 256
+	MaxEmailLen = 254 // RFC 5321's longest path
+	MaxRoleLen  = 64
+	// MaxTokenNameLen is Onezone's limit on named-token names, in
+	// characters.
+	MaxTokenNameLen = 50
+)
+
+// headerSafe refuses what cannot travel in an HTTP header value or would
+// change its meaning: invalid UTF-8 and control characters (CR, LF, NUL,
+// TAB, DEL and the C1 range among them).
+func headerSafe(field, s string) error {
+	if !utf8.ValidString(s) {
+		return &ValueError{field, "must be valid UTF-8"}
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return &ValueError{field, "must not contain control characters"}
+	}
+	return nil
+}
+
+// CheckUserID checks a user id or username. It is also the Basic-auth
+// user name, so it has no ':'.
+func CheckUserID(field, s string) error {
+	switch {
+	case s == "":
+		return &ValueError{field, "is required"}
+	case len(s) > MaxIDLen:
+		return &ValueError{field, fmt.Sprintf("must be at most %d bytes", MaxIDLen)}
+	case strings.ContainsRune(s, ':'):
+		return &ValueError{field, "must not contain ':'"}
+	}
+	return headerSafe(field, s)
+}
+
+// Profile is what a user shows of itself: display name, e-mail and
+// role, each optional.
+type Profile struct {
+	Name, Email, Role string
+}
+
+// Check checks each field's length and that it is header-safe.
+func (p Profile) Check() error {
+	for _, f := range [...]struct {
+		field, v string
+		max      int
+	}{{"name", p.Name, MaxNameLen}, {"email", p.Email, MaxEmailLen}, {"role", p.Role, MaxRoleLen}} {
+		if len(f.v) > f.max {
+			return &ValueError{f.field, fmt.Sprintf("must be at most %d bytes", f.max)}
+		}
+		if err := headerSafe(f.field, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckTokenName checks a named token's name: 1-50 characters, valid
+// UTF-8, no control characters.
+func CheckTokenName(name string) error {
+	if n := utf8.RuneCountInString(name); name == "" || n > MaxTokenNameLen {
+		return &ValueError{"token name", fmt.Sprintf("must be 1-%d characters long", MaxTokenNameLen)}
+	}
+	return headerSafe("token name", name)
+}
+
+// DeclaredUser is a user declared in the server's config.
+type DeclaredUser struct {
+	ID           string
+	PasswordHash string
+	Profile
+}
+
+// Check applies the rules every user has, and requires a supported
+// password hash.
+func (d DeclaredUser) Check() error {
+	if err := CheckUserID("id", d.ID); err != nil {
+		return err
+	}
+	if err := d.Profile.Check(); err != nil {
+		return fmt.Errorf("user %s: %w", d.ID, err)
+	}
+	if d.PasswordHash == "" {
+		return fmt.Errorf("user %s: password hash required", d.ID)
+	}
+	if err := CheckHash(d.PasswordHash); err != nil {
+		return fmt.Errorf("user %s: password must be a hash from caddy hash-password: %w", d.ID, err)
+	}
+	return nil
+}
