@@ -163,7 +163,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.MaxStaleness == 0 {
 		a.MaxStaleness = caddy.Duration(auth.DefaultMaxStaleness)
 	}
-	if a.Store.shared() && a.Key == "" {
+	if a.Store.Shared() && a.Key == "" {
 		return fmt.Errorf("key is required with a shared store: every instance must derive the same signing keys " +
 			"(set it from a secret, e.g. key {env.TOKENGATE_KEY})")
 	}
@@ -183,7 +183,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.metrics, err = loadMetrics(reg); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	st = observe(st, a.Store.kind(), a.metrics, a.logger)
+	st = observe(st, a.Store.Kind(), a.metrics, a.logger)
 	a.stopHeard = st.Subscribe(a.metrics.heard)
 	a.auth, err = auth.New(st, key,
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),

@@ -49,16 +49,25 @@ type StoreConfig struct {
 	MasterName string `json:"master_name,omitempty"`
 }
 
-// kind names the implementation for metrics: bolt or redis.
-func (c *StoreConfig) kind() string {
+// Kind names the implementation for metrics: bolt or redis.
+func (c *StoreConfig) Kind() string {
 	if c.Type == "" {
 		return "bolt"
 	}
 	return c.Type
 }
 
-// shared reports whether other processes use the store too.
-func (c *StoreConfig) shared() bool { return c.Type == "redis" }
+// Shared reports whether other processes use the store too.
+func (c *StoreConfig) Shared() bool { return c.Type == "redis" }
+
+// OpenStore opens the store; release gives it back.
+func (c *StoreConfig) OpenStore(context.Context) (store.Store, func() error, error) {
+	st, key, err := c.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func() error { _, err := stores.Delete(key); return err }, nil
+}
 
 // stores holds open store handles across config reloads: Caddy provisions
 // the new config before cleaning up the old one, and bbolt locks its file,

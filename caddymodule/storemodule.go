@@ -1,0 +1,27 @@
+package caddymodule
+
+import (
+	"context"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/tokengate/tokengate/store"
+)
+
+// StoreModule is a store backend: a guest module in the tokengate.stores
+// namespace. Its Provision and Validate only read its config; nothing
+// touches the backend before OpenStore, which the app calls from Start, so
+// `caddy validate` opens and changes nothing.
+type StoreModule interface {
+	caddy.Module
+	// Kind names the backend in metrics and logs: "bolt", "redis".
+	Kind() string
+	// Shared reports whether other processes use the store too; then
+	// every instance needs the same configured server key.
+	Shared() bool
+	// OpenStore opens the store, or takes a handle this process already
+	// holds (bbolt locks its file; Caddy starts a new config before it
+	// stops the old one), and returns the function that gives this use
+	// of it back.
+	OpenStore(ctx context.Context) (st store.Store, release func() error, err error)
+}
