@@ -285,3 +285,40 @@ func TestPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthenticateWhileClosing authenticates from many goroutines while
+// the Service closes, as requests of an old config do while a reload
+// cleans it up: each answers (a cache miss reads the store), none panics.
+func TestAuthenticateWhileClosing(t *testing.T) {
+	st := openStore(t)
+	key := tokens.NewServerKey()
+	for range 10 {
+		s, err := auth.New(st, key, auth.WithDummyPasswordHash(string(minCostHash)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks := make([]string, 32)
+		for i := range toks {
+			toks[i] = issue(t, s, "alice")
+		}
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 200 {
+					if err := authenticate(s, toks[(g+i)%len(toks)]); err != nil {
+						failed.Add(1)
+					}
+				}
+			}()
+		}
+		s.Close()
+		wg.Wait()
+		s.Close() // Cleanup may run it again
+		if n := failed.Load(); n != 0 {
+			t.Fatalf("%d authentications failed during or after Close", n)
+		}
+	}
+}
