@@ -66,9 +66,6 @@ const (
 	defaultAdminTTL = time.Hour
 )
 
-// service returns the app's authentication service.
-func (a *App) service() *auth.Service { return a.auth }
-
 // adminRequest is one request being served.
 type adminRequest struct {
 	w   http.ResponseWriter

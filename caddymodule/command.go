@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tokengate/tokengate/store"
 	"io"
 	"net/http"
 	"net/netip"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tokengate/tokengate/store"
 
 	"github.com/spf13/cobra"
 

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -15,6 +17,7 @@ import (
 	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/api/openpaas"
 	"github.com/tokengate/tokengate/api/unleash"
+	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/pages"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -58,14 +61,30 @@ type Handler struct {
 	// clients still get 401. Default: "", off.
 	LoginRedirect string `json:"login_redirect,omitempty"`
 
-	app      *App
-	sources  []source
+	app       *App
+	sources   []source
+	templates *pages.Templates // nil unless Pages
+	logger    *zap.Logger
+
+	// The front doors over the app's service, which exists once the app
+	// has started: built by the first request. A pointer, so that the
+	// Handler stays a plain config value.
+	built *built
+}
+
+type built struct {
+	doors atomic.Pointer[doors]
+	once  sync.Once
+}
+
+// doors are a handler's endpoints and its credential checks.
+type doors struct {
+	auth     *auth.Service
 	callers  *caller.Authenticator
 	onezone  *onezone.Handler
 	openpaas *openpaas.Handler
 	unleash  *unleash.Handler
 	pages    *pages.Handler // nil unless Pages
-	logger   *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -89,6 +108,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // setup finishes provisioning the handler for app.
 func (h *Handler) setup(app *App) error {
 	h.app = app
+	h.built = new(built)
 	var err error
 	if len(h.TokenSources) == 0 {
 		h.TokenSources = []string{"header:X-Auth-Token", "bearer"}
@@ -104,51 +124,76 @@ func (h *Handler) setup(app *App) error {
 	}
 	// The session cookie always counts, last: browsers carry it.
 	h.sources = append(h.sources, source{kind: "cookie", name: h.app.SessionCookie})
-	a := h.app.auth
-	h.callers = &caller.Authenticator{
-		Auth:          a,
-		ClientIP:      clientIP,
-		SessionCookie: h.app.SessionCookie,
-		SessionTTL:    time.Duration(h.app.SessionTTL),
-		Logger:        h.logger,
-	}
-	h.onezone = &onezone.Handler{Auth: a, Callers: h.callers}
-	h.openpaas = &openpaas.Handler{Auth: a, Callers: h.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
-	h.unleash = &unleash.Handler{Auth: a, Callers: h.callers}
 	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
 		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
 	}
 	if h.Pages != nil {
-		if h.pages, err = h.Pages.provision(h); err != nil {
+		if h.templates, err = h.Pages.provision(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// front returns the handler's doors, building them on first use; nil if
+// the app could not start (the request is refused, fail closed).
+func (h *Handler) front() *doors {
+	if d := h.built.doors.Load(); d != nil {
+		return d
+	}
+	h.built.once.Do(func() {
+		a, err := h.app.started()
+		if err != nil {
+			h.logger.Error("tokengate did not start", zap.Error(err))
+			return
+		}
+		d := &doors{auth: a}
+		d.callers = &caller.Authenticator{
+			Auth:          a,
+			ClientIP:      clientIP,
+			SessionCookie: h.app.SessionCookie,
+			SessionTTL:    time.Duration(h.app.SessionTTL),
+			Logger:        h.logger,
+		}
+		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers}
+		d.openpaas = &openpaas.Handler{Auth: a, Callers: d.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
+		d.unleash = &unleash.Handler{Auth: a, Callers: d.callers}
+		if h.Pages != nil {
+			// The paths were checked in Provision.
+			d.pages, _ = pages.New(a, d.callers, h.Pages.paths(), h.templates, h.logger)
+		}
+		h.built.doors.Store(d)
+	})
+	return h.built.doors.Load()
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	d := h.front()
+	if d == nil {
+		return h.refuse(w, r, onezone.Unavailable(), nil)
+	}
 	switch p := r.URL.Path; {
 	case onezone.Match(p):
-		h.onezone.ServeHTTP(w, r)
+		d.onezone.ServeHTTP(w, r)
 		return nil
 	case openpaas.Match(p):
-		h.openpaas.ServeHTTP(w, r)
+		d.openpaas.ServeHTTP(w, r)
 		return nil
 	case unleash.Match(p):
-		h.unleash.ServeHTTP(w, r)
+		d.unleash.ServeHTTP(w, r)
 		return nil
 	case p == h.LogoutPath:
-		h.callers.Logout(w, r)
+		d.callers.Logout(w, r)
 		return nil
-	case h.pages != nil && h.pages.Match(p):
-		h.pages.ServeHTTP(w, r)
+	case d.pages != nil && d.pages.Match(p):
+		d.pages.ServeHTTP(w, r)
 		return nil
 	}
 	raw, src := h.token(r)
 	if raw == "" {
 		return h.refuse(w, r, onezone.NoCredentials(), nil)
 	}
-	t, err := h.app.auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: clientIP(r), Interface: "rest"})
+	t, err := d.auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: clientIP(r), Interface: "rest"})
 	if err != nil {
 		// Store failures are logged by the store, at most once a second.
 		return h.refuse(w, r, onezone.AuthError(err), err)

@@ -27,8 +27,8 @@ type PagesConfig struct {
 	Templates string `json:"templates,omitempty"`
 }
 
-// provision sets the defaults and builds the pages.
-func (c *PagesConfig) provision(h *Handler) (*pages.Handler, error) {
+// provision sets the defaults, checks the paths and loads the templates.
+func (c *PagesConfig) provision() (*pages.Templates, error) {
 	for _, f := range []struct {
 		dst *string
 		def string
@@ -37,12 +37,18 @@ func (c *PagesConfig) provision(h *Handler) (*pages.Handler, error) {
 			*f.dst = f.def
 		}
 	}
-	p, err := pages.New(h.app.auth, h.callers, pages.Paths{Login: c.Login, Account: c.Account, Reset: c.Reset},
-		c.Templates, h.logger)
+	if err := c.paths().Check(); err != nil {
+		return nil, fmt.Errorf("pages: %w", err)
+	}
+	t, err := pages.LoadTemplates(c.Templates)
 	if err != nil {
 		return nil, fmt.Errorf("pages: %w", err)
 	}
-	return p, nil
+	return t, nil
+}
+
+func (c *PagesConfig) paths() pages.Paths {
+	return pages.Paths{Login: c.Login, Account: c.Account, Reset: c.Reset}
 }
 
 // redirectToLogin sends a browser refused for want of valid credentials to
@@ -57,6 +63,12 @@ func (h *Handler) redirectToLogin(w http.ResponseWriter, r *http.Request) bool {
 	// The answer depends on Accept: caches must know.
 	w.Header().Add("Vary", "Accept")
 	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || !pages.PrefersHTML(r.Header.Get("Accept")) {
+		return false
+	}
+	if r.URL.Path == h.LoginRedirect {
+		// The sign-in page is not served here (no pages on this route, or
+		// the request did not reach them): sending the browser to it again
+		// would loop.
 		return false
 	}
 	u := *r.URL

@@ -51,23 +51,26 @@ type Handler struct {
 	logger  *zap.Logger
 }
 
-// New returns a Handler for the paths. Templates (and style.css) found
-// in templateDir, if it is not "", replace the built-in ones of the same
-// name.
-func New(a *auth.Service, c *caller.Authenticator, p Paths, templateDir string, logger *zap.Logger) (*Handler, error) {
+// Check reports whether the paths are usable: distinct paths of their
+// own, none the stylesheet's.
+func (p Paths) Check() error {
 	for _, s := range []string{p.Login, p.Account, p.Reset} {
 		if len(s) < 2 || s[0] != '/' || s == StylePath {
-			return nil, fmt.Errorf("%w: %q is not a path of its own", ErrPaths, s)
+			return fmt.Errorf("%w: %q is not a path of its own", ErrPaths, s)
 		}
 	}
 	if p.Login == p.Account || p.Login == p.Reset || p.Account == p.Reset {
-		return nil, fmt.Errorf("%w: login, account and reset must differ", ErrPaths)
+		return fmt.Errorf("%w: login, account and reset must differ", ErrPaths)
 	}
-	pages, style, err := load(templateDir)
-	if err != nil {
+	return nil
+}
+
+// New returns a Handler for the paths, rendering with t.
+func New(a *auth.Service, c *caller.Authenticator, p Paths, t *Templates, logger *zap.Logger) (*Handler, error) {
+	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	return &Handler{auth: a, callers: c, paths: p, pages: pages, style: style, logger: logger}, nil
+	return &Handler{auth: a, callers: c, paths: p, pages: t.pages, style: t.style, logger: logger}, nil
 }
 
 // Match reports whether the Handler serves path.

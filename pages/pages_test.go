@@ -56,7 +56,11 @@ func newFixture(t *testing.T, templateDir string) *fixture {
 	t.Cleanup(a.Close)
 	c := &caller.Authenticator{Auth: a, SessionCookie: "sid", SessionTTL: time.Hour, Logger: zap.NewNop(),
 		ClientIP: func(*http.Request) netip.Addr { return netip.MustParseAddr("192.0.2.1") }}
-	h, err := pages.New(a, c, paths, templateDir, zap.NewNop())
+	tmpl, err := pages.LoadTemplates(templateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := pages.New(a, c, paths, tmpl, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,18 +374,17 @@ func TestPagesTemplateOverride(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			f := newFixture(t, "")
-			_, err := pages.New(f.auth, f.callers, paths, dir, zap.NewNop())
+			_, err := pages.LoadTemplates(dir)
 			if tc.bad {
 				if err == nil || (tc.err != nil && !errors.Is(err, tc.err)) {
-					t.Fatalf("New = %v, want an error (%v)", err, tc.err)
+					t.Fatalf("LoadTemplates = %v, want an error (%v)", err, tc.err)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			f = newFixture(t, dir)
+			f := newFixture(t, dir)
 			if w := f.serve("GET", "/login", nil, nil); !strings.Contains(w.Body.String(), tc.page) {
 				t.Errorf("sign-in page lacks %q: %s", tc.page, w.Body)
 			}
@@ -391,7 +394,7 @@ func TestPagesTemplateOverride(t *testing.T) {
 			}
 		})
 	}
-	if _, err := pages.New(nil, nil, paths, filepath.Join(t.TempDir(), "missing"), zap.NewNop()); err == nil {
+	if _, err := pages.LoadTemplates(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing template directory was accepted")
 	}
 }
@@ -446,7 +449,6 @@ func TestPagesReset(t *testing.T) {
 }
 
 func TestPagesPaths(t *testing.T) {
-	f := newFixture(t, "")
 	for _, tc := range []struct {
 		name string
 		p    pages.Paths
@@ -461,9 +463,9 @@ func TestPagesPaths(t *testing.T) {
 		{"twice the same", pages.Paths{Login: "/a", Account: "/a", Reset: "/r"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := pages.New(f.auth, f.callers, tc.p, "", zap.NewNop())
+			err := tc.p.Check()
 			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, pages.ErrPaths)) {
-				t.Errorf("New(%+v) = %v", tc.p, err)
+				t.Errorf("Check(%+v) = %v", tc.p, err)
 			}
 		})
 	}

@@ -121,6 +121,10 @@ func TooManyFailures(e *auth.ErrTooManyFailures) *Error {
 		map[string]any{"retryAfter": secs})
 }
 
+// Unavailable is the error for a request that cannot be decided: the
+// state it needs cannot be read.
+func Unavailable() *Error { return errUnavailable }
+
 // NoCredentials is the error for a request that presented none.
 func NoCredentials() *Error { return errNoAuth }
 
