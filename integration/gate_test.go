@@ -281,14 +281,17 @@ func TestGateRemovedUser(t *testing.T) {
 	aliceTok := c.mintTemporary(t, base, "alice", alicePassword, 600)
 	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil))
 
+	// A user the config no longer declares is blocked (orphaned), not
+	// deleted: a mistaken config destroys no account.
 	c.reload(aliceOnlySite)
-	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil), "tokenSubjectInvalid")
-	wantRefused(t, c.do(t, http.MethodGet, base+tempPath, hdr{"X-Auth-Token": bobTok}, nil), "tokenSubjectInvalid")
+	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil), "userBlocked")
+	wantRefused(t, c.do(t, http.MethodGet, base+tempPath, hdr{"X-Auth-Token": bobTok}, nil), "userBlocked")
 	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": aliceTok}, nil))
 
-	// Declaring bob again does not bring his old tokens back.
+	// Declaring bob again restores the account, tokens included, as
+	// unblocking does.
 	c.reload(gatedSite)
-	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil), "tokenRevoked")
+	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil))
 	fresh := c.mintTemporary(t, base, "bob", bobPassword, 600)
 	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": fresh}, nil))
 	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": aliceTok}, nil))
