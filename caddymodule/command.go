@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tokengate/tokengate/store"
 	"io"
 	"net/http"
 	"net/netip"
@@ -20,6 +19,9 @@ import (
 	"github.com/spf13/cobra"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+
+	"github.com/tokengate/tokengate/admin"
+	"github.com/tokengate/tokengate/store"
 )
 
 func init() {
@@ -298,7 +300,7 @@ func (c *cli) printUser(b []byte) error {
 	if c.json {
 		return c.raw(b)
 	}
-	var u adminUser
+	var u admin.User
 	if err := json.Unmarshal(b, &u); err != nil {
 		return fmt.Errorf("unexpected answer from the admin API: %v", err)
 	}
@@ -367,7 +369,7 @@ func cliUserList(c *cli, _ []string) error {
 	if c.json {
 		return c.raw(b)
 	}
-	var users []adminUser
+	var users []admin.User
 	if err := json.Unmarshal(b, &users); err != nil {
 		return fmt.Errorf("unexpected answer from the admin API: %v", err)
 	}
