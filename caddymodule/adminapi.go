@@ -8,6 +8,10 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/tokengate/tokengate/admin"
+	// The `caddy tokengate` command talks to these routes; importing it
+	// here registers it in every Caddy built with tokengate, as the
+	// module's users expect of `xcaddy build --with`.
+	_ "github.com/tokengate/tokengate/admin/cli"
 	"github.com/tokengate/tokengate/auth"
 )
 
