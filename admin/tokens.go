@@ -185,11 +185,7 @@ func (rq *request) patchNamed(args []string) error {
 	}
 	u := store.NamedUpdate{Name: req.Name, Revoked: req.Revoked}
 	if err := rq.svc.UpdateNamed(rq.r.Context(), id, tid, u); err != nil {
-		name := ""
-		if req.Name != nil {
-			name = *req.Name
-		}
-		return namedError(err, id, name, namedWhat(id, tid))
+		return namedError(err, id, deref(req.Name), namedWhat(id, tid))
 	}
 	t, err := rq.named(id, tid)
 	if err != nil {

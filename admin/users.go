@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -91,7 +92,11 @@ func (rq *request) createUser(_ []string) error {
 	ctx := rq.r.Context()
 	u, err := rq.svc.CreateUser(ctx, nu)
 	if err != nil {
-		return serviceError(err, userWhat(req.ID))
+		username := nu.Username
+		if username == "" {
+			username = req.ID
+		}
+		return rq.taken(err, req.ID, username, true)
 	}
 	view := newUser(u)
 	if req.Password == nil && req.PasswordHash == nil {
@@ -102,6 +107,35 @@ func (rq *request) createUser(_ []string) error {
 	}
 	rq.w.Header().Set("Location", Prefix+"users/"+url.PathEscape(u.ID))
 	return rq.reply(http.StatusCreated, view)
+}
+
+// taken maps the failure of creating (create) or changing user id, and
+// says what an ErrExists is about: auth reports a taken id and a taken
+// username alike, and the answer names which, and whose username it is.
+// Should the users change meanwhile, it says only that a name is taken.
+func (rq *request) taken(err error, id, username string, create bool) error {
+	if !errors.Is(err, auth.ErrExists) {
+		return serviceError(err, userWhat(id))
+	}
+	ctx := rq.r.Context()
+	if _, e := rq.svc.User(ctx, id); create && e == nil {
+		return errorf(http.StatusConflict, err, "user %q already exists", id)
+	}
+	if users, e := rq.svc.Users(ctx); e == nil && username != "" {
+		for _, u := range users {
+			if u.Username == username && u.ID != id {
+				return errorf(http.StatusConflict, err, "username %q is taken by user %q", username, u.ID)
+			}
+		}
+	}
+	return serviceError(err, userWhat(id))
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // user reads one user for a request.
@@ -150,7 +184,7 @@ func (rq *request) patchUser(args []string) error {
 	}
 	u, err := rq.svc.UpdateUser(rq.r.Context(), id, upd)
 	if err != nil {
-		return serviceError(err, userWhat(id))
+		return rq.taken(err, id, deref(req.Username), false)
 	}
 	return rq.reply(http.StatusOK, newUser(u))
 }

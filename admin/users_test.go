@@ -114,11 +114,16 @@ func TestUserRoutes(t *testing.T) {
 				wantUser(func(u admin.User) bool { return u.ID == "frank" && u.ResetLink == "" })(t, e, w)
 			}, slow: true},
 		{name: "create a taken id", method: "POST", path: "/tokengate/users", body: `{"id":"alice"}`,
-			status: 409, msg: `user "alice": name already taken`},
+			status: 409, msg: `user "alice" already exists`},
 		{name: "create a config user's id", method: "POST", path: "/tokengate/users", body: `{"id":"carol"}`,
-			status: 409, msg: "already taken"},
+			status: 409, msg: `user "carol" already exists`},
 		{name: "create a taken username", method: "POST", path: "/tokengate/users", body: `{"id":"al","username":"alice"}`,
-			status: 409, msg: "already taken", check: gone("al")},
+			status: 409, msg: `username "alice" is taken by user "alice"`, check: gone("al")},
+		{name: "create an id that is a username", method: "POST", path: "/tokengate/users", status: 201,
+			body: `{"id":"ally","username":"al","password_hash":"` + hash + `"}`,
+			check: func(t *testing.T, e *env, _ *httptest.ResponseRecorder) {
+				e.want("POST", "/tokengate/users", `{"id":"al"}`, 409, `username "al" is taken by user "ally"`)
+			}},
 		{name: "create an empty username", method: "POST", path: "/tokengate/users", body: `{"id":"bob","username":""}`,
 			status: 400, msg: "username is required"},
 		{name: "create with password and hash", method: "POST", path: "/tokengate/users",
@@ -173,7 +178,8 @@ func TestUserRoutes(t *testing.T) {
 		{name: "patch orphaned", method: "PATCH", path: "/tokengate/users/olga", body: `{"role":"Viewer"}`,
 			status: 409, msg: "managed by the Caddy config"},
 		{name: "patch to a taken username", method: "PATCH", path: "/tokengate/users/alice", body: `{"username":"carol"}`,
-			status: 409, msg: "already taken"},
+			status: 409, msg: `username "carol" is taken by user "carol"`},
+		{name: "patch to its own username", method: "PATCH", path: "/tokengate/users/alice", body: `{"username":"alice"}`, status: 200},
 		{name: "patch a password of 73 bytes", method: "PATCH", path: "/tokengate/users/alice",
 			body: `{"password":"` + strings.Repeat("p", 72) + `1"}`, status: 400, msg: "at most 72 bytes"},
 
@@ -267,23 +273,28 @@ func TestCreateUserConcurrently(t *testing.T) {
 	e := newEnv(t)
 	body := `{"id":"zoe","password_hash":"` + hash4(t, "zoe-password-1") + `"}`
 	const n = 20
-	codes := make([]int, n)
+	answers := make([]*httptest.ResponseRecorder, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			codes[i] = e.do("POST", "/tokengate/users", body).Code
+			answers[i] = e.do("POST", "/tokengate/users", body)
 		})
 	}
 	close(start)
 	wg.Wait()
 	created, conflicts := 0, 0
-	for _, c := range codes {
-		switch c {
+	var codes []int
+	for _, w := range answers {
+		codes = append(codes, w.Code)
+		switch w.Code {
 		case http.StatusCreated:
 			created++
 		case http.StatusConflict:
+			if msg := errorMessage(t, w); msg != `user "zoe" already exists` {
+				t.Errorf("conflict says %q", msg)
+			}
 			conflicts++
 		}
 	}

@@ -165,6 +165,8 @@ func TestCommands(t *testing.T) {
 				t.Fatalf("output\n%s", out)
 			}
 		}},
+		{name: "user add a taken id", args: []string{"user", "add", "carol"},
+			stderr: `caddy tokengate: user "carol" already exists` + "\n"},
 		{name: "user add with both passwords", args: []string{"user", "add", "bob2", "--password", "x", "--password-stdin"},
 			stderr: "caddy tokengate: give either --password or --password-stdin, not both\n"},
 		{name: "user add with an empty stdin", args: []string{"user", "add", "bob2", "--password-stdin"},
