@@ -59,7 +59,7 @@ type Handler struct {
 	LoginRedirect string `json:"login_redirect,omitempty"`
 
 	app      *App
-	sources  []source
+	sources  caller.Sources // the configured ones, then the session cookie
 	callers  *caller.Authenticator
 	onezone  *onezone.Handler
 	openpaas *openpaas.Handler
@@ -96,14 +96,12 @@ func (h *Handler) setup(app *App) error {
 	if h.LogoutPath == "" {
 		h.LogoutPath = "/logout"
 	}
-	h.sources = make([]source, len(h.TokenSources), len(h.TokenSources)+1)
-	for i, s := range h.TokenSources {
-		if h.sources[i], err = parseSource(s); err != nil {
-			return fmt.Errorf("token_sources[%d]: %w", i, err)
-		}
+	configured, err := caller.ParseSources(h.TokenSources)
+	if err != nil {
+		return err
 	}
 	// The session cookie always counts, last: browsers carry it.
-	h.sources = append(h.sources, source{kind: "cookie", name: h.app.SessionCookie})
+	h.sources = append(configured[:len(configured):len(configured)], caller.Source{Kind: caller.Cookie, Name: h.app.SessionCookie})
 	a := h.app.auth
 	h.callers = &caller.Authenticator{
 		Auth:          a,
@@ -144,7 +142,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.pages.ServeHTTP(w, r)
 		return nil
 	}
-	raw, src := h.token(r)
+	raw, src := h.sources.Find(r)
 	if raw == "" {
 		return h.refuse(w, r, onezone.NoCredentials(), nil)
 	}
@@ -154,24 +152,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.refuse(w, r, onezone.AuthError(err), err)
 	}
 	h.app.metrics.accepted.Inc()
-	src.remove(r, h.ForwardToken)
-	if !(h.ForwardToken && src.kind == "cookie" && src.name == h.app.SessionCookie) {
+	src.Remove(r, h.ForwardToken)
+	if !(h.ForwardToken && src.Kind == caller.Cookie && src.Name == h.app.SessionCookie) {
 		// The session cookie is tokengate's, whatever authenticated the
 		// request: the upstream never needs it.
-		removeCookie(r, h.app.SessionCookie)
+		caller.RemoveCookie(r, h.app.SessionCookie)
 	}
 	setIdentity(r, t.Identity)
 	return next.ServeHTTP(w, r)
-}
-
-// token returns the first token found in the configured sources.
-func (h *Handler) token(r *http.Request) (string, *source) {
-	for i := range h.sources {
-		if t := h.sources[i].get(r); t != "" {
-			return t, &h.sources[i]
-		}
-	}
-	return "", nil
 }
 
 // refuse answers a request that may not pass, in Onezone's envelope or,
