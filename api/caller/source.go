@@ -147,9 +147,12 @@ func DropQueryParam(raw, name string) string {
 	return strings.Join(kept, "&")
 }
 
-// RemoveCookie drops one cookie from the request's Cookie headers,
-// leaving the others byte for byte: re-parsing and re-encoding would lose
+// RemoveCookie drops every cookie called name from the request's Cookie
+// headers. A header that holds none is kept byte for byte, and so is each
+// other cookie of one that does: re-parsing and re-encoding would lose
 // cookies Go's parser does not accept (PHP's a[b]=1, values with '\\').
+// Names are compared trimmed of spaces and tabs, as net/http reads them,
+// so that no spelling the gate accepts reaches the upstream.
 func RemoveCookie(r *http.Request, name string) {
 	vals := r.Header["Cookie"]
 	if !slices.ContainsFunc(vals, func(v string) bool { return strings.Contains(v, name) }) {
@@ -158,18 +161,27 @@ func RemoveCookie(r *http.Request, name string) {
 	kept := make([]string, 0, len(vals))
 	for _, line := range vals {
 		var parts []string
+		dropped := false
 		for _, part := range strings.Split(line, ";") {
-			k, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if k != name && strings.TrimSpace(part) != "" {
-				parts = append(parts, strings.TrimSpace(part))
+			part = strings.Trim(part, " \t")
+			k, _, _ := strings.Cut(part, "=")
+			switch {
+			case strings.Trim(k, " \t") == name:
+				dropped = true
+			case part != "":
+				parts = append(parts, part)
 			}
 		}
-		if len(parts) > 0 {
+		switch {
+		case !dropped:
+			kept = append(kept, line)
+		case len(parts) > 0:
 			kept = append(kept, strings.Join(parts, "; "))
 		}
 	}
-	r.Header.Del("Cookie")
-	for _, v := range kept {
-		r.Header.Add("Cookie", v)
+	if len(kept) == 0 {
+		delete(r.Header, "Cookie")
+		return
 	}
+	r.Header["Cookie"] = kept
 }

@@ -161,6 +161,15 @@ func TestRemoveCookie(t *testing.T) {
 		{"alone", []string{"tg=secret"}, nil},
 		{"absent", []string{"a=1"}, []string{"a=1"}},
 		{"a longer name", []string{"tgx=keep; a=1"}, []string{"tgx=keep; a=1"}},
+		{"the name as a value", []string{"a=tg; b=tg=1"}, []string{"a=tg; b=tg=1"}},
+		// net/http trims the name, so the gate accepts all of these.
+		{"a space before =", []string{"a=1; tg =secret; b=2"}, []string{"a=1; b=2"}},
+		{"spaces around the name", []string{"a=1;  tg  =secret"}, []string{"a=1"}},
+		{"a tab before =", []string{"tg\t=secret;b=2"}, []string{"b=2"}},
+		{"every copy", []string{"tg=1; a=1; tg =2"}, []string{"a=1"}},
+		{"several Cookie headers", []string{"a=1", "tg=secret; b=2", "c=3; tg =x", "tg=y"}, []string{"a=1", "b=2", "c=3"}},
+		{"other headers byte for byte", []string{"a=1;b=2", "x=\"q r\";tg=s;  y=%20", "z = 1"},
+			[]string{"a=1;b=2", "x=\"q r\"; y=%20", "z = 1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -168,6 +177,9 @@ func TestRemoveCookie(t *testing.T) {
 			caller.RemoveCookie(r, "tg")
 			if got := r.Header["Cookie"]; !slices.Equal(got, tc.want) {
 				t.Errorf("Cookie %q → %q, want %q", tc.in, got, tc.want)
+			}
+			if c, err := r.Cookie("tg"); err == nil {
+				t.Errorf("net/http still reads tg=%q", c.Value)
 			}
 		})
 	}
