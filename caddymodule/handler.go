@@ -28,9 +28,11 @@ func init() {
 // caller's identity in X-Auth-User-* headers and {http.auth.user.*}
 // placeholders.
 type Handler struct {
-	// Where the gate looks for a token, in order. Each entry is
-	// "header:<name>", "bearer" (Authorization: Bearer), "cookie:<name>" or
-	// "query:<name>". Default: ["header:X-Auth-Token", "bearer"].
+	// Where the gate, and the token endpoints on this route, look for a
+	// token, in order. Each entry is "header:<name>", "bearer"
+	// (Authorization: Bearer), "cookie:<name>" or "query:<name>". The
+	// endpoints then also take Basic credentials; both take the session
+	// cookie last. Default: ["header:X-Auth-Token", "bearer"].
 	TokenSources []string `json:"token_sources,omitempty"`
 
 	// Pass the token on to the next handler. A token from a query
@@ -105,6 +107,7 @@ func (h *Handler) setup(app *App) error {
 	a := h.app.auth
 	h.callers = &caller.Authenticator{
 		Auth:          a,
+		Sources:       configured,
 		ClientIP:      clientIP,
 		SessionCookie: h.app.SessionCookie,
 		SessionTTL:    time.Duration(h.app.SessionTTL),
