@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,54 +12,35 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/authtest"
 	"github.com/tokengate/tokengate/pages"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
 
-const alicePassword = "alice-password"
+const alicePassword = authtest.Password
 
 var paths = pages.Paths{Login: pages.DefaultLogin, Account: pages.DefaultAccount, Reset: pages.DefaultReset}
 
-// fixture is a Handler over a fresh bolt store holding alice and bob.
+// fixture is a Handler over the shared fixture's Service.
 type fixture struct {
+	*authtest.Fixture
 	h       *pages.Handler
 	auth    *auth.Service
 	callers *caller.Authenticator
-	st      store.Store // to read what only the store shows: password hashes
 }
 
-func newFixture(t *testing.T, templateDir string) *fixture {
+func newFixture(t *testing.T, templateDir string, opts ...auth.Option) *fixture {
 	t.Helper()
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "tg.db"), time.Second)
+	af := authtest.New(t, opts...)
+	h, err := pages.New(af.Auth, af.Callers, paths, templateDir, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	hash, _ := bcrypt.GenerateFromPassword([]byte(alicePassword), bcrypt.MinCost)
-	if err := st.PutUser(t.Context(), store.User{ID: "alice", Username: "alice", PasswordHash: string(hash),
-		Name: "Alice Example", Email: "alice@example.com"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutUser(t.Context(), store.User{ID: "bob", Username: "bob", PasswordHash: string(hash)}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := auth.New(st, tokens.NewServerKey(), auth.WithDummyPasswordHash(string(hash)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	c := &caller.Authenticator{Auth: a, SessionCookie: "sid", SessionTTL: time.Hour, Logger: zap.NewNop(),
-		ClientIP: func(*http.Request) netip.Addr { return netip.MustParseAddr("192.0.2.1") }}
-	h, err := pages.New(a, c, paths, templateDir, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{h: h, auth: a, callers: c, st: st}
+	return &fixture{Fixture: af, h: h, auth: af.Auth, callers: af.Callers}
 }
 
 // serve sends a request; form, if not nil, is POSTed.
@@ -83,15 +63,8 @@ func (f *fixture) serve(method, target string, form url.Values, hdr http.Header)
 // session signs alice in and returns the cookie header and its token.
 func (f *fixture) session(t *testing.T) (http.Header, *auth.Token) {
 	t.Helper()
-	raw, err := f.auth.StartSession(t.Context(), "alice", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := f.auth.Authenticate(t.Context(), raw, tokens.Request{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return http.Header{"Cookie": {"sid=" + raw}}, tok
+	cookie, tok := f.Session(t, authtest.Alice)
+	return http.Header{"Cookie": {cookie}}, tok
 }
 
 func TestPagesSecurityHeaders(t *testing.T) {
@@ -403,10 +376,7 @@ func TestPagesReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookie, _ := f.session(t)
-	before, err := f.st.User(t.Context(), "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := f.PasswordHash(t, authtest.Alice)
 	if w := f.serve("GET", "/reset-password?token="+url.QueryEscape(tok), nil, nil); w.Code != 200 ||
 		!strings.Contains(w.Body.String(), "Alice Example") || !strings.Contains(w.Body.String(), "alice@example.com") {
 		t.Fatalf("reset form: %d %s", w.Code, w.Body)
@@ -440,8 +410,8 @@ func TestPagesReset(t *testing.T) {
 	}
 	// Signing in with it costs another cost-14 bcrypt check, which the
 	// browser test makes; here, the hash changed.
-	if u, err := f.st.User(t.Context(), "alice"); err != nil || u.PasswordHash == before.PasswordHash {
-		t.Fatalf("the password hash did not change (%v)", err)
+	if f.PasswordHash(t, authtest.Alice) == before {
+		t.Fatal("the password hash did not change")
 	}
 }
 
