@@ -84,7 +84,12 @@ func (s *Service) HashPassword(ctx context.Context, password string) (string, er
 	return HashPassword(password)
 }
 
+// acquire takes a bcrypt slot. A caller already gone gets none, even if
+// one is free: select would pick at random between the two.
 func (s *Service) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrCanceled, err)
+	}
 	select {
 	case s.bcryptSlots <- struct{}{}:
 		return nil
