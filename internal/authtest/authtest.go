@@ -8,8 +8,10 @@ package authtest
 import (
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +132,26 @@ func (f *Fixture) Session(tb testing.TB, subject string) (string, *auth.Token) {
 		tb.Fatal(err)
 	}
 	return SessionCookie + "=" + raw, tok
+}
+
+// Request is a request for target with the headers hdr and, unless
+// body is "", the body.
+func Request(method, target, body string, hdr http.Header) *http.Request {
+	var r *http.Request
+	if body == "" {
+		r = httptest.NewRequest(method, target, nil)
+	} else {
+		r = httptest.NewRequest(method, target, strings.NewReader(body))
+	}
+	for k, v := range hdr {
+		r.Header[k] = v
+	}
+	return r
+}
+
+// Do serves a Request and returns the response.
+func Do(h http.Handler, method, target, body string, hdr http.Header) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, Request(method, target, body, hdr))
+	return w
 }
