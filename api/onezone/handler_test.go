@@ -253,6 +253,7 @@ func TestNamed(t *testing.T) {
 			check: token(f, nil)},
 		{name: "a 51-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 51) + `"}`, status: 400, want: badName},
 		{name: "a number for a name", method: "POST", path: named, hdr: auth(), body: `{"name":7}`, status: 400, want: nameString},
+		{name: "a null name", method: "POST", path: named, hdr: auth(), body: `{"name":null}`, status: 400, want: nameString},
 		{name: "no credentials", method: "POST", path: named, hdr: in(), body: `{"name":"x"}`, status: 401, want: noAuth},
 		{name: "list", method: "GET", path: named, hdr: auth(), status: 200,
 			check: func(t *testing.T, body []byte) {
@@ -277,6 +278,12 @@ func TestNamed(t *testing.T) {
 		{name: "revoke", method: "PATCH", path: one, hdr: auth(), body: `{"revoked":true}`, status: 204},
 		{name: "it is revoked", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {ciToken}}, status: 401,
 			want: authError(`{"id":"tokenRevoked","description":"Provided token has been revoked."}`)},
+		// Bug 6: null is no boolean, and un-revoked the token.
+		{name: "revoked null", method: "PATCH", path: one, hdr: auth(), body: `{"revoked":null}`, status: 400, want: revokedBool},
+		{name: "revoked null, with a name", method: "PATCH", path: one, hdr: auth(), body: `{"name":"other","revoked":null}`, status: 400, want: revokedBool},
+		{name: "still revoked", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {ciToken}}, status: 401,
+			want: authError(`{"id":"tokenRevoked","description":"Provided token has been revoked."}`)},
+		{name: "name null", method: "PATCH", path: one, hdr: auth(), body: `{"name":null}`, status: 400, want: nameString},
 		{name: "un-revoke", method: "PATCH", path: one, hdr: auth(), body: `{"revoked":false}`, status: 204},
 		{name: "it works again", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {ciToken}}, status: 200, want: `{"generation":1}`},
 		{name: "rename", method: "PATCH", path: one, hdr: auth(), body: `{"name":"deploy"}`, status: 204},

@@ -96,17 +96,17 @@ func nameValue(w http.ResponseWriter, raw json.RawMessage, required bool) (strin
 		}
 		return "", !required
 	}
-	var name string
-	if err := json.Unmarshal(raw, &name); err != nil {
+	var name *string // null is no string, though it decodes as ""
+	if err := json.Unmarshal(raw, &name); err != nil || name == nil {
 		WriteError(w, badValue("badValueString", "name", "must be a string"))
 		return "", false
 	}
-	if name == "" || len([]rune(name)) > 50 {
+	if *name == "" || len([]rune(*name)) > 50 {
 		WriteError(w, newError(http.StatusBadRequest, "badValueName",
 			"Bad value: Name must be 1-50 characters long.", nil))
 		return "", false
 	}
-	return name, true
+	return *name, true
 }
 
 // GET /user/tokens/named → {"tokens": [ids]}
@@ -179,12 +179,11 @@ func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, tokenID st
 		u.Name = &name
 	}
 	if req.Revoked != nil {
-		var revoked bool
-		if err := json.Unmarshal(req.Revoked, &revoked); err != nil {
+		// Into a pointer: null is no boolean, though it decodes as false.
+		if err := json.Unmarshal(req.Revoked, &u.Revoked); err != nil || u.Revoked == nil {
 			WriteError(w, badValue("badValueBoolean", "revoked", "must be a boolean"))
 			return
 		}
-		u.Revoked = &revoked
 	}
 	if u.Name == nil && u.Revoked == nil {
 		e := newError(http.StatusBadRequest, "missingAtLeastOneValue",
