@@ -40,6 +40,9 @@ var (
 	errUnavailable = newError(http.StatusServiceUnavailable, "temporaryFailure",
 		"Temporary failure - please try again later.", nil)
 	errNotFound = newError(http.StatusNotFound, "notFound", "The resource could not be found.", nil)
+	// Onezone's own description lists its character rules; tokengate's
+	// rule is auth.CheckTokenName's.
+	errBadName  = newError(http.StatusBadRequest, "badValueName", "Bad value: Name must be 1-50 characters long.", nil)
 	errExists   = newError(http.StatusConflict, "alreadyExists", "The resource already exists.", nil)
 	errInternal = newError(http.StatusInternalServerError, "internalServerError",
 		"The server has encountered an error while processing this request.", nil)

@@ -254,6 +254,11 @@ func TestNamed(t *testing.T) {
 		{name: "a 51-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 51) + `"}`, status: 400, want: badName},
 		{name: "a number for a name", method: "POST", path: named, hdr: auth(), body: `{"name":7}`, status: 400, want: nameString},
 		{name: "a null name", method: "POST", path: named, hdr: auth(), body: `{"name":null}`, status: 400, want: nameString},
+		// Bug 5: one rule for token names, auth's, which refuses control
+		// characters.
+		{name: "a NUL in the name", method: "POST", path: named, hdr: auth(), body: `{"name":"a\u0000b"}`, status: 400, want: badName},
+		{name: "a DEL in the name", method: "POST", path: named, hdr: auth(), body: `{"name":"a\u007fb"}`, status: 400, want: badName},
+		{name: "a newline in the name", method: "POST", path: named, hdr: auth(), body: `{"name":"a\nb"}`, status: 400, want: badName},
 		{name: "no credentials", method: "POST", path: named, hdr: in(), body: `{"name":"x"}`, status: 401, want: noAuth},
 		{name: "list", method: "GET", path: named, hdr: auth(), status: 200,
 			check: func(t *testing.T, body []byte) {
@@ -288,6 +293,7 @@ func TestNamed(t *testing.T) {
 		{name: "it works again", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {ciToken}}, status: 200, want: `{"generation":1}`},
 		{name: "rename", method: "PATCH", path: one, hdr: auth(), body: `{"name":"deploy"}`, status: 204},
 		{name: "rename too long", method: "PATCH", path: one, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 60) + `"}`, status: 400, want: badName},
+		{name: "rename with a NUL", method: "PATCH", path: one, hdr: auth(), body: `{"name":"de\u0000ploy"}`, status: 400, want: badName},
 		{name: "renamed", method: "GET", path: one, hdr: auth(), status: 200,
 			check: func(t *testing.T, body []byte) {
 				if !strings.Contains(string(body), `"name":"deploy"`) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -45,12 +46,15 @@ func tokenSpec(w http.ResponseWriter, typeRaw, caveatsRaw json.RawMessage) (toke
 	return typ, caveats, true
 }
 
-// storeError answers a failed store call: missing → 404, taken name → 409.
+// storeError answers a failed named-token operation: missing → 404,
+// taken name → 409, a name against the rule → badValueName.
 func storeError(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, auth.ErrBadValue):
+		WriteError(w, errBadName)
+	case errors.Is(err, auth.ErrNotFound):
 		WriteError(w, errNotFound)
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, auth.ErrExists):
 		WriteError(w, errExists)
 	default:
 		WriteError(w, AuthError(err))
@@ -86,8 +90,8 @@ func (h *Handler) createNamed(w http.ResponseWriter, r *http.Request, _ string) 
 	writeJSON(w, http.StatusCreated, map[string]string{"tokenId": rec.ID, "token": tok})
 }
 
-// nameValue checks a token name: a non-empty string of at most 50
-// characters, as Onezone's name rules allow.
+// nameValue checks a token name: a string (badValueString) that follows
+// auth.CheckTokenName (badValueName), the rule every door applies.
 func nameValue(w http.ResponseWriter, raw json.RawMessage, required bool) (string, bool) {
 	if raw == nil {
 		if required {
@@ -101,9 +105,8 @@ func nameValue(w http.ResponseWriter, raw json.RawMessage, required bool) (strin
 		WriteError(w, badValue("badValueString", "name", "must be a string"))
 		return "", false
 	}
-	if *name == "" || len([]rune(*name)) > 50 {
-		WriteError(w, newError(http.StatusBadRequest, "badValueName",
-			"Bad value: Name must be 1-50 characters long.", nil))
+	if err := auth.CheckTokenName(*name); err != nil {
+		WriteError(w, errBadName)
 		return "", false
 	}
 	return *name, true
