@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
@@ -25,7 +26,8 @@ const alicePassword = authtest.Password
 
 var paths = pages.Paths{Login: pages.DefaultLogin, Account: pages.DefaultAccount, Reset: pages.DefaultReset}
 
-// fixture is a Handler over the shared fixture's Service.
+// fixture is a Handler over the shared fixture's Service. No test may
+// make a page log an error: each answer here is the client's doing.
 type fixture struct {
 	*authtest.Fixture
 	h       *pages.Handler
@@ -36,10 +38,16 @@ type fixture struct {
 func newFixture(t *testing.T, templateDir string, opts ...auth.Option) *fixture {
 	t.Helper()
 	af := authtest.New(t, opts...)
-	h, err := pages.New(af.Auth, af.Callers, paths, templateDir, zap.NewNop())
+	core, logs := observer.New(zap.ErrorLevel)
+	h, err := pages.New(af.Auth, af.Callers, paths, templateDir, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		for _, e := range logs.All() {
+			t.Errorf("logged at %s: %s %v", e.Level, e.Message, e.ContextMap())
+		}
+	})
 	return &fixture{Fixture: af, h: h, auth: af.Auth, callers: af.Callers}
 }
 
@@ -436,5 +444,47 @@ func TestPagesPaths(t *testing.T) {
 				t.Errorf("New(%+v) = %v", tc.p, err)
 			}
 		})
+	}
+}
+
+// TestPagesAccountTokenNames: the account page names tokens by auth's one
+// rule, as the Onezone and admin APIs do, and says what is wrong with a
+// name rather than failing (bug 5).
+func TestPagesAccountTokenNames(t *testing.T) {
+	f := newFixture(t, "")
+	cookie, sess := f.session(t)
+	csrf := f.auth.CSRFToken(sess)
+	rec, _, err := f.auth.IssueNamed(t.Context(), authtest.Alice, "ci", tokens.Access, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tooLong = "Token name must be 1-50 characters long."
+	const control = "Token name must not contain control characters."
+	for _, tc := range []struct {
+		name   string
+		form   url.Values
+		status int
+		says   string
+	}{
+		{"create, 60 characters", url.Values{"action": {"create"}, "name": {strings.Repeat("n", 60)}}, 400, tooLong},
+		{"create, 51 characters", url.Values{"action": {"create"}, "name": {strings.Repeat("é", 51)}}, 400, tooLong},
+		{"create, a NUL", url.Values{"action": {"create"}, "name": {"a\x00b"}}, 400, control},
+		{"create, a DEL", url.Values{"action": {"create"}, "name": {"a\x7fb"}}, 400, control},
+		{"create, invalid UTF-8", url.Values{"action": {"create"}, "name": {"a\xffb"}}, 400, "Token name must be valid UTF-8."},
+		{"rename, 60 characters", url.Values{"action": {"rename"}, "id": {rec.ID}, "name": {strings.Repeat("n", 60)}}, 400, tooLong},
+		{"rename, a NUL", url.Values{"action": {"rename"}, "id": {rec.ID}, "name": {"c\x00i"}}, 400, control},
+		{"create, 50 characters", url.Values{"action": {"create"}, "name": {strings.Repeat("é", 50)}}, 200, strings.Repeat("é", 50)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.form.Set("csrf", csrf)
+			w := f.serve("POST", "http://example.com/account", tc.form, cookie)
+			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.says) {
+				t.Fatalf("got %d, want %d saying %q: %s", w.Code, tc.status, tc.says, w.Body)
+			}
+		})
+	}
+	list, err := f.auth.NamedTokens(t.Context(), authtest.Alice)
+	if err != nil || len(list) != 2 || list[0].Name != "ci" && list[1].Name != "ci" {
+		t.Errorf("named tokens now %+v (%v)", list, err)
 	}
 }
