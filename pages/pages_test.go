@@ -390,6 +390,7 @@ func TestPagesReset(t *testing.T) {
 		t.Fatalf("reset form: %d %s", w.Code, w.Body)
 	}
 	const good = "DtUYwi&l5I1KX4@Le"
+	long := strings.Repeat("Aa1!", 19)
 	for _, tc := range []struct {
 		name    string
 		form    url.Values
@@ -402,6 +403,9 @@ func TestPagesReset(t *testing.T) {
 		{"no password", url.Values{"token": {tok}}, nil, 400, "Enter a new password.", false},
 		{"weak", url.Values{"token": {tok}, "password": {"short"}, "confirm": {"short"}}, nil, 400, "at least 10 characters", false},
 		{"passwords differ", url.Values{"token": {tok}, "password": {good}, "confirm": {good + "x"}}, nil, 400, "The two passwords differ.", false},
+		// Bug 4: the form again, with the reason, not 503.
+		{"over 72 bytes", url.Values{"token": {tok}, "password": {long}, "confirm": {long}}, nil, 400,
+			"<li>The password must be at most 72 bytes long.</li>", false},
 		{"token not valid", url.Values{"token": {"nope"}, "password": {good}, "confirm": {good}}, nil, 404, "This reset link is not valid", false},
 		{"reset", url.Values{"token": {tok}, "password": {good}, "confirm": {good}}, cookie, 200, "Password changed", true},
 		{"used", url.Values{"token": {tok}, "password": {good}, "confirm": {good}}, nil, 404, "This reset link is not valid", false},
