@@ -492,3 +492,32 @@ func TestPagesAccountTokenNames(t *testing.T) {
 		t.Errorf("named tokens now %+v (%v)", list, err)
 	}
 }
+
+// TestPagesCallerGone: a client that went away while its password was
+// being checked or hashed is answered 499 and nothing is logged as an
+// error (bug 4; the fixture fails on any error logged).
+func TestPagesCallerGone(t *testing.T) {
+	f := newFixture(t, "")
+	tok, err := f.auth.IssueReset(t.Context(), authtest.Alice, "test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const good = "DtUYwi&l5I1KX4@Le"
+	for _, tc := range []struct {
+		name, target string
+		form         url.Values
+	}{
+		{"sign-in", "/login", url.Values{"username": {authtest.Alice}, "password": {alicePassword}}},
+		{"reset", "/reset-password", url.Values{"token": {tok}, "password": {good}, "confirm": {good}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := authtest.Gone(authtest.Request("POST", "http://example.com"+tc.target, tc.form.Encode(),
+				http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}))
+			w := httptest.NewRecorder()
+			f.h.ServeHTTP(w, r)
+			if w.Code != 499 || w.Header().Get("Set-Cookie") != "" {
+				t.Fatalf("got %d %v, want 499 and no cookie", w.Code, w.Header())
+			}
+		})
+	}
+}

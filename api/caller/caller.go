@@ -7,6 +7,7 @@
 package caller
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -90,6 +91,14 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		return id, err
 	}
 	return nil, ErrNone
+}
+
+// Canceled reports whether err means that the client went away before
+// its answer was known (auth.ErrCanceled, context.Canceled). Nothing
+// failed: a door logs nothing and answers, if at all, 499
+// (httpx.StatusClientClosedRequest) with no body.
+func Canceled(err error) bool {
+	return errors.Is(err, auth.ErrCanceled) || errors.Is(err, context.Canceled)
 }
 
 // guessed reports whether a token error looks like guessing (undecodable,

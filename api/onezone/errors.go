@@ -7,7 +7,9 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -46,6 +48,9 @@ var (
 	errExists   = newError(http.StatusConflict, "alreadyExists", "The resource already exists.", nil)
 	errInternal = newError(http.StatusInternalServerError, "internalServerError",
 		"The server has encountered an error while processing this request.", nil)
+	// Not Onezone's, nor sent: the client has gone.
+	errCanceled = newError(httpx.StatusClientClosedRequest, "requestCanceled",
+		"The client closed the request before it was answered.", nil)
 	// Onezone (cowboy) answers these two with an empty body; tokengate
 	// adds an envelope so that the client learns why.
 	errMediaType = newError(http.StatusUnsupportedMediaType, "unsupportedMediaType",
@@ -97,8 +102,12 @@ func tokenError(err error) *Error {
 }
 
 // AuthError translates a failure to authenticate a request: token errors
-// become 401 unauthorized with details.authError, a store failure 503.
+// become 401 unauthorized with details.authError, a store failure 503, a
+// client that went away 499 (written without a body).
 func AuthError(err error) *Error {
+	if caller.Canceled(err) {
+		return errCanceled
+	}
 	if inner := tokenError(err); inner != nil {
 		e := newError(http.StatusUnauthorized, "unauthorized",
 			"Provided authentication is not valid (see details).",
@@ -127,9 +136,13 @@ func TooManyFailures(e *auth.ErrTooManyFailures) *Error {
 // NoCredentials is the error for a request that presented none.
 func NoCredentials() *Error { return errNoAuth }
 
-// WriteError sends e in Onezone's envelope.
+// WriteError sends e in Onezone's envelope; a 499 only as the status,
+// since nobody reads it.
 func WriteError(w http.ResponseWriter, e *Error) {
 	switch e.Status {
+	case httpx.StatusClientClosedRequest:
+		w.WriteHeader(e.Status)
+		return
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
 	case http.StatusTooManyRequests:

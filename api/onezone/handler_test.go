@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -323,4 +324,27 @@ func namedID(t *testing.T, f *authtest.Fixture, name string) string {
 	}
 	t.Fatalf("alice has no token named %q", name)
 	return ""
+}
+
+// TestCallerGone: a client that went away while its password was being
+// checked is answered 499, with no body, as nothing failed (bug 4).
+func TestCallerGone(t *testing.T) {
+	h, _ := newHandler(t)
+	basic := http.Header{"Authorization": {authtest.Basic(authtest.Alice, authtest.Password)}}
+	for _, tc := range []struct{ method, path, body string }{
+		{"GET", temporary, ""},
+		{"POST", temporary, caveats(time.Hour)},
+		{"DELETE", temporary, ""},
+		{"POST", named, `{"name":"ci"}`},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			r := authtest.Gone(authtest.Request(tc.method, "http://example.com"+tc.path, tc.body, basic))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 499 || w.Body.Len() != 0 {
+				t.Fatalf("got %d %s, want 499 and no body", w.Code, w.Body)
+			}
+		})
+	}
 }

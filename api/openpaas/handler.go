@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 	"github.com/tokengate/tokengate/store"
 )
 
@@ -51,6 +52,16 @@ var (
 
 func writeError(w http.ResponseWriter, e apiError) {
 	writeJSON(w, e.Code, map[string]apiError{"error": e})
+}
+
+// fail answers a failed operation with e, or with a bare 499 if the
+// client has gone.
+func fail(w http.ResponseWriter, e apiError, err error) {
+	if caller.Canceled(err) {
+		w.WriteHeader(httpx.StatusClientClosedRequest)
+		return
+	}
+	writeError(w, e)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -108,9 +119,12 @@ func (h *Handler) caller(w http.ResponseWriter, r *http.Request) *auth.Identity 
 	if err == nil {
 		return c
 	}
-	if errors.Is(err, auth.ErrUnavailable) {
+	switch {
+	case caller.Canceled(err):
+		w.WriteHeader(httpx.StatusClientClosedRequest)
+	case errors.Is(err, auth.ErrUnavailable):
 		writeError(w, errUnavailable)
-	} else if !writeTooMany(w, err) {
+	case !writeTooMany(w, err):
 		writeError(w, errLogin)
 	}
 	return nil
@@ -135,7 +149,7 @@ func (h *Handler) newToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, rec, err := h.Auth.IssueHandoff(r.Context(), c.ID, h.TTL)
 	if err != nil {
-		writeError(w, errNewToken)
+		fail(w, errNewToken, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, view(tok, rec))
@@ -152,7 +166,7 @@ func (h *Handler) getToken(w http.ResponseWriter, r *http.Request, tok string) {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && rec.Subject != c.ID):
 		writeError(w, errNotFound)
 	case err != nil:
-		writeError(w, errGetToken)
+		fail(w, errGetToken, err)
 	default:
 		writeJSON(w, http.StatusOK, view(tok, rec))
 	}
@@ -164,7 +178,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 	ip := auth.IPKey(h.Callers.ClientIP(r).String())
 	if err := h.Auth.Admit(r.Context(), ip); err != nil {
 		if !writeTooMany(w, err) {
-			writeError(w, errGetToken)
+			fail(w, errGetToken, err)
 		}
 		return
 	}
@@ -175,7 +189,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 		writeError(w, errNotFound)
 		return
 	case err != nil:
-		writeError(w, errGetToken)
+		fail(w, errGetToken, err)
 		return
 	}
 	u, err := h.Auth.User(r.Context(), rec.Subject)
@@ -184,7 +198,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 		writeError(w, errUserNotFound)
 		return
 	case err != nil:
-		writeError(w, errLoadUser)
+		fail(w, errLoadUser, err)
 		return
 	case u.Blocked:
 		writeError(w, errUserNotFound)
@@ -192,7 +206,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 	}
 	if h.Callers.Session(r) == nil {
 		if err := h.Callers.StartSession(w, r, u.ID); err != nil {
-			writeError(w, errLoginUser)
+			fail(w, errLoginUser, err)
 			return
 		}
 	}

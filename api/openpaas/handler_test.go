@@ -3,6 +3,7 @@ package openpaas_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -145,4 +146,17 @@ func TestHandoffBudget(t *testing.T) {
 		{name: "past the budget", method: "GET", path: openpaas.Prefix + "/" + tok + "/user", status: 429, want: tooMany,
 			header: map[string]string{"Retry-After": "300"}},
 	})
+}
+
+// TestCallerGone: a client that went away while its password was being
+// checked is answered 499, as nothing failed (bug 4).
+func TestCallerGone(t *testing.T) {
+	f := newFixture(t)
+	r := authtest.Gone(authtest.Request("GET", "http://example.com"+openpaas.Prefix, "",
+		http.Header{"Authorization": {authtest.Basic(authtest.Alice, authtest.Password)}}))
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, r)
+	if w.Code != 499 || w.Body.Len() != 0 {
+		t.Fatalf("got %d %s, want 499 and no body", w.Code, w.Body)
+	}
 }

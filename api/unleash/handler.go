@@ -95,7 +95,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return ip, false
 	}
 	if err != nil {
-		writeError(w, errUnavailable)
+		h.unavailable(w, err)
 		return ip, false
 	}
 	return ip, true
@@ -171,8 +171,18 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ip string, err er
 		h.Callers.Failed(r, ip)
 		writeError(w, errInvalidToken)
 	default:
-		writeError(w, errUnavailable)
+		h.unavailable(w, err)
 	}
+}
+
+// unavailable answers a request the service could not serve, or with a
+// bare 499 one whose client has gone.
+func (h *Handler) unavailable(w http.ResponseWriter, err error) {
+	if caller.Canceled(err) {
+		w.WriteHeader(httpx.StatusClientClosedRequest)
+		return
+	}
+	writeError(w, errUnavailable)
 }
 
 func badData(msg string) apiError {

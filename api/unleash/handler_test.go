@@ -2,6 +2,7 @@ package unleash_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -179,4 +180,22 @@ func TestResetBudget(t *testing.T) {
 			body: `{"token":"` + tok + `","password":"DtUYwi&l5I1KX4@Le"}`, status: 429, want: tooMany,
 			header: map[string]string{"Retry-After": "300"}},
 	})
+}
+
+// TestCallerGone: a client that went away while waiting for its new
+// password to be hashed is answered 499, as nothing failed, and its reset
+// token still works (bug 4).
+func TestCallerGone(t *testing.T) {
+	h, f := newHandler(t)
+	tok := reset(t, f, authtest.Alice)
+	r := authtest.Gone(authtest.Request("POST", "http://example.com"+unleash.PasswordPath,
+		`{"token":"`+tok+`","password":"DtUYwi&l5I1KX4@Le"}`, http.Header{"Content-Type": {"application/json"}}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 499 || w.Body.Len() != 0 {
+		t.Fatalf("got %d %s, want 499 and no body", w.Code, w.Body)
+	}
+	if _, _, err := f.Auth.ResetUser(t.Context(), tok); err != nil {
+		t.Errorf("the reset token: %v", err)
+	}
 }

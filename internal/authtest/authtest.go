@@ -6,6 +6,7 @@
 package authtest
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
@@ -154,4 +155,12 @@ func Do(h http.Handler, method, target, body string, hdr http.Header) *httptest.
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, Request(method, target, body, hdr))
 	return w
+}
+
+// Gone returns r as it is once its client has gone away: its context is
+// canceled.
+func Gone(r *http.Request) *http.Request {
+	ctx, cancel := context.WithCancel(r.Context())
+	cancel()
+	return r.WithContext(ctx)
 }
