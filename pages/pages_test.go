@@ -218,8 +218,14 @@ func TestPagesSignInBlocked(t *testing.T) {
 	}
 }
 
+// stopped is a clock that does not move, for exact Retry-After values.
+func stopped() auth.Option {
+	now := time.Now()
+	return auth.WithClock(func() time.Time { return now })
+}
+
 func TestPagesSignInBudget(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t, "", stopped())
 	wrong := url.Values{"username": {"alice"}, "password": {"nope"}}
 	for range auth.DefaultBudget.Max {
 		if w := f.serve("POST", "/login", wrong, nil); w.Code != http.StatusUnauthorized {
@@ -227,8 +233,42 @@ func TestPagesSignInBudget(t *testing.T) {
 		}
 	}
 	w := f.serve("POST", "/login", url.Values{"username": {"alice"}, "password": {alicePassword}}, nil)
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "Too many failed sign-in attempts") {
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "300" ||
+		!strings.Contains(w.Body.String(), "Too many failed sign-in attempts. Try again in 300 seconds.") {
 		t.Fatalf("past the budget: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+}
+
+func TestPagesResetBudget(t *testing.T) {
+	f := newFixture(t, "", stopped())
+	tok, err := f.auth.IssueReset(t.Context(), authtest.Alice, "test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range auth.DefaultBudget.Max {
+		if w := f.serve("GET", "/reset-password?token=guess", nil, nil); w.Code != http.StatusNotFound {
+			t.Fatalf("a guess: %d", w.Code)
+		}
+	}
+	w := f.serve("GET", "/reset-password?token="+tok, nil, nil)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "300" ||
+		!strings.Contains(w.Body.String(), "Too many invalid reset links were tried from here. Try again in 300 seconds.") {
+		t.Fatalf("past the budget: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+}
+
+func TestPagesMethods(t *testing.T) {
+	f := newFixture(t, "")
+	for _, tc := range []struct{ method, target, allow string }{
+		{"PUT", "/login", "GET, HEAD, POST"},
+		{"DELETE", "/account", "GET, HEAD, POST"},
+		{"PATCH", "/reset-password", "GET, HEAD, POST"},
+		{"POST", pages.StylePath, "GET, HEAD"},
+	} {
+		w := f.serve(tc.method, tc.target, nil, nil)
+		if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d, Allow %q; want 405, %q", tc.method, tc.target, w.Code, w.Header().Get("Allow"), tc.allow)
+		}
 	}
 }
 

@@ -326,6 +326,23 @@ func namedID(t *testing.T, f *authtest.Fixture, name string) string {
 	return ""
 }
 
+// TestBudget: wrong passwords use up the client's budget; past it,
+// Basic credentials are refused for the rest of the window.
+func TestBudget(t *testing.T) {
+	h, _ := newHandler(t)
+	wrong := http.Header{"Authorization": {authtest.Basic(authtest.Alice, "nope")}}
+	for range auth.DefaultBudget.Max {
+		if w := authtest.Do(h, "GET", temporary, "", wrong); w.Code != http.StatusUnauthorized {
+			t.Fatalf("a wrong password: %d %s", w.Code, w.Body)
+		}
+	}
+	run(t, h, []exchange{
+		{name: "past the budget", method: "GET", path: temporary, hdr: http.Header{"Authorization": {authtest.Basic(authtest.Alice, authtest.Password)}},
+			status: 429, header: map[string]string{"Retry-After": "300"},
+			want: `{"error":{"id":"tooManyRequests","description":"Too many failed authentication attempts - please try again later.","details":{"retryAfter":300}}}`},
+	})
+}
+
 // TestCallerGone: a client that went away while its password was being
 // checked is answered 499, with no body, as nothing failed (bug 4).
 func TestCallerGone(t *testing.T) {
