@@ -91,7 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD, POST")
+		httpx.Allow(w, http.MethodGet, http.MethodHead, http.MethodPost)
 		h.message(w, http.StatusMethodNotAllowed, "Method not allowed", "This page answers GET and POST only.")
 		return
 	}
@@ -118,7 +118,7 @@ func secure(h http.Header) {
 
 func (h *Handler) serveStyle(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+		httpx.Allow(w, http.MethodGet, http.MethodHead)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}

@@ -1,11 +1,10 @@
 package onezone
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
+	"time"
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
@@ -24,6 +23,8 @@ type Error struct {
 	// Reason is why authentication failed, for metrics: the id of the
 	// inner error of an unauthorized answer, else ID.
 	Reason string `json:"-"`
+	// retryAfter is a 429's Retry-After.
+	retryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.ID + ": " + e.Description }
@@ -127,10 +128,11 @@ func AuthError(err error) *Error {
 // TooManyFailures is the answer to a client past its brute-force budget.
 // Onezone has no such error; the id follows its naming.
 func TooManyFailures(e *auth.ErrTooManyFailures) *Error {
-	secs := int64(math.Ceil(e.RetryAfter.Seconds()))
-	return newError(http.StatusTooManyRequests, "tooManyRequests",
+	err := newError(http.StatusTooManyRequests, "tooManyRequests",
 		"Too many failed authentication attempts - please try again later.",
-		map[string]any{"retryAfter": secs})
+		map[string]any{"retryAfter": httpx.RetrySeconds(e.RetryAfter)})
+	err.retryAfter = e.RetryAfter
+	return err
 }
 
 // NoCredentials is the error for a request that presented none.
@@ -146,21 +148,18 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
 	case http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", fmt.Sprint(e.Details["retryAfter"]))
+		httpx.RetryAfter(w, e.retryAfter)
 	}
 	writeJSON(w, e.Status, struct {
 		Error *Error `json:"error"`
 	}{e})
 }
 
+// writeJSON sends v as JSON, or internalServerError if it has none.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"id":"internalServerError"}}`)
+	if httpx.WriteJSON(w, status, "", v) != nil {
+		_ = httpx.WriteJSON(w, http.StatusInternalServerError, "", struct {
+			Error *Error `json:"error"`
+		}{errInternal})
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b)
 }

@@ -5,11 +5,8 @@
 package openpaas
 
 import (
-	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -64,12 +61,10 @@ func fail(w http.ResponseWriter, e apiError, err error) {
 	writeError(w, e)
 }
 
+// writeJSON sends v, which always has a JSON form, in OpenPaaS's media
+// type.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b)
+	_ = httpx.WriteJSON(w, status, "application/json; charset=utf-8", v)
 }
 
 // tokenView is a handoff token as OpenPaaS returns it.
@@ -96,7 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, Prefix), "/")
 	parts := strings.Split(rest, "/")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+		httpx.Allow(w, http.MethodGet, http.MethodHead)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
@@ -135,7 +130,7 @@ func (h *Handler) caller(w http.ResponseWriter, r *http.Request) *auth.Identity 
 func writeTooMany(w http.ResponseWriter, err error) bool {
 	e, ok := auth.IsTooManyFailures(err)
 	if ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+		httpx.RetryAfter(w, e.RetryAfter)
 		writeError(w, apiError{429, "Too Many Requests", "Too many failed attempts, try again later"})
 	}
 	return ok

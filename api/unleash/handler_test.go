@@ -128,6 +128,9 @@ func TestResetPassword(t *testing.T) {
 			want: contentType("you didn't provide one")},
 		{name: "not JSON", method: "POST", path: unleash.PasswordPath, hdr: js, body: `{"token"`, status: 400,
 			want: strings.Replace(badData, "MSG", notAnObject, 1)},
+		// As express's JSON parser, which refuses what JSON.parse does.
+		{name: "data after the object", method: "POST", path: unleash.PasswordPath, hdr: js, body: body(tok, good) + ` {}`, status: 400,
+			want: strings.Replace(badData, "MSG", notAnObject, 1)},
 		{name: "empty", method: "POST", path: unleash.PasswordPath, hdr: js, status: 400,
 			want: strings.Replace(badData, "MSG", notAnObject, 1)},
 		{name: "another property", method: "POST", path: unleash.PasswordPath, hdr: js, body: `{"token":"x","password":"y","admin":true}`, status: 400,
