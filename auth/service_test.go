@@ -301,3 +301,18 @@ func TestPasswordCanceled(t *testing.T) {
 		}
 	}
 }
+
+func TestPasswordCost(t *testing.T) {
+	s, err := auth.New(openStore(t), tokens.NewServerKey(), auth.WithPasswordCost(bcrypt.MinCost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	hash, err := s.HashPassword(ctx, "DtUYwi&l5I1KX4@Le")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != bcrypt.MinCost {
+		t.Errorf("cost %d (%v), want %d", cost, err, bcrypt.MinCost)
+	}
+}

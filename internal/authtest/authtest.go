@@ -53,8 +53,8 @@ type Fixture struct {
 }
 
 // New returns a Fixture whose Service has the options opts (after the
-// fixture's own: a cheap dummy password hash). Everything is closed when
-// the test ends.
+// fixture's own: the cheapest bcrypt cost for the users', the dummy and
+// new passwords). Everything is closed when the test ends.
 func New(tb testing.TB, opts ...auth.Option) *Fixture {
 	tb.Helper()
 	st, err := store.OpenBolt(filepath.Join(tb.TempDir(), "tokengate.db"), time.Second)
@@ -77,7 +77,8 @@ func New(tb testing.TB, opts ...auth.Option) *Fixture {
 			tb.Fatal(err)
 		}
 	}
-	a, err := auth.New(st, tokens.NewServerKey(), append([]auth.Option{auth.WithDummyPasswordHash(string(hash))}, opts...)...)
+	a, err := auth.New(st, tokens.NewServerKey(), append([]auth.Option{
+		auth.WithDummyPasswordHash(string(hash)), auth.WithPasswordCost(bcrypt.MinCost)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
