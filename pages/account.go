@@ -107,9 +107,9 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, sess *auth.Token) 
 	case errors.As(err, &bad):
 		// auth's rule for token names, the same as the APIs'.
 		h.showAccount(w, r, sess, http.StatusBadRequest, sentence(bad.Error()))
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, auth.ErrExists):
 		h.showAccount(w, r, sess, http.StatusConflict, "You already have a token named “"+name+"”.")
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound):
 		h.showAccount(w, r, sess, http.StatusNotFound, "That token or session no longer exists.")
 	default:
 		h.unavailable(w, err)

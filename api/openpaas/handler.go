@@ -158,7 +158,7 @@ func (h *Handler) getToken(w http.ResponseWriter, r *http.Request, tok string) {
 	}
 	rec, err := h.Auth.Handoff(r.Context(), tok)
 	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && rec.Subject != c.ID):
+	case errors.Is(err, auth.ErrNotFound) || (err == nil && rec.Subject != c.ID):
 		writeError(w, errNotFound)
 	case err != nil:
 		fail(w, errGetToken, err)
@@ -179,7 +179,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 	}
 	rec, err := h.Auth.Handoff(r.Context(), tok)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound):
 		h.Callers.Failed(r, ip)
 		writeError(w, errNotFound)
 		return
@@ -189,7 +189,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 	}
 	u, err := h.Auth.User(r.Context(), rec.Subject)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound):
 		writeError(w, errUserNotFound)
 		return
 	case err != nil:
