@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/internal/authtest"
@@ -324,6 +325,32 @@ func namedID(t *testing.T, f *authtest.Fixture, name string) string {
 	}
 	t.Fatalf("alice has no token named %q", name)
 	return ""
+}
+
+// TestTokenSources: a route's configured token sources authenticate its
+// token endpoints, and only they (with Basic and the session cookie) do
+// (bug 7).
+func TestTokenSources(t *testing.T) {
+	h, f := newHandler(t)
+	f.Callers.Sources = caller.Sources{{Kind: caller.Cookie, Name: "tg"}, {Kind: caller.Query, Name: "access_token"}}
+	tok := f.Temporary(t, authtest.Alice)
+	run(t, h, []exchange{
+		{name: "the cookie", method: "POST", path: temporary, hdr: in("Cookie", "a=1; tg="+tok), body: caveats(time.Hour),
+			status: 201, check: token(f, nil)},
+		{name: "the cookie, from another site", method: "POST", path: temporary, hdr: in("Cookie", "tg="+tok, "Sec-Fetch-Site", "cross-site"),
+			body: caveats(time.Hour), status: 403, want: forbidden},
+		{name: "the cookie, reading", method: "GET", path: temporary, hdr: http.Header{"Cookie": {"tg=" + tok}, "Sec-Fetch-Site": {"cross-site"}},
+			status: 200, want: `{"generation":1}`},
+		{name: "the query", method: "POST", path: temporary + "?access_token=" + tok, hdr: in(), body: caveats(time.Hour),
+			status: 201, check: token(f, nil)},
+		{name: "x-auth-token is not this route's", method: "POST", path: temporary, hdr: in("X-Auth-Token", tok), body: caveats(time.Hour),
+			status: 401, want: noAuth},
+		{name: "nor is bearer", method: "GET", path: temporary, hdr: http.Header{"Authorization": {"Bearer " + tok}}, status: 401, want: noAuth},
+		{name: "basic is", method: "GET", path: temporary, hdr: http.Header{"Authorization": {authtest.Basic(authtest.Alice, authtest.Password)}},
+			status: 200, want: `{"generation":1}`},
+		{name: "a bad cookie token", method: "GET", path: temporary, hdr: http.Header{"Cookie": {"tg=garbage"}}, status: 401,
+			want: authError(`{"id":"badToken","description":"Provided token could not be understood by the server."}`)},
+	})
 }
 
 // TestBudget: wrong passwords use up the client's budget; past it,
