@@ -86,8 +86,9 @@ type Service struct {
 	policy     Policy
 	budget     Budget
 	// bcryptSlots bounds concurrent password hashing and checking.
-	bcryptSlots chan struct{}
-	cancel      func()
+	bcryptSlots  chan struct{}
+	passwordCost int // 0: PasswordCost
+	cancel       func()
 	// heard is set for stores whose change notifications can be lost (a
 	// shared store's broken subscription): cached state is trusted only
 	// while the last notification or health check is at most maxStale old.

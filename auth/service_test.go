@@ -322,3 +322,34 @@ func TestAuthenticateWhileClosing(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordCanceled: a caller that has gone away gets ErrCanceled and
+// costs no bcrypt check, even when a slot is free.
+func TestPasswordCanceled(t *testing.T) {
+	s := newService(t, openStore(t), tokens.NewServerKey())
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	for i := range 50 {
+		if _, err := s.Password(gone, "alice", "secret-password"); !errors.Is(err, auth.ErrCanceled) {
+			t.Fatalf("try %d: Password = %v, want ErrCanceled", i, err)
+		}
+		if _, err := s.HashPassword(gone, "DtUYwi&l5I1KX4@Le"); !errors.Is(err, auth.ErrCanceled) {
+			t.Fatalf("try %d: HashPassword = %v, want ErrCanceled", i, err)
+		}
+	}
+}
+
+func TestPasswordCost(t *testing.T) {
+	s, err := auth.New(openStore(t), tokens.NewServerKey(), auth.WithPasswordCost(bcrypt.MinCost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	hash, err := s.HashPassword(ctx, "DtUYwi&l5I1KX4@Le")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != bcrypt.MinCost {
+		t.Errorf("cost %d (%v), want %d", cost, err, bcrypt.MinCost)
+	}
+}

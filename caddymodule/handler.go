@@ -31,9 +31,11 @@ func init() {
 // caller's identity in X-Auth-User-* headers and {http.auth.user.*}
 // placeholders.
 type Handler struct {
-	// Where the gate looks for a token, in order. Each entry is
-	// "header:<name>", "bearer" (Authorization: Bearer), "cookie:<name>" or
-	// "query:<name>". Default: ["header:X-Auth-Token", "bearer"].
+	// Where the gate, and the token endpoints on this route, look for a
+	// token, in order. Each entry is "header:<name>", "bearer"
+	// (Authorization: Bearer), "cookie:<name>" or "query:<name>". The
+	// endpoints then also take Basic credentials; both take the session
+	// cookie last. Default: ["header:X-Auth-Token", "bearer"].
 	TokenSources []string `json:"token_sources,omitempty"`
 
 	// Pass the token on to the next handler. A token from a query
@@ -61,10 +63,11 @@ type Handler struct {
 	// clients still get 401. Default: "", off.
 	LoginRedirect string `json:"login_redirect,omitempty"`
 
-	app       *App
-	sources   []source
-	templates *pages.Templates // nil unless Pages
-	logger    *zap.Logger
+	app        *App
+	sources    caller.Sources   // the configured ones, then the session cookie
+	configured caller.Sources   // the configured ones alone, for the endpoints
+	templates  *pages.Templates // nil unless Pages
+	logger     *zap.Logger
 
 	// The front doors over the app's service, which exists once the app
 	// has started: built by the first request. A pointer, so that the
@@ -116,14 +119,13 @@ func (h *Handler) setup(app *App) error {
 	if h.LogoutPath == "" {
 		h.LogoutPath = "/logout"
 	}
-	h.sources = make([]source, len(h.TokenSources), len(h.TokenSources)+1)
-	for i, s := range h.TokenSources {
-		if h.sources[i], err = parseSource(s); err != nil {
-			return fmt.Errorf("token_sources[%d]: %w", i, err)
-		}
+	configured, err := caller.ParseSources(h.TokenSources)
+	if err != nil {
+		return err
 	}
 	// The session cookie always counts, last: browsers carry it.
-	h.sources = append(h.sources, source{kind: "cookie", name: h.app.SessionCookie})
+	h.configured = configured
+	h.sources = append(configured[:len(configured):len(configured)], caller.Source{Kind: caller.Cookie, Name: h.app.SessionCookie})
 	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
 		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
 	}
@@ -150,6 +152,7 @@ func (h *Handler) front() *doors {
 		d := &doors{auth: a}
 		d.callers = &caller.Authenticator{
 			Auth:          a,
+			Sources:       h.configured,
 			ClientIP:      clientIP,
 			SessionCookie: h.app.SessionCookie,
 			SessionTTL:    time.Duration(h.app.SessionTTL),
@@ -189,7 +192,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		d.pages.ServeHTTP(w, r)
 		return nil
 	}
-	raw, src := h.token(r)
+	raw, src := h.sources.Find(r)
 	if raw == "" {
 		return h.refuse(w, r, onezone.NoCredentials(), nil)
 	}
@@ -199,24 +202,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.refuse(w, r, onezone.AuthError(err), err)
 	}
 	h.app.metrics.accepted.Inc()
-	src.remove(r, h.ForwardToken)
-	if !(h.ForwardToken && src.kind == "cookie" && src.name == h.app.SessionCookie) {
+	src.Remove(r, h.ForwardToken)
+	if !(h.ForwardToken && src.Kind == caller.Cookie && src.Name == h.app.SessionCookie) {
 		// The session cookie is tokengate's, whatever authenticated the
 		// request: the upstream never needs it.
-		removeCookie(r, h.app.SessionCookie)
+		caller.RemoveCookie(r, h.app.SessionCookie)
 	}
 	setIdentity(r, t.Identity)
 	return next.ServeHTTP(w, r)
-}
-
-// token returns the first token found in the configured sources.
-func (h *Handler) token(r *http.Request) (string, *source) {
-	for i := range h.sources {
-		if t := h.sources[i].get(r); t != "" {
-			return t, &h.sources[i]
-		}
-	}
-	return "", nil
 }
 
 // refuse answers a request that may not pass, in Onezone's envelope or,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/pages"
 )
 
@@ -73,8 +74,8 @@ func (h *Handler) redirectToLogin(w http.ResponseWriter, r *http.Request) bool {
 	}
 	u := *r.URL
 	for _, s := range h.sources {
-		if s.kind == "query" && strings.Contains(u.RawQuery, s.name) {
-			u.RawQuery = dropQueryParam(u.RawQuery, s.name)
+		if s.Kind == caller.Query && strings.Contains(u.RawQuery, s.Name) {
+			u.RawQuery = caller.DropQueryParam(u.RawQuery, s.Name)
 		}
 	}
 	http.Redirect(w, r, pages.LoginURL(h.LoginRedirect, u.RequestURI()), http.StatusFound)

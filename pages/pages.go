@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 )
 
 // StylePath is where the stylesheet is served. It is fixed, under a
@@ -93,7 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD, POST")
+		httpx.Allow(w, http.MethodGet, http.MethodHead, http.MethodPost)
 		h.message(w, http.StatusMethodNotAllowed, "Method not allowed", "This page answers GET and POST only.")
 		return
 	}
@@ -120,7 +121,7 @@ func secure(h http.Header) {
 
 func (h *Handler) serveStyle(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+		httpx.Allow(w, http.MethodGet, http.MethodHead)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
@@ -130,8 +131,13 @@ func (h *Handler) serveStyle(w http.ResponseWriter, r *http.Request) {
 	w.Write(h.style)
 }
 
-// unavailable answers a request the store could not serve.
+// unavailable answers a request the store could not serve, or with a
+// bare 499, logging nothing, one whose client has gone.
 func (h *Handler) unavailable(w http.ResponseWriter, err error) {
+	if caller.Canceled(err) {
+		w.WriteHeader(httpx.StatusClientClosedRequest)
+		return
+	}
 	h.logger.Error("page: store unavailable", zap.Error(err))
 	h.message(w, http.StatusServiceUnavailable, "Try again later", "The service is unavailable. Please try again in a moment.")
 }
