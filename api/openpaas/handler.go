@@ -195,7 +195,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 	case err != nil:
 		fail(w, errLoadUser, err)
 		return
-	case u.Blocked:
+	case u.Blocked || u.Orphaned: // an orphaned user cannot sign in either
 		writeError(w, errUserNotFound)
 		return
 	}
