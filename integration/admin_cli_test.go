@@ -508,14 +508,7 @@ func TestAdminTokens(t *testing.T) {
 // A tokengate directive without the global option loads the app on
 // demand; the admin API finds it. Without tokengate at all it says so.
 func TestAdminAppLoadedByHandler(t *testing.T) {
-	c := newCaddy(t, `{
-	{{.Global}}
-}
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`)
+	c := newCaddy(t, caddyfile{NoApp: true})
 	r := c.adminWant(t, http.MethodGet, "/tokengate/users", nil, http.StatusOK)
 	if strings.TrimSpace(string(r.Body)) != "[]" {
 		t.Errorf("users: %s", r)
@@ -526,13 +519,7 @@ func TestAdminAppLoadedByHandler(t *testing.T) {
 	// Without a password, Basic authentication cannot succeed.
 	wantRefused(t, c.basicMint(t, "zoe", ""), "badBasicCredentials")
 
-	c.reload(`{
-	{{.Global}}
-}
-{{index .Site 0}} {
-	respond "open"
-}
-`)
+	c.reload(caddyfile{NoApp: true, Sites: []site{{NoGate: true, Body: []string{`respond "open"`}}}})
 	wantAdminError(t, c.adminReq(t, http.MethodGet, "/tokengate/users", nil), http.StatusNotFound, "tokengate is not configured")
 	c.cliFails(t, "tokengate is not configured", "user", "list", "--address", c.admin)
 }

@@ -259,19 +259,8 @@ func jsonNum(n int64) string {
 	return string(b)
 }
 
-const aliceOnlySite = `{
-	{{.Global}}
-	tokengate {
-		temporary_max_ttl 1h
-		{{.Alice}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`
+// aliceOnlySite is gatedSite without bob.
+var aliceOnlySite = gatedSite.withUsers(aliceUser)
 
 func TestGateRemovedUser(t *testing.T) {
 	t.Parallel()
@@ -322,28 +311,10 @@ func TestGateCachedTokenExpires(t *testing.T) {
 
 // identitySite declares carol, who has no name, e-mail or role, and a
 // second site that forwards the token.
-const identitySite = `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-		user carol {
-			password {{.AliceHash}}
-		}
-	}
+var identitySite = caddyfile{
+	Users: []string{aliceUser, bobUser, "user carol {\n\tpassword {{.AliceHash}}\n}"},
+	Sites: []site{{}, {Gate: []string{"forward_token"}}},
 }
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-
-{{index .Site 1}} {
-	tokengate {
-		forward_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-`
 
 func TestGateIdentityHeaders(t *testing.T) {
 	t.Parallel()
@@ -506,28 +477,12 @@ func rawRequest(t *testing.T, base, raw string) *response {
 	return r
 }
 
-const querySite = `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate {
-		token_source query access_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-
-{{index .Site 1}} {
-	tokengate {
-		token_source query access_token
-		forward_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-`
+// querySite takes tokens from the access_token query parameter; site 1
+// forwards the token.
+var querySite = caddyfile{Sites: []site{
+	{Gate: []string{"token_source query access_token"}},
+	{Gate: []string{"token_source query access_token", "forward_token"}},
+}}
 
 func TestQueryTokenSource(t *testing.T) {
 	t.Parallel()
@@ -590,20 +545,7 @@ func TestQueryTokenSourceKeepsOtherParameters(t *testing.T) {
 
 func TestCookieTokenSource(t *testing.T) {
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate {
-		token_source cookie tg_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-`)
+	c := newCaddy(t, caddyfile{Sites: []site{{Gate: []string{"token_source cookie tg_token"}}}})
 	base := c.site(0)
 	tok := c.mintTemporary(t, base, "alice", alicePassword, 600)
 
@@ -628,23 +570,10 @@ func TestCookieTokenSource(t *testing.T) {
 
 func TestHandleErrorsOption(t *testing.T) {
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate {
-		handle_errors
-	}
-	reverse_proxy {{.Upstream}}
-	handle_errors {
-		respond "custom {err.status_code}"
-	}
-}
-`)
+	c := newCaddy(t, caddyfile{Sites: []site{{
+		Gate: []string{"handle_errors"},
+		Body: []string{proxyToUpstream, "handle_errors {\n\trespond \"custom {err.status_code}\"\n}"},
+	}}})
 	base := c.site(0)
 	tok := c.mintTemporary(t, base, "alice", alicePassword, 600)
 	revoked := c.mintTemporary(t, base, "bob", bobPassword, 600)
@@ -674,23 +603,10 @@ func TestHandleErrorsOption(t *testing.T) {
 
 func TestGateCoversHandleBlocks(t *testing.T) {
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	handle /app/* {
-		reverse_proxy {{.Upstream}}
-	}
-	handle {
-		respond "fallback" 200
-	}
-}
-`)
+	c := newCaddy(t, caddyfile{Sites: []site{{Body: []string{
+		"handle /app/* {\n\treverse_proxy {{.Upstream}}\n}",
+		"handle {\n\trespond \"fallback\" 200\n}",
+	}}}})
 	base := c.site(0)
 	for _, p := range []string{"/app/x", "/other"} {
 		wantError(t, c.do(t, http.MethodGet, base+p, nil, nil), http.StatusUnauthorized, "unauthorized")
@@ -713,25 +629,13 @@ func TestGateCoversHandleBlocks(t *testing.T) {
 
 func TestIdentityPlaceholders(t *testing.T) {
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
+	c := newCaddy(t, caddyfile{Sites: []site{{Body: []string{`handle /whoami {
+	respond "{http.auth.user.id}|{http.auth.user.email}|{http.auth.user.name}|{http.auth.user.role}"
+}`, `handle {
+	reverse_proxy {{.Upstream}} {
+		header_up X-App-User {http.auth.user.id}
 	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	handle /whoami {
-		respond "{http.auth.user.id}|{http.auth.user.email}|{http.auth.user.name}|{http.auth.user.role}"
-	}
-	handle {
-		reverse_proxy {{.Upstream}} {
-			header_up X-App-User {http.auth.user.id}
-		}
-	}
-}
-`)
+}`}}}})
 	base := c.site(0)
 	tok := c.mintTemporary(t, base, "bob", bobPassword, 600)
 	r := c.do(t, http.MethodGet, base+"/whoami", hdr{"X-Auth-Token": tok, "X-Auth-User-Id": "mallory"}, nil)
@@ -834,21 +738,7 @@ func TestRevocationIsImmediateUnderLoad(t *testing.T) {
 // X-Forwarded-For is the one ip caveats are checked against.
 func TestIPCaveatBehindTrustedProxy(t *testing.T) {
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	servers {
-		trusted_proxies static 127.0.0.1/32
-	}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`)
+	c := newCaddy(t, caddyfile{Global: []string{trustLoopbackProxy}})
 	base := c.site(0)
 	tok := c.mintWith(t, base, "alice", alicePassword, map[string]any{"caveats": []any{
 		map[string]any{"type": "time", "validUntil": time.Now().Unix() + 600},

@@ -24,35 +24,21 @@ import (
 
 // pagesSite: site 0 gated with the pages and login_redirect on; site 1 is
 // another origin whose page posts a form to site 0's account page.
-const pagesSite = `{
-	{{.Global}}
-	tokengate {
-		temporary_max_ttl 1h
-		{{.Users}}
-	}
+var pagesSite = caddyfile{
+	App: []string{"temporary_max_ttl 1h"},
+	Sites: []site{
+		{Gate: []string{"pages", "login_redirect"}},
+		{NoGate: true, Body: []string{`header Content-Type "text/html; charset=utf-8"`, `respond <<HTML
+	<!doctype html>
+	<html lang="en"><title>Prize</title>
+	<form method="post" action="{{index .Site 0}}/account">
+	<input type="hidden" name="action" value="create">
+	<input type="hidden" name="name" value="planted">
+	<button id="win">Win a prize</button>
+	</form>
+	HTML 200`}},
+	},
 }
-
-{{index .Site 0}} {
-	tokengate {
-		pages
-		login_redirect
-	}
-	reverse_proxy {{.Upstream}}
-}
-
-{{index .Site 1}} {
-	header Content-Type "text/html; charset=utf-8"
-	respond <<HTML
-		<!doctype html>
-		<html lang="en"><title>Prize</title>
-		<form method="post" action="{{index .Site 0}}/account">
-		<input type="hidden" name="action" value="create">
-		<input type="hidden" name="name" value="planted">
-		<button id="win">Win a prize</button>
-		</form>
-		HTML 200
-}
-`
 
 // browserAccept is what Chromium sends when it navigates.
 const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"

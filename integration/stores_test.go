@@ -1,14 +1,12 @@
 package integration
 
 import (
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
+	"testing"
 
 	"github.com/tokengate/tokengate/internal/redistest"
 )
@@ -16,7 +14,7 @@ import (
 // The suite of parts 1–4 runs once per store, from one table: TestMain
 // runs every test with the embedded bolt store, then runs this same test
 // binary again with storeUnderTest set to a Redis it started, and the
-// harness adds that store to every Caddyfile it renders.
+// harness adds that store to every Caddyfile it renders (caddyfile.render).
 var stores = []struct {
 	name string
 	run  func() int // nil: the tests of this process
@@ -92,52 +90,12 @@ func redisPass() int {
 	return 0
 }
 
-// withStore adds the Redis store under test to a rendered Caddyfile's
-// global tokengate options, with a key prefix of this process's own so
-// that tests sharing the server do not meet. A test that sets a store or
-// key itself keeps it.
-func withStore(cfg, scope string) string {
+// storeFor returns the shared store of a process whose scratch directory
+// is scope: nil (bolt) in the bolt pass, the Redis under test with a key
+// prefix of the process's own in the Redis pass.
+func storeFor(_ *testing.T, scope string) *sharedStore {
 	if storeUnderTest == "" {
-		return cfg
+		return nil
 	}
-	open := strings.Index(cfg, "{")
-	end := matchingBrace(cfg, open)
-	if open < 0 || end < 0 {
-		return cfg
-	}
-	global := cfg[open:end]
-	sum := sha256.Sum256([]byte(scope))
-	add := "\n\t\tstore redis {\n\t\t\taddress " + storeUnderTest + "\n\t\t\tkey_prefix t" +
-		strconv.FormatUint(uint64(sum[0])<<16|uint64(sum[1])<<8|uint64(sum[2]), 36) + ":\n\t\t}"
-	if i := strings.Index(global, "tokengate {"); i >= 0 {
-		block := global[i:]
-		if strings.Contains(block[:max(matchingBrace(block, len("tokengate ")), 0)], "\tstore ") {
-			return cfg
-		}
-		if !strings.Contains(block, "\tkey ") {
-			add += "\n\t\tkey " + testKey
-		}
-		at := open + i + len("tokengate {")
-		return cfg[:at] + add + cfg[at:]
-	}
-	return cfg[:end] + "\ttokengate {" + add + "\n\t\tkey " + testKey + "\n\t}\n" + cfg[end:]
-}
-
-// matchingBrace returns the index of the brace closing the one at open.
-func matchingBrace(s string, open int) int {
-	if open < 0 || open >= len(s) || s[open] != '{' {
-		return -1
-	}
-	depth := 0
-	for i := open; i < len(s); i++ {
-		switch s[i] {
-		case '{':
-			depth++
-		case '}':
-			if depth--; depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
+	return &sharedStore{addr: storeUnderTest, prefix: redisPrefix(scope)}
 }
