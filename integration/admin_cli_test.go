@@ -204,6 +204,7 @@ const managedMsg = "managed by the Caddy config"
 // Admin API.
 
 func TestAdminUsers(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 
 	// The declared users, ordered by id, without their hashes.
@@ -355,6 +356,7 @@ func TestAdminUsers(t *testing.T) {
 }
 
 func TestAdminBlockAndDelete(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 	c.adminWant(t, http.MethodPost, "/tokengate/users", map[string]any{"id": "erin", "password_hash": hash4(t, "erin-pw")}, http.StatusCreated)
 	tok, _ := c.basicMint(t, "erin", "erin-pw").JSON["token"].(string)
@@ -406,6 +408,7 @@ func TestAdminBlockAndDelete(t *testing.T) {
 }
 
 func TestAdminTokens(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 	base := "/tokengate/users/bob/tokens"
 
@@ -525,6 +528,7 @@ func TestAdminAppLoadedByHandler(t *testing.T) {
 }
 
 func TestAdminPersistence(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 	c.adminWant(t, http.MethodPost, "/tokengate/users", map[string]any{
 		"id": "gus", "password_hash": hash4(t, "gus-pw"), "role": "Ops",
@@ -641,6 +645,7 @@ func TestCLIUsers(t *testing.T) {
 }
 
 func TestCLITokens(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 
 	// T=$(caddy tokengate token issue alice --address ...)
@@ -724,6 +729,7 @@ func TestCLITokens(t *testing.T) {
 // Onezone's named-token API.
 
 func TestNamedTokensOnezoneAPI(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 	const named = "/api/v3/onezone/user/tokens/named"
 	auth := hdr{"X-Auth-Token": c.mintTemporary(t, c.site(0), "alice", alicePassword, 600)}

@@ -97,6 +97,7 @@ func resign(t *testing.T, tok string, claims map[string]any) string {
 // ---------------------------------------------------------------------------
 
 func TestGateWithoutToken(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -137,6 +138,7 @@ func TestGateWithoutToken(t *testing.T) {
 }
 
 func TestGateTokenHeaders(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -158,6 +160,7 @@ func TestGateTokenHeaders(t *testing.T) {
 }
 
 func TestGateRefusedTokens(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	// Another instance: its own data directory, hence its own server key
@@ -263,6 +266,7 @@ func jsonNum(n int64) string {
 var aliceOnlySite = gatedSite.withUsers(aliceUser)
 
 func TestGateRemovedUser(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -286,6 +290,7 @@ func TestGateRemovedUser(t *testing.T) {
 // A token verified once and cached is still refused once its time caveat
 // passes.
 func TestGateCachedTokenExpires(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -317,6 +322,7 @@ var identitySite = caddyfile{
 }
 
 func TestGateIdentityHeaders(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, identitySite)
 	aliceTok := c.mintTemporary(t, c.site(0), "alice", alicePassword, 600)
@@ -485,6 +491,7 @@ var querySite = caddyfile{Sites: []site{
 }}
 
 func TestQueryTokenSource(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, querySite)
 	base := c.site(0)
@@ -544,6 +551,7 @@ func TestQueryTokenSourceKeepsOtherParameters(t *testing.T) {
 }
 
 func TestCookieTokenSource(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, caddyfile{Sites: []site{{Gate: []string{"token_source cookie tg_token"}}}})
 	base := c.site(0)
@@ -569,6 +577,7 @@ func TestCookieTokenSource(t *testing.T) {
 }
 
 func TestHandleErrorsOption(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, caddyfile{Sites: []site{{
 		Gate: []string{"handle_errors"},
@@ -602,6 +611,7 @@ func TestHandleErrorsOption(t *testing.T) {
 }
 
 func TestGateCoversHandleBlocks(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, caddyfile{Sites: []site{{Body: []string{
 		"handle /app/* {\n\treverse_proxy {{.Upstream}}\n}",
@@ -628,6 +638,7 @@ func TestGateCoversHandleBlocks(t *testing.T) {
 }
 
 func TestIdentityPlaceholders(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, caddyfile{Sites: []site{{Body: []string{`handle /whoami {
 	respond "{http.auth.user.id}|{http.auth.user.email}|{http.auth.user.name}|{http.auth.user.role}"
@@ -651,6 +662,7 @@ func TestIdentityPlaceholders(t *testing.T) {
 // Once DELETE has answered 204, no request sent afterwards passes with a
 // token of the old generation, however hot the cache is.
 func TestRevocationIsImmediateUnderLoad(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -737,6 +749,7 @@ func TestRevocationIsImmediateUnderLoad(t *testing.T) {
 // With trusted_proxies, the client address Caddy derives from
 // X-Forwarded-For is the one ip caveats are checked against.
 func TestIPCaveatBehindTrustedProxy(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, caddyfile{Global: []string{trustLoopbackProxy}})
 	base := c.site(0)

@@ -164,6 +164,7 @@ func TestAccessLogHasNoSecrets(t *testing.T) {
 }
 
 func TestPersistenceAcrossRestart(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -211,6 +212,7 @@ func reloadSite(version string) caddyfile {
 }
 
 func TestReloadKeepsState(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	version := func(v int) caddyfile { return reloadSite("v" + strconv.Itoa(v)) }
 	c := newCaddy(t, version(0))
@@ -250,6 +252,7 @@ func TestReloadKeepsState(t *testing.T) {
 }
 
 func TestTwoSitesShareState(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, caddyfile{Sites: []site{{}, {}}})
 	a, b := c.site(0), c.site(1)
