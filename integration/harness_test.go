@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -54,6 +55,13 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		// Every test here builds and runs Caddy: -short is the developer's
+		// quick loop, which leaves them out.
+		fmt.Println("skipping the integration tests under -short: they build and run Caddy")
+		return 0
+	}
 	tmp, err := os.MkdirTemp("", "tokengate-integration-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
