@@ -109,7 +109,12 @@ func TestAccessLogHasNoSecrets(t *testing.T) {
 	upstreamSaw(t, c.do(t, http.MethodGet, s0+"/b", hdr{"Authorization": "Bearer " + headerTok}, nil))
 	upstreamSaw(t, c.do(t, http.MethodGet, s0+"/c", hdr{"Cookie": "tg_token=" + headerTok}, nil))
 	wantRefused(t, c.do(t, http.MethodGet, s0+"/r", hdr{"X-Auth-Token": refused}, nil), "badToken")
-	site0 := readLogLines(t, filepath.Join(c.dir, "site0.log"), 6)
+	// The pages' Referrer-Policy (same-origin) sends a reset link's URL, and
+	// its token, as the Referer of the requests the reset page makes.
+	resetTok := "reset-token-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	upstreamSaw(t, c.do(t, http.MethodGet, s0+"/style.css", hdr{"X-Auth-Token": headerTok,
+		"Referer": s0 + "/reset-password?token=" + resetTok + "&x=1"}, nil))
+	site0 := readLogLines(t, filepath.Join(c.dir, "site0.log"), 7)
 
 	// Sites 1 and 2: the token in the query.
 	queryTok := c.mintTemporary(t, c.site(1), "bob", bobPassword, 600)
@@ -127,6 +132,7 @@ func TestAccessLogHasNoSecrets(t *testing.T) {
 		"the header token":             headerTok,
 		"the header token's signature": headerTok[strings.LastIndex(headerTok, ".")+1:],
 		"the refused token":            refused,
+		"the reset token in a Referer": resetTok,
 		"the query token":              queryTok,
 		"the query token's signature":  queryTok[strings.LastIndex(queryTok, ".")+1:],
 	}
