@@ -993,7 +993,10 @@ func TestHandoffOutlivesRevocation(t *testing.T) {
 
 	t.Run("user deleted and re-created", func(t *testing.T) {
 		tok := c.newHandoff(t, base, hdr{"Authorization": basic("bob", bobPassword)}).Token
+		// Left out of the config, bob is only orphaned; deleting him takes
+		// the CLI.
 		c.reload(opSitesAliceOnly)
+		c.cliOK(t, "", "user", "delete", "bob")
 		wantOpenPaaSError(t, c.handoffUser(t, base, tok, nil), http.StatusNotFound, opUserNotFound)
 		c.reload(opSites)
 		r := c.handoffUser(t, base, tok, nil)
