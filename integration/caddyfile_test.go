@@ -94,13 +94,6 @@ func (cf caddyfile) withUsers(users ...string) caddyfile {
 	return cf
 }
 
-// withSite returns a copy of cf whose site i is s.
-func (cf caddyfile) withSite(i int, s site) caddyfile {
-	cf.Sites = append([]site(nil), cf.sites()...)
-	cf.Sites[i] = s
-	return cf
-}
-
 func (cf caddyfile) sites() []site {
 	if cf.Sites == nil {
 		return []site{{}}
