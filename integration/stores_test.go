@@ -92,14 +92,18 @@ func optedIn() []string {
 	return names
 }
 
-// runStores runs the tests with bolt, then, if they passed, the ones that
-// opted in with Redis, and returns the first failure.
+// runStores runs the tests with bolt, then the ones that opted in with
+// Redis, even after a failure (so that one run shows both), and returns
+// the first failure.
 func runStores(m interface{ Run() int }) int {
 	code := m.Run()
-	if storeUnderTest != "" || code != 0 {
+	if storeUnderTest != "" {
 		return code
 	}
-	return redisPass(optedIn())
+	if redis := redisPass(optedIn()); code == 0 {
+		code = redis
+	}
+	return code
 }
 
 // redisPass starts a redis-server and runs the tests names again against
