@@ -262,30 +262,9 @@ func jsonNum(n int64) string {
 	return string(b)
 }
 
-// aliceOnlySite is gatedSite without bob.
+// aliceOnlySite is gatedSite without bob. (What a reload to it does to
+// bob is TestReloadOrphansRemovedUser's.)
 var aliceOnlySite = gatedSite.withUsers(aliceUser)
-
-func TestGateRemovedUser(t *testing.T) {
-	bothStores(t)
-	t.Parallel()
-	c := newCaddy(t, gatedSite)
-	base := c.site(0)
-	bobTok := c.mintTemporary(t, base, "bob", bobPassword, 600)
-	aliceTok := c.mintTemporary(t, base, "alice", alicePassword, 600)
-	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil))
-
-	c.reload(aliceOnlySite)
-	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil), "tokenSubjectInvalid")
-	wantRefused(t, c.do(t, http.MethodGet, base+tempPath, hdr{"X-Auth-Token": bobTok}, nil), "tokenSubjectInvalid")
-	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": aliceTok}, nil))
-
-	// Declaring bob again does not bring his old tokens back.
-	c.reload(gatedSite)
-	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil), "tokenRevoked")
-	fresh := c.mintTemporary(t, base, "bob", bobPassword, 600)
-	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": fresh}, nil))
-	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": aliceTok}, nil))
-}
 
 // A token verified once and cached is still refused once its time caveat
 // passes.
