@@ -94,7 +94,10 @@ func (s *Service) Bans(ctx context.Context) ([]store.Counter, error) {
 
 // LiftBan forgets a key's failures.
 func (s *Service) LiftBan(ctx context.Context, key string) error {
-	return s.store.ClearCounter(ctx, key)
+	if err := s.store.ClearCounter(ctx, key); err != nil {
+		return s.storeErr(err)
+	}
+	return nil
 }
 
 // IsTooManyFailures returns the budget error in err, if any.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // ErrWeakPassword: the password does not meet the policy; the error is a
@@ -71,6 +73,11 @@ func (p Policy) Check(password string) error {
 // CheckPassword checks a new password against the Service's policy.
 func (s *Service) CheckPassword(password string) error { return s.policy.Check(password) }
 
+// WithPasswordCost sets the bcrypt cost of the hashes HashPassword makes,
+// for tests that would rather not spend a second on each.
+// Default: PasswordCost.
+func WithPasswordCost(cost int) Option { return func(s *Service) { s.passwordCost = cost } }
+
 // HashPassword checks the policy and hashes, holding a bcrypt slot so that
 // hashing cannot take every CPU from token checks.
 func (s *Service) HashPassword(ctx context.Context, password string) (string, error) {
@@ -81,10 +88,19 @@ func (s *Service) HashPassword(ctx context.Context, password string) (string, er
 		return "", err
 	}
 	defer s.release()
+	if s.passwordCost != 0 {
+		h, err := bcrypt.GenerateFromPassword([]byte(password), s.passwordCost)
+		return string(h), err
+	}
 	return HashPassword(password)
 }
 
+// acquire takes a bcrypt slot. A caller already gone gets none, even if
+// one is free: select would pick at random between the two.
 func (s *Service) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrCanceled, err)
+	}
 	select {
 	case s.bcryptSlots <- struct{}{}:
 		return nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/tokengate/tokengate/cache"
@@ -85,13 +86,16 @@ type Service struct {
 	policy     Policy
 	budget     Budget
 	// bcryptSlots bounds concurrent password hashing and checking.
-	bcryptSlots chan struct{}
-	cancel      func()
+	bcryptSlots  chan struct{}
+	passwordCost int // 0: PasswordCost
+	cancel       func()
 	// heard is set for stores whose change notifications can be lost (a
 	// shared store's broken subscription): cached state is trusted only
 	// while the last notification or health check is at most maxStale old.
 	heard    func() time.Time
 	maxStale time.Duration
+
+	closeOnce sync.Once
 }
 
 // Option configures a Service.
@@ -190,14 +194,17 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 	return s, nil
 }
 
-// Close stops the caches and the subscription. Safe on nil.
+// Close stops the caches and the subscription. Requests still using the
+// Service go on answering from the store. Safe on nil and more than once.
 func (s *Service) Close() {
 	if s == nil {
 		return
 	}
-	s.cancel()
-	s.tokens.Close()
-	s.subjects.Close()
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.tokens.Close()
+		s.subjects.Close()
+	})
 }
 
 // subject returns the cached or stored state of a user and a stamp taken

@@ -285,3 +285,71 @@ func TestPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthenticateWhileClosing authenticates from many goroutines while
+// the Service closes, as requests of an old config do while a reload
+// cleans it up: each answers (a cache miss reads the store), none panics.
+func TestAuthenticateWhileClosing(t *testing.T) {
+	st := openStore(t)
+	key := tokens.NewServerKey()
+	for range 10 {
+		s, err := auth.New(st, key, auth.WithDummyPasswordHash(string(minCostHash)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks := make([]string, 32)
+		for i := range toks {
+			toks[i] = issue(t, s, "alice")
+		}
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 200 {
+					if err := authenticate(s, toks[(g+i)%len(toks)]); err != nil {
+						failed.Add(1)
+					}
+				}
+			}()
+		}
+		s.Close()
+		wg.Wait()
+		s.Close() // Cleanup may run it again
+		if n := failed.Load(); n != 0 {
+			t.Fatalf("%d authentications failed during or after Close", n)
+		}
+	}
+}
+
+// TestPasswordCanceled: a caller that has gone away gets ErrCanceled and
+// costs no bcrypt check, even when a slot is free.
+func TestPasswordCanceled(t *testing.T) {
+	s := newService(t, openStore(t), tokens.NewServerKey())
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	for i := range 50 {
+		if _, err := s.Password(gone, "alice", "secret-password"); !errors.Is(err, auth.ErrCanceled) {
+			t.Fatalf("try %d: Password = %v, want ErrCanceled", i, err)
+		}
+		if _, err := s.HashPassword(gone, "DtUYwi&l5I1KX4@Le"); !errors.Is(err, auth.ErrCanceled) {
+			t.Fatalf("try %d: HashPassword = %v, want ErrCanceled", i, err)
+		}
+	}
+}
+
+func TestPasswordCost(t *testing.T) {
+	s, err := auth.New(openStore(t), tokens.NewServerKey(), auth.WithPasswordCost(bcrypt.MinCost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	hash, err := s.HashPassword(ctx, "DtUYwi&l5I1KX4@Le")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != bcrypt.MinCost {
+		t.Errorf("cost %d (%v), want %d", cost, err, bcrypt.MinCost)
+	}
+}

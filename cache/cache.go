@@ -39,6 +39,11 @@ type Cache[V any] struct {
 
 	hits, misses counter
 	evictions    atomic.Uint64
+	// inUse lets Close wait for the calls into ristretto in progress:
+	// ristretto's own Close races its Get and Set (they send on the
+	// channels it closes), and a config reload closes a cache that
+	// requests of the old config may still be using.
+	inUse users
 }
 
 type entry[V any] struct {
@@ -76,7 +81,12 @@ func New[V any](maxBytes int64, epochs *Epochs) (*Cache[V], error) {
 // Get returns the value cached for key if its stamp is still current.
 func (c *Cache[V]) Get(key string) (V, bool) {
 	h := maphash.String(c.seed, key)
-	e, ok := c.rc.Get(h)
+	var e *entry[V]
+	ok := c.inUse.enter(h)
+	if ok {
+		e, ok = c.rc.Get(h)
+		c.inUse.exit(h)
+	}
 	if !ok || !equal(e.key, key) || !c.epochs.Current(e.stamp) {
 		c.misses.add(h)
 		var zero V
@@ -90,8 +100,13 @@ func (c *Cache[V]) Get(key string) (V, bool) {
 // have been taken before the state behind val was read. cost is val's
 // approximate size in bytes beyond the key.
 func (c *Cache[V]) Set(key string, stamp Stamp, val V, cost int64, ttl time.Duration) {
+	h := maphash.String(c.seed, key)
+	if !c.inUse.enter(h) {
+		return // closed: nothing will read it
+	}
 	e := &entry[V]{key: key, stamp: stamp, val: val}
-	c.rc.SetWithTTL(maphash.String(c.seed, key), e, int64(len(key))+entryOverhead+cost, ttl)
+	c.rc.SetWithTTL(h, e, int64(len(key))+entryOverhead+cost, ttl)
+	c.inUse.exit(h)
 }
 
 // Stats returns the cache's counts so far. An entry found but stale
@@ -101,11 +116,18 @@ func (c *Cache[V]) Stats() Stats {
 }
 
 // Wait blocks until pending writes are applied. For tests and benchmarks.
-func (c *Cache[V]) Wait() { c.rc.Wait() }
+func (c *Cache[V]) Wait() {
+	if c.inUse.enter(0) {
+		c.rc.Wait()
+		c.inUse.exit(0)
+	}
+}
 
-// Close stops the cache's goroutines. Safe on a nil cache.
+// Close stops the cache's goroutines once the lookups and writes in
+// progress are done; later ones miss and are dropped. Safe on a nil cache
+// and more than once.
 func (c *Cache[V]) Close() {
-	if c != nil {
+	if c != nil && c.inUse.close() {
 		c.rc.Close()
 	}
 }

@@ -311,3 +311,46 @@ func TestInvalidateRace(t *testing.T) {
 	}
 	t.Logf("%d hits over %d invalidations", hits.Load(), writes)
 }
+
+// TestCloseWhileInUse closes a cache that other goroutines are still
+// reading and writing, as a config reload's Cleanup can while requests of
+// the old config finish: lookups must miss and writes be dropped, never
+// panic (ristretto alone sends on its closed channels).
+func TestCloseWhileInUse(t *testing.T) {
+	for round := range 20 {
+		c, err := cache.New[string](1<<20, cache.NewEpochs())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := cache.NewEpochs()
+		var wg sync.WaitGroup
+		var started sync.WaitGroup
+		stop := make(chan struct{})
+		for g := range 4 {
+			wg.Add(1)
+			started.Add(1)
+			go func() {
+				defer wg.Done()
+				started.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					k := fmt.Sprintf("k%d-%d", g, i%64)
+					c.Set(k, e.Stamp(k), "v", 1, 0)
+					c.Get(k)
+				}
+			}()
+		}
+		started.Wait()
+		c.Close()
+		c.Close() // twice is harmless
+		if _, ok := c.Get("k0-0"); ok {
+			t.Fatalf("round %d: a closed cache answered a hit", round)
+		}
+		close(stop)
+		wg.Wait()
+	}
+}

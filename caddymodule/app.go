@@ -4,18 +4,20 @@
 package caddymodule
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/tokengate/tokengate/auth"
-	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/tokens"
 )
 
 func init() {
@@ -84,19 +86,33 @@ type App struct {
 	// Default: 2s.
 	MaxStaleness caddy.Duration `json:"max_staleness,omitempty"`
 
-	// Users declared in the config. They are written to the store at
-	// provision time, marked as config-managed; config-managed users no
-	// longer declared are removed. Default: none.
+	// Users declared in the config. They are written to the store when
+	// the config starts (never by `caddy validate`), marked as
+	// config-managed; a config-managed user no longer declared is blocked
+	// and marked orphaned, not deleted: declaring it again restores it,
+	// and `caddy tokengate user delete` removes it for good. Default: none.
 	Users []UserConfig `json:"users,omitempty"`
 
-	auth       *auth.Service
-	storeKey   string
-	metrics    *metrics
-	stopHeard  func()
-	stopHealth func()
-	logger     *zap.Logger
-	stop       chan struct{}
-	done       chan struct{}
+	// Built by Provision, without touching the store or the data directory.
+	key     tokens.ServerKey // zero: the key file, read in Start
+	metrics *metrics
+	reg     *prometheus.Registry
+	logger  *zap.Logger
+
+	run *running
+}
+
+// running is what Start acquires (or the first request, if the http app
+// starts first: Caddy starts apps in no fixed order) and Cleanup
+// releases. Provision makes it, so that the App itself stays a plain
+// config value.
+type running struct {
+	once    sync.Once
+	err     error
+	auth    atomic.Pointer[auth.Service]
+	release []func() error // in order of acquisition
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // Defaults.
@@ -118,7 +134,10 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision opens the store, loads the key and syncs declared users.
+// Provision sets the defaults and builds what needs neither the store
+// nor the data directory: `caddy validate` runs it, and so does a reload
+// that Caddy may still reject. Opening the store, generating the key file
+// and syncing the declared users wait for Start.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	if a.Store == nil {
@@ -167,46 +186,20 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("key is required with a shared store: every instance must derive the same signing keys " +
 			"(set it from a secret, e.g. key {env.TOKENGATE_KEY})")
 	}
-	key, err := loadKey(a.Key)
-	if err != nil {
-		return err
+	if a.Key != "" {
+		k, err := parseKey(a.Key)
+		if err != nil {
+			return err
+		}
+		a.key = k
 	}
-	st, poolKey, err := a.Store.open()
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	a.storeKey = poolKey
-	if r, ok := st.(*store.Redis); ok {
-		a.stopHealth = r.OnHealth(a.logHealth)
-	}
-	reg := ctx.GetMetricsRegistry()
-	if a.metrics, err = loadMetrics(reg); err != nil {
+	a.run = new(running)
+	a.reg = ctx.GetMetricsRegistry()
+	var err error
+	if a.metrics, err = loadMetrics(a.reg); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	st = observe(st, a.Store.Kind(), a.metrics, a.logger)
-	a.stopHeard = st.Subscribe(a.metrics.heard)
-	a.auth, err = auth.New(st, key,
-		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
-		auth.WithCacheSize(a.CacheSize),
-		auth.WithPasswordPolicy(auth.Policy{MinLength: a.PasswordMinLength, MinClasses: a.PasswordMinClasses}),
-		auth.WithBudget(auth.Budget{Max: a.FailureBudget, Window: time.Duration(a.FailureWindow), UserFactor: auth.DefaultBudget.UserFactor}),
-		auth.WithPasswordConcurrency(a.PasswordConcurrency),
-		auth.WithMaxStaleness(time.Duration(a.MaxStaleness)),
-	)
-	if err != nil {
-		return err
-	}
-	if err := reg.Register(newCacheCollector(a.auth)); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	res, err := a.auth.SyncUsers(pctx, declaredUsers(a.Users))
-	for _, id := range res.Orphaned {
-		a.logger.Warn("user no longer declared in the config: blocked and marked orphaned; "+
-			"declare it again to restore it, or remove it for good with `caddy tokengate user delete`", zap.String("user", id))
-	}
-	return err
+	return nil
 }
 
 // Validate checks the config.
@@ -238,73 +231,6 @@ func (a *App) Validate() error {
 		}
 	}
 	return nil
-}
-
-// Start begins purging expired sessions and handoff tokens.
-func (a *App) Start() error {
-	a.stop, a.done = make(chan struct{}), make(chan struct{})
-	go a.purge()
-	return nil
-}
-
-// Stop ends the purging; Cleanup releases the state.
-func (a *App) Stop() error {
-	if a.stop != nil {
-		close(a.stop)
-		<-a.done
-	}
-	return nil
-}
-
-func (a *App) purge() {
-	defer close(a.done)
-	t := time.NewTicker(purgeEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-a.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			n, err := a.auth.PurgeExpired(ctx)
-			cancel()
-			if err != nil {
-				a.logger.Warn("purging expired sessions and handoff tokens", zap.Error(err))
-			} else if n > 0 {
-				a.logger.Debug("purged expired sessions and handoff tokens", zap.Int("count", n))
-			}
-		}
-	}
-}
-
-// logHealth reports a shared store's subscription going and coming back:
-// meanwhile, cached state is trusted for at most max_staleness.
-func (a *App) logHealth(h store.HealthEvent) {
-	if h == store.SubscriptionLost {
-		a.logger.Warn("lost the shared store's change notifications; trusting cached state for at most max_staleness",
-			zap.Duration("max_staleness", time.Duration(a.MaxStaleness)))
-		return
-	}
-	a.logger.Info("shared store's change notifications restored; cached state dropped")
-}
-
-// Cleanup releases what Provision acquired, and only that.
-func (a *App) Cleanup() error {
-	if a.stopHealth != nil {
-		a.stopHealth()
-	}
-	if a.stopHeard != nil {
-		a.stopHeard()
-	}
-	if a.metrics != nil {
-		metricsPool.Delete(metricsPoolKey)
-	}
-	a.auth.Close()
-	if a.storeKey == "" {
-		return nil
-	}
-	_, err := stores.Delete(a.storeKey)
-	return err
 }
 
 // ResetLink builds the link for a password-reset token.

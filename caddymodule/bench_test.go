@@ -34,6 +34,10 @@ func newTestApp(tb testing.TB) *App {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { app.Cleanup() })
+	if err := app.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { app.Stop() })
 	return app
 }
 
@@ -74,7 +78,7 @@ func BenchmarkGateHit(b *testing.B) {
 	if err := h.setup(app); err != nil {
 		b.Fatal(err)
 	}
-	tok, err := app.auth.IssueTemporary(context.Background(), "alice", tokens.Access,
+	tok, err := app.service().IssueTemporary(context.Background(), "alice", tokens.Access,
 		[]tokens.Caveat{{Type: tokens.CaveatTime, ValidUntil: time.Now().Add(time.Hour).Unix()}})
 	if err != nil {
 		b.Fatal(err)
@@ -105,6 +109,6 @@ func BenchmarkGateHit(b *testing.B) {
 }
 
 func cacheHits(app *App) uint64 {
-	toks, _ := app.auth.CacheStats()
+	toks, _ := app.service().CacheStats()
 	return toks.Hits
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 
+	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/pages"
 )
 
@@ -316,7 +317,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			default:
 				return d.ArgErr()
 			}
-			if _, err := parseSource(src); err != nil {
+			if _, err := caller.ParseSource(src); err != nil {
 				return d.Err(err.Error())
 			}
 			h.TokenSources = append(h.TokenSources, src)

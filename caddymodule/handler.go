@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -15,6 +17,7 @@ import (
 	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/api/openpaas"
 	"github.com/tokengate/tokengate/api/unleash"
+	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/pages"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -28,9 +31,11 @@ func init() {
 // caller's identity in X-Auth-User-* headers and {http.auth.user.*}
 // placeholders.
 type Handler struct {
-	// Where the gate looks for a token, in order. Each entry is
-	// "header:<name>", "bearer" (Authorization: Bearer), "cookie:<name>" or
-	// "query:<name>". Default: ["header:X-Auth-Token", "bearer"].
+	// Where the gate, and the token endpoints on this route, look for a
+	// token, in order. Each entry is "header:<name>", "bearer"
+	// (Authorization: Bearer), "cookie:<name>" or "query:<name>". The
+	// endpoints then also take Basic credentials; both take the session
+	// cookie last. Default: ["header:X-Auth-Token", "bearer"].
 	TokenSources []string `json:"token_sources,omitempty"`
 
 	// Pass the token on to the next handler. A token from a query
@@ -58,14 +63,31 @@ type Handler struct {
 	// clients still get 401. Default: "", off.
 	LoginRedirect string `json:"login_redirect,omitempty"`
 
-	app      *App
-	sources  []source
+	app        *App
+	sources    caller.Sources   // the configured ones, then the session cookie
+	configured caller.Sources   // the configured ones alone, for the endpoints
+	templates  *pages.Templates // nil unless Pages
+	logger     *zap.Logger
+
+	// The front doors over the app's service, which exists once the app
+	// has started: built by the first request. A pointer, so that the
+	// Handler stays a plain config value.
+	built *built
+}
+
+type built struct {
+	doors atomic.Pointer[doors]
+	once  sync.Once
+}
+
+// doors are a handler's endpoints and its credential checks.
+type doors struct {
+	auth     *auth.Service
 	callers  *caller.Authenticator
 	onezone  *onezone.Handler
 	openpaas *openpaas.Handler
 	unleash  *unleash.Handler
 	pages    *pages.Handler // nil unless Pages
-	logger   *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -89,6 +111,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // setup finishes provisioning the handler for app.
 func (h *Handler) setup(app *App) error {
 	h.app = app
+	h.built = new(built)
 	var err error
 	if len(h.TokenSources) == 0 {
 		h.TokenSources = []string{"header:X-Auth-Token", "bearer"}
@@ -96,82 +119,97 @@ func (h *Handler) setup(app *App) error {
 	if h.LogoutPath == "" {
 		h.LogoutPath = "/logout"
 	}
-	h.sources = make([]source, len(h.TokenSources), len(h.TokenSources)+1)
-	for i, s := range h.TokenSources {
-		if h.sources[i], err = parseSource(s); err != nil {
-			return fmt.Errorf("token_sources[%d]: %w", i, err)
-		}
+	configured, err := caller.ParseSources(h.TokenSources)
+	if err != nil {
+		return err
 	}
 	// The session cookie always counts, last: browsers carry it.
-	h.sources = append(h.sources, source{kind: "cookie", name: h.app.SessionCookie})
-	a := h.app.auth
-	h.callers = &caller.Authenticator{
-		Auth:          a,
-		ClientIP:      clientIP,
-		SessionCookie: h.app.SessionCookie,
-		SessionTTL:    time.Duration(h.app.SessionTTL),
-		Logger:        h.logger,
-	}
-	h.onezone = &onezone.Handler{Auth: a, Callers: h.callers}
-	h.openpaas = &openpaas.Handler{Auth: a, Callers: h.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
-	h.unleash = &unleash.Handler{Auth: a, Callers: h.callers}
+	h.configured = configured
+	h.sources = append(configured[:len(configured):len(configured)], caller.Source{Kind: caller.Cookie, Name: h.app.SessionCookie})
 	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
 		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
 	}
 	if h.Pages != nil {
-		if h.pages, err = h.Pages.provision(h); err != nil {
+		if h.templates, err = h.Pages.provision(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// front returns the handler's doors, building them on first use; nil if
+// the app could not start (the request is refused, fail closed).
+func (h *Handler) front() *doors {
+	if d := h.built.doors.Load(); d != nil {
+		return d
+	}
+	h.built.once.Do(func() {
+		a, err := h.app.started()
+		if err != nil {
+			h.logger.Error("tokengate did not start", zap.Error(err))
+			return
+		}
+		d := &doors{auth: a}
+		d.callers = &caller.Authenticator{
+			Auth:          a,
+			Sources:       h.configured,
+			ClientIP:      clientIP,
+			SessionCookie: h.app.SessionCookie,
+			SessionTTL:    time.Duration(h.app.SessionTTL),
+			Logger:        h.logger,
+		}
+		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers}
+		d.openpaas = &openpaas.Handler{Auth: a, Callers: d.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
+		d.unleash = &unleash.Handler{Auth: a, Callers: d.callers}
+		if h.Pages != nil {
+			// The paths were checked in Provision.
+			d.pages, _ = pages.New(a, d.callers, h.Pages.paths(), h.templates, h.logger)
+		}
+		h.built.doors.Store(d)
+	})
+	return h.built.doors.Load()
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	d := h.front()
+	if d == nil {
+		return h.refuse(w, r, onezone.Unavailable(), nil)
+	}
 	switch p := r.URL.Path; {
 	case onezone.Match(p):
-		h.onezone.ServeHTTP(w, r)
+		d.onezone.ServeHTTP(w, r)
 		return nil
 	case openpaas.Match(p):
-		h.openpaas.ServeHTTP(w, r)
+		d.openpaas.ServeHTTP(w, r)
 		return nil
 	case unleash.Match(p):
-		h.unleash.ServeHTTP(w, r)
+		d.unleash.ServeHTTP(w, r)
 		return nil
 	case p == h.LogoutPath:
-		h.callers.Logout(w, r)
+		d.callers.Logout(w, r)
 		return nil
-	case h.pages != nil && h.pages.Match(p):
-		h.pages.ServeHTTP(w, r)
+	case d.pages != nil && d.pages.Match(p):
+		d.pages.ServeHTTP(w, r)
 		return nil
 	}
-	raw, src := h.token(r)
+	raw, src := h.sources.Find(r)
 	if raw == "" {
 		return h.refuse(w, r, onezone.NoCredentials(), nil)
 	}
-	t, err := h.app.auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: clientIP(r), Interface: "rest"})
+	t, err := d.auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: clientIP(r), Interface: "rest"})
 	if err != nil {
 		// Store failures are logged by the store, at most once a second.
 		return h.refuse(w, r, onezone.AuthError(err), err)
 	}
 	h.app.metrics.accepted.Inc()
-	src.remove(r, h.ForwardToken)
-	if !(h.ForwardToken && src.kind == "cookie" && src.name == h.app.SessionCookie) {
+	src.Remove(r, h.ForwardToken)
+	if !(h.ForwardToken && src.Kind == caller.Cookie && src.Name == h.app.SessionCookie) {
 		// The session cookie is tokengate's, whatever authenticated the
 		// request: the upstream never needs it.
-		removeCookie(r, h.app.SessionCookie)
+		caller.RemoveCookie(r, h.app.SessionCookie)
 	}
 	setIdentity(r, t.Identity)
 	return next.ServeHTTP(w, r)
-}
-
-// token returns the first token found in the configured sources.
-func (h *Handler) token(r *http.Request) (string, *source) {
-	for i := range h.sources {
-		if t := h.sources[i].get(r); t != "" {
-			return t, &h.sources[i]
-		}
-	}
-	return "", nil
 }
 
 // refuse answers a request that may not pass, in Onezone's envelope or,

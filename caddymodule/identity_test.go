@@ -26,20 +26,3 @@ func TestStripConnectionTokens(t *testing.T) {
 		}
 	}
 }
-
-func TestRemoveCookie(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"a=1; tg=secret; b=2", "a=1; b=2"},
-		{"a[b]=1; tg=secret; c=x\\y", "a[b]=1; c=x\\y"},
-		{"tg=secret", ""},
-		{"a=1", "a=1"},
-		{"tgx=keep; a=1", "tgx=keep; a=1"},
-	} {
-		r, _ := http.NewRequest(http.MethodGet, "/", nil)
-		r.Header.Set("Cookie", tc.in)
-		removeCookie(r, "tg")
-		if got := r.Header.Get("Cookie"); got != tc.want {
-			t.Errorf("Cookie %q → %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}

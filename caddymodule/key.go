@@ -12,17 +12,20 @@ import (
 	"github.com/tokengate/tokengate/tokens"
 )
 
-// loadKey returns the configured server key or, when none is configured,
-// the one kept in Caddy's data directory, generating it on first use.
-func loadKey(configured string) (tokens.ServerKey, error) {
-	if configured != "" {
-		k, err := tokens.ParseServerKey(caddy.NewReplacer().ReplaceAll(configured, ""))
-		if err != nil {
-			// The value itself is never echoed: it is a secret.
-			return tokens.ServerKey{}, fmt.Errorf("key: %w", err)
-		}
-		return k, nil
+// parseKey returns the configured server key, placeholders expanded.
+func parseKey(configured string) (tokens.ServerKey, error) {
+	k, err := tokens.ParseServerKey(caddy.NewReplacer().ReplaceAll(configured, ""))
+	if err != nil {
+		// The value itself is never echoed: it is a secret.
+		return tokens.ServerKey{}, fmt.Errorf("key: %w", err)
 	}
+	return k, nil
+}
+
+// loadKeyFile returns the key kept in Caddy's data directory, generating
+// it on first use. Start calls it, never Provision: `caddy validate` must
+// not write the file.
+func loadKeyFile() (tokens.ServerKey, error) {
 	path := filepath.Join(caddy.AppDataDir(), "tokengate", "server.key")
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -42,7 +45,7 @@ func loadKey(configured string) (tokens.ServerKey, error) {
 	// O_EXCL: if another process wrote a key meanwhile, use that one.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return loadKey("")
+		return loadKeyFile()
 	}
 	if err != nil {
 		return tokens.ServerKey{}, fmt.Errorf("key file: %w", err)

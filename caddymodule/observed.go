@@ -167,8 +167,15 @@ func (o *observed) CreateUser(ctx context.Context, u store.User) (err error) {
 }
 
 func (o *observed) UpdateUser(ctx context.Context, id string, fn func(*store.User) error) (u store.User, err error) {
-	defer o.done(opUpdateUser, o.now(), &err)
-	u, err = o.Store.UpdateUser(ctx, id, fn)
+	start := o.now()
+	// An error of fn's own is the caller's answer, not a store failure.
+	var fnErr error
+	u, err = o.Store.UpdateUser(ctx, id, func(u *store.User) error { fnErr = fn(u); return fnErr })
+	failure := err
+	if fnErr != nil && errors.Is(err, fnErr) {
+		failure = nil
+	}
+	o.done(opUpdateUser, start, &failure)
 	o.changed(err, noRevocation, "user saved", zap.String("user", id), zap.String("username", u.Username),
 		zap.Bool("blocked", u.Blocked), zap.Bool("orphaned", u.Orphaned), zap.Bool("config_managed", u.ConfigManaged))
 	return u, err

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -45,6 +46,7 @@ func TestObservedStore(t *testing.T) {
 		}, "named token created", ""},
 		{func() error { return st.UpdateNamed(ctx, "alice", "t1", store.NamedUpdate{Revoked: new(true)}) }, "named token updated", "named"},
 		{func() error { return st.DeleteUser(ctx, "alice") }, "user deleted; its tokens revoked", "user"},
+		{func() error { return st.CreateUser(ctx, store.User{ID: "alice", PasswordHash: hash}) }, "user created", ""},
 	} {
 		counts := revocationCounts(m)
 		if err := step.do(); err != nil {
@@ -67,6 +69,16 @@ func TestObservedStore(t *testing.T) {
 				t.Fatalf("%q: revocations{kind=%q} = %v, want %v", step.msg, kind, n, want)
 			}
 		}
+	}
+
+	// An update the caller's function refuses is the caller's answer: not
+	// logged as a store failure, not logged as a change.
+	errNo := errors.New("refused by the caller")
+	if _, err := st.UpdateUser(ctx, "alice", func(*store.User) error { return errNo }); !errors.Is(err, errNo) {
+		t.Fatalf("UpdateUser = %v, want the function's error", err)
+	}
+	if got := logs.TakeAll(); len(got) != 0 {
+		t.Fatalf("a refused update logged %v", got)
 	}
 
 	// A store that cannot answer: bbolt refuses every call once closed.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/pages"
 )
 
@@ -27,8 +28,8 @@ type PagesConfig struct {
 	Templates string `json:"templates,omitempty"`
 }
 
-// provision sets the defaults and builds the pages.
-func (c *PagesConfig) provision(h *Handler) (*pages.Handler, error) {
+// provision sets the defaults, checks the paths and loads the templates.
+func (c *PagesConfig) provision() (*pages.Templates, error) {
 	for _, f := range []struct {
 		dst *string
 		def string
@@ -37,12 +38,18 @@ func (c *PagesConfig) provision(h *Handler) (*pages.Handler, error) {
 			*f.dst = f.def
 		}
 	}
-	p, err := pages.New(h.app.auth, h.callers, pages.Paths{Login: c.Login, Account: c.Account, Reset: c.Reset},
-		c.Templates, h.logger)
+	if err := c.paths().Check(); err != nil {
+		return nil, fmt.Errorf("pages: %w", err)
+	}
+	t, err := pages.LoadTemplates(c.Templates)
 	if err != nil {
 		return nil, fmt.Errorf("pages: %w", err)
 	}
-	return p, nil
+	return t, nil
+}
+
+func (c *PagesConfig) paths() pages.Paths {
+	return pages.Paths{Login: c.Login, Account: c.Account, Reset: c.Reset}
 }
 
 // redirectToLogin sends a browser refused for want of valid credentials to
@@ -59,10 +66,16 @@ func (h *Handler) redirectToLogin(w http.ResponseWriter, r *http.Request) bool {
 	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || !pages.PrefersHTML(r.Header.Get("Accept")) {
 		return false
 	}
+	if r.URL.Path == h.LoginRedirect {
+		// The sign-in page is not served here (no pages on this route, or
+		// the request did not reach them): sending the browser to it again
+		// would loop.
+		return false
+	}
 	u := *r.URL
 	for _, s := range h.sources {
-		if s.kind == "query" && strings.Contains(u.RawQuery, s.name) {
-			u.RawQuery = dropQueryParam(u.RawQuery, s.name)
+		if s.Kind == caller.Query && strings.Contains(u.RawQuery, s.Name) {
+			u.RawQuery = caller.DropQueryParam(u.RawQuery, s.Name)
 		}
 	}
 	http.Redirect(w, r, pages.LoginURL(h.LoginRedirect, u.RequestURI()), http.StatusFound)

@@ -56,6 +56,7 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, sess *auth.Token) 
 	ctx, subject := r.Context(), sess.Identity.ID
 	id, name := r.PostFormValue("id"), strings.TrimSpace(r.PostFormValue("name"))
 	var err error
+	var bad *auth.ValueError
 	switch r.PostFormValue("action") {
 	case "create":
 		if name == "" {
@@ -103,13 +104,25 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, sess *auth.Token) 
 		http.Redirect(w, r, h.paths.Account, http.StatusSeeOther)
 	case errors.Is(err, errNoName):
 		h.showAccount(w, r, sess, http.StatusBadRequest, "Give the token a name.")
-	case errors.Is(err, store.ErrExists):
+	case errors.As(err, &bad):
+		// auth's rule for token names, the same as the APIs'.
+		h.showAccount(w, r, sess, http.StatusBadRequest, sentence(bad.Error()))
+	case errors.Is(err, auth.ErrExists):
 		h.showAccount(w, r, sess, http.StatusConflict, "You already have a token named “"+name+"”.")
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound):
 		h.showAccount(w, r, sess, http.StatusNotFound, "That token or session no longer exists.")
 	default:
 		h.unavailable(w, err)
 	}
+}
+
+// sentence makes an error message a sentence: capitalized, with a full
+// stop.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }
 
 // updateNamed changes one of the subject's named tokens.

@@ -3,12 +3,11 @@ package pages
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 )
 
 // loginData is login.html's data.
@@ -46,8 +45,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		err = h.callers.StartSession(w, r, id.ID)
 	}
 	if e, ok := auth.IsTooManyFailures(err); ok {
-		secs := int(math.Ceil(e.RetryAfter.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		secs := httpx.RetryAfter(w, e.RetryAfter)
 		h.render(w, http.StatusTooManyRequests, "login.html", d,
 			fmt.Sprintf("Too many failed sign-in attempts. Try again in %d seconds.", secs))
 		return

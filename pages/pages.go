@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 )
 
 // StylePath is where the stylesheet is served. It is fixed, under a
@@ -51,23 +52,26 @@ type Handler struct {
 	logger  *zap.Logger
 }
 
-// New returns a Handler for the paths. Templates (and style.css) found
-// in templateDir, if it is not "", replace the built-in ones of the same
-// name.
-func New(a *auth.Service, c *caller.Authenticator, p Paths, templateDir string, logger *zap.Logger) (*Handler, error) {
+// Check reports whether the paths are usable: distinct paths of their
+// own, none the stylesheet's.
+func (p Paths) Check() error {
 	for _, s := range []string{p.Login, p.Account, p.Reset} {
 		if len(s) < 2 || s[0] != '/' || s == StylePath {
-			return nil, fmt.Errorf("%w: %q is not a path of its own", ErrPaths, s)
+			return fmt.Errorf("%w: %q is not a path of its own", ErrPaths, s)
 		}
 	}
 	if p.Login == p.Account || p.Login == p.Reset || p.Account == p.Reset {
-		return nil, fmt.Errorf("%w: login, account and reset must differ", ErrPaths)
+		return fmt.Errorf("%w: login, account and reset must differ", ErrPaths)
 	}
-	pages, style, err := load(templateDir)
-	if err != nil {
+	return nil
+}
+
+// New returns a Handler for the paths, rendering with t.
+func New(a *auth.Service, c *caller.Authenticator, p Paths, t *Templates, logger *zap.Logger) (*Handler, error) {
+	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	return &Handler{auth: a, callers: c, paths: p, pages: pages, style: style, logger: logger}, nil
+	return &Handler{auth: a, callers: c, paths: p, pages: t.pages, style: t.style, logger: logger}, nil
 }
 
 // Match reports whether the Handler serves path.
@@ -90,7 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD, POST")
+		httpx.Allow(w, http.MethodGet, http.MethodHead, http.MethodPost)
 		h.message(w, http.StatusMethodNotAllowed, "Method not allowed", "This page answers GET and POST only.")
 		return
 	}
@@ -121,7 +125,7 @@ func secure(h http.Header) {
 
 func (h *Handler) serveStyle(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+		httpx.Allow(w, http.MethodGet, http.MethodHead)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
@@ -131,8 +135,13 @@ func (h *Handler) serveStyle(w http.ResponseWriter, r *http.Request) {
 	w.Write(h.style)
 }
 
-// unavailable answers a request the store could not serve.
+// unavailable answers a request the store could not serve, or with a
+// bare 499, logging nothing, one whose client has gone.
 func (h *Handler) unavailable(w http.ResponseWriter, err error) {
+	if caller.Canceled(err) {
+		w.WriteHeader(httpx.StatusClientClosedRequest)
+		return
+	}
 	h.logger.Error("page: store unavailable", zap.Error(err))
 	h.message(w, http.StatusServiceUnavailable, "Try again later", "The service is unavailable. Please try again in a moment.")
 }

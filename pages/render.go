@@ -31,6 +31,23 @@ var ErrUnknownTemplate = errors.New("unknown template")
 // load parses the built-in templates, each replaced by the file of the
 // same name in dir if there is one, and returns the pages and the
 // stylesheet.
+// Templates are the pages' parsed templates and stylesheet.
+type Templates struct {
+	pages map[string]*template.Template
+	style []byte
+}
+
+// LoadTemplates parses the built-in templates and stylesheet; the files
+// found in dir, if it is not "", replace the built-in ones of the same
+// name (other .html files are an error).
+func LoadTemplates(dir string) (*Templates, error) {
+	pages, style, err := load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Templates{pages: pages, style: style}, nil
+}
+
 func load(dir string) (map[string]*template.Template, []byte, error) {
 	src := map[string][]byte{}
 	for _, n := range append(pageNames(), "layout.html") {

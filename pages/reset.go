@@ -3,11 +3,10 @@ package pages
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 )
 
 // resetData is reset.html's data.
@@ -34,8 +33,7 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 	ip := auth.IPKey(h.callers.ClientIP(r).String())
 	err := h.auth.Admit(r.Context(), ip)
 	if e, ok := auth.IsTooManyFailures(err); ok {
-		secs := int(math.Ceil(e.RetryAfter.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		secs := httpx.RetryAfter(w, e.RetryAfter)
 		h.message(w, http.StatusTooManyRequests, "Too many attempts",
 			fmt.Sprintf("Too many invalid reset links were tried from here. Try again in %d seconds.", secs))
 		return

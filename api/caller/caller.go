@@ -1,10 +1,13 @@
 // Package caller finds out who made an HTTP request to one of tokengate's
-// API endpoints, the way every seed API accepts it: a token header, a
-// Bearer token, Basic credentials, or the browser session cookie. Each API
-// writes the failure in its own format.
+// endpoints: it is where the gate, the seed APIs and the pages find
+// credentials. A route's token sources (a header, a Bearer token, a
+// cookie, a query parameter; by default Onezone's x-auth-token and
+// Bearer) come first, then Basic credentials, then the browser session
+// cookie. Each API writes the failure in its own format.
 package caller
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -30,6 +33,10 @@ var (
 // Authenticator authenticates API callers.
 type Authenticator struct {
 	Auth *auth.Service
+	// Sources are where a token is looked for, in order, before Basic
+	// credentials and the session cookie: the route's token sources.
+	// Default (nil): DefaultSources.
+	Sources Sources
 	// ClientIP returns the client address as the server determines it.
 	ClientIP func(*http.Request) netip.Addr
 	// SessionCookie is the name of the session cookie.
@@ -40,12 +47,19 @@ type Authenticator struct {
 	Logger *zap.Logger
 }
 
-// Authenticate returns the caller, trying x-auth-token, then Bearer, then
-// Basic (as Onezone does), then the session cookie. A request that
-// changes state and authenticates by cookie alone must come from the same
-// origin (CSRF).
+// Authenticate returns the caller, trying the token sources (by default
+// x-auth-token, then Bearer), then Basic (as Onezone does), then the
+// session cookie. A request that changes state and authenticates by a
+// cookie must come from the same origin (CSRF).
 func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
-	if raw := Token(r); raw != "" {
+	sources := a.Sources
+	if sources == nil {
+		sources = defaultSources
+	}
+	if raw, src := sources.Find(r); raw != "" {
+		if src.Kind == Cookie && !safeMethod(r.Method) && CrossSite(r) {
+			return nil, ErrCrossSite
+		}
 		return a.token(r, raw)
 	}
 	if user, pass, ok := basic(r); ok {
@@ -77,6 +91,14 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		return id, err
 	}
 	return nil, ErrNone
+}
+
+// Canceled reports whether err means that the client went away before
+// its answer was known (auth.ErrCanceled, context.Canceled). Nothing
+// failed: a door logs nothing and answers, if at all, 499
+// (httpx.StatusClientClosedRequest) with no body.
+func Canceled(err error) bool {
+	return errors.Is(err, auth.ErrCanceled) || errors.Is(err, context.Canceled)
 }
 
 // guessed reports whether a token error looks like guessing (undecodable,
@@ -121,16 +143,7 @@ func (a *Authenticator) Session(r *http.Request) *auth.Token {
 	return t
 }
 
-// Token returns the token in x-auth-token or Authorization: Bearer.
-func Token(r *http.Request) string {
-	if t := r.Header.Get("X-Auth-Token"); t != "" {
-		return t
-	}
-	if t, ok := cutPrefixFold(r.Header.Get("Authorization"), "Bearer "); ok {
-		return t
-	}
-	return ""
-}
+var defaultSources = DefaultSources()
 
 // basic returns Basic credentials. Undecodable ones count as present but
 // wrong, not absent.

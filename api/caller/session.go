@@ -3,6 +3,8 @@ package caller
 import (
 	"net/http"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/httpx"
 )
 
 // StartSession opens a session for the subject and sets its cookie:
@@ -50,7 +52,7 @@ func (a *Authenticator) EndSession(w http.ResponseWriter, r *http.Request) error
 // answers 204. A cross-site request is refused with 403.
 func (a *Authenticator) Logout(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+		httpx.Allow(w, http.MethodPost)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}

@@ -1,13 +1,14 @@
 package onezone
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
+	"time"
 
+	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -22,6 +23,8 @@ type Error struct {
 	// Reason is why authentication failed, for metrics: the id of the
 	// inner error of an unauthorized answer, else ID.
 	Reason string `json:"-"`
+	// retryAfter is a 429's Retry-After.
+	retryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.ID + ": " + e.Description }
@@ -40,9 +43,15 @@ var (
 	errUnavailable = newError(http.StatusServiceUnavailable, "temporaryFailure",
 		"Temporary failure - please try again later.", nil)
 	errNotFound = newError(http.StatusNotFound, "notFound", "The resource could not be found.", nil)
+	// Onezone's own description lists its character rules; tokengate's
+	// rule is auth.CheckTokenName's.
+	errBadName  = newError(http.StatusBadRequest, "badValueName", "Bad value: Name must be 1-50 characters long.", nil)
 	errExists   = newError(http.StatusConflict, "alreadyExists", "The resource already exists.", nil)
 	errInternal = newError(http.StatusInternalServerError, "internalServerError",
 		"The server has encountered an error while processing this request.", nil)
+	// Not Onezone's, nor sent: the client has gone.
+	errCanceled = newError(httpx.StatusClientClosedRequest, "requestCanceled",
+		"The client closed the request before it was answered.", nil)
 	// Onezone (cowboy) answers these two with an empty body; tokengate
 	// adds an envelope so that the client learns why.
 	errMediaType = newError(http.StatusUnsupportedMediaType, "unsupportedMediaType",
@@ -94,8 +103,12 @@ func tokenError(err error) *Error {
 }
 
 // AuthError translates a failure to authenticate a request: token errors
-// become 401 unauthorized with details.authError, a store failure 503.
+// become 401 unauthorized with details.authError, a store failure 503, a
+// client that went away 499 (written without a body).
 func AuthError(err error) *Error {
+	if caller.Canceled(err) {
+		return errCanceled
+	}
 	if inner := tokenError(err); inner != nil {
 		e := newError(http.StatusUnauthorized, "unauthorized",
 			"Provided authentication is not valid (see details).",
@@ -115,36 +128,42 @@ func AuthError(err error) *Error {
 // TooManyFailures is the answer to a client past its brute-force budget.
 // Onezone has no such error; the id follows its naming.
 func TooManyFailures(e *auth.ErrTooManyFailures) *Error {
-	secs := int64(math.Ceil(e.RetryAfter.Seconds()))
-	return newError(http.StatusTooManyRequests, "tooManyRequests",
+	err := newError(http.StatusTooManyRequests, "tooManyRequests",
 		"Too many failed authentication attempts - please try again later.",
-		map[string]any{"retryAfter": secs})
+		map[string]any{"retryAfter": httpx.RetrySeconds(e.RetryAfter)})
+	err.retryAfter = e.RetryAfter
+	return err
 }
+
+// Unavailable is the error for a request that cannot be decided: the
+// state it needs cannot be read.
+func Unavailable() *Error { return errUnavailable }
 
 // NoCredentials is the error for a request that presented none.
 func NoCredentials() *Error { return errNoAuth }
 
-// WriteError sends e in Onezone's envelope.
+// WriteError sends e in Onezone's envelope; a 499 only as the status,
+// since nobody reads it.
 func WriteError(w http.ResponseWriter, e *Error) {
 	switch e.Status {
+	case httpx.StatusClientClosedRequest:
+		w.WriteHeader(e.Status)
+		return
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokengate"`)
 	case http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", fmt.Sprint(e.Details["retryAfter"]))
+		httpx.RetryAfter(w, e.retryAfter)
 	}
 	writeJSON(w, e.Status, struct {
 		Error *Error `json:"error"`
 	}{e})
 }
 
+// writeJSON sends v as JSON, or internalServerError if it has none.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"id":"internalServerError"}}`)
+	if httpx.WriteJSON(w, status, "", v) != nil {
+		_ = httpx.WriteJSON(w, http.StatusInternalServerError, "", struct {
+			Error *Error `json:"error"`
+		}{errInternal})
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b)
 }

@@ -3,10 +3,8 @@
 package onezone
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"mime"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -84,12 +82,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fn, ok := rt[r.Method]
 	if !ok {
-		allow := make([]string, 0, len(rt))
-		for m := range rt {
-			allow = append(allow, m)
-		}
-		slices.Sort(allow)
-		w.Header().Set("Allow", strings.Join(allow, ", "))
+		httpx.Allow(w, slices.Collect(maps.Keys(rt))...)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
@@ -117,7 +110,7 @@ func (h *Handler) caller(r *http.Request) (*auth.Identity, *Error) {
 func (h *Handler) callerWithBody(w http.ResponseWriter, r *http.Request, v any) (*auth.Identity, bool) {
 	id, e := h.caller(r)
 	if e == nil {
-		e = readJSON(w, r, v)
+		e = readJSON(r, v)
 	}
 	if e != nil {
 		WriteError(w, e)
@@ -128,22 +121,18 @@ func (h *Handler) callerWithBody(w http.ResponseWriter, r *http.Request, v any) 
 
 // readJSON decodes the request body into v. Like Onezone, an empty body
 // counts as {} and a body needs Content-Type: application/json.
-func readJSON(w http.ResponseWriter, r *http.Request, v any) *Error {
+func readJSON(r *http.Request, v any) *Error {
 	body, err := httpx.ReadBody(r, maxBody)
+	if err == nil {
+		err = httpx.DecodeJSON(r.Header.Get("Content-Type"), body, v, httpx.Decoding{EmptyIsObject: true})
+	}
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, httpx.ErrTooLarge):
 		return errTooLarge
-	case err != nil:
-		return errMalformed
-	}
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		body = []byte("{}")
-	} else if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+	case errors.Is(err, httpx.ErrMediaType):
 		return errMediaType
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return errMalformed
-	}
-	return nil
+	return errMalformed
 }

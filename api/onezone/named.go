@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -45,12 +46,15 @@ func tokenSpec(w http.ResponseWriter, typeRaw, caveatsRaw json.RawMessage) (toke
 	return typ, caveats, true
 }
 
-// storeError answers a failed store call: missing → 404, taken name → 409.
+// storeError answers a failed named-token operation: missing → 404,
+// taken name → 409, a name against the rule → badValueName.
 func storeError(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, auth.ErrBadValue):
+		WriteError(w, errBadName)
+	case errors.Is(err, auth.ErrNotFound):
 		WriteError(w, errNotFound)
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, auth.ErrExists):
 		WriteError(w, errExists)
 	default:
 		WriteError(w, AuthError(err))
@@ -86,8 +90,8 @@ func (h *Handler) createNamed(w http.ResponseWriter, r *http.Request, _ string) 
 	writeJSON(w, http.StatusCreated, map[string]string{"tokenId": rec.ID, "token": tok})
 }
 
-// nameValue checks a token name: a non-empty string of at most 50
-// characters, as Onezone's name rules allow.
+// nameValue checks a token name: a string (badValueString) that follows
+// auth.CheckTokenName (badValueName), the rule every door applies.
 func nameValue(w http.ResponseWriter, raw json.RawMessage, required bool) (string, bool) {
 	if raw == nil {
 		if required {
@@ -96,17 +100,16 @@ func nameValue(w http.ResponseWriter, raw json.RawMessage, required bool) (strin
 		}
 		return "", !required
 	}
-	var name string
-	if err := json.Unmarshal(raw, &name); err != nil {
+	var name *string // null is no string, though it decodes as ""
+	if err := json.Unmarshal(raw, &name); err != nil || name == nil {
 		WriteError(w, badValue("badValueString", "name", "must be a string"))
 		return "", false
 	}
-	if name == "" || len([]rune(name)) > 50 {
-		WriteError(w, newError(http.StatusBadRequest, "badValueName",
-			"Bad value: Name must be 1-50 characters long.", nil))
+	if err := auth.CheckTokenName(*name); err != nil {
+		WriteError(w, errBadName)
 		return "", false
 	}
-	return name, true
+	return *name, true
 }
 
 // GET /user/tokens/named → {"tokens": [ids]}
@@ -179,12 +182,11 @@ func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, tokenID st
 		u.Name = &name
 	}
 	if req.Revoked != nil {
-		var revoked bool
-		if err := json.Unmarshal(req.Revoked, &revoked); err != nil {
+		// Into a pointer: null is no boolean, though it decodes as false.
+		if err := json.Unmarshal(req.Revoked, &u.Revoked); err != nil || u.Revoked == nil {
 			WriteError(w, badValue("badValueBoolean", "revoked", "must be a boolean"))
 			return
 		}
-		u.Revoked = &revoked
 	}
 	if u.Name == nil && u.Revoked == nil {
 		e := newError(http.StatusBadRequest, "missingAtLeastOneValue",

@@ -21,7 +21,7 @@ func (h *Handler) verifyAccessToken(w http.ResponseWriter, r *http.Request, _ st
 		PeerIP    *string         `json:"peerIp"`
 		Interface *string         `json:"interface"`
 	}
-	if e := readJSON(w, r, &req); e != nil {
+	if e := readJSON(r, &req); e != nil {
 		WriteError(w, e)
 		return
 	}

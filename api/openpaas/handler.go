@@ -5,16 +5,14 @@
 package openpaas
 
 import (
-	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/internal/httpx"
 	"github.com/tokengate/tokengate/store"
 )
 
@@ -53,12 +51,20 @@ func writeError(w http.ResponseWriter, e apiError) {
 	writeJSON(w, e.Code, map[string]apiError{"error": e})
 }
 
+// fail answers a failed operation with e, or with a bare 499 if the
+// client has gone.
+func fail(w http.ResponseWriter, e apiError, err error) {
+	if caller.Canceled(err) {
+		w.WriteHeader(httpx.StatusClientClosedRequest)
+		return
+	}
+	writeError(w, e)
+}
+
+// writeJSON sends v, which always has a JSON form, in OpenPaaS's media
+// type.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b)
+	_ = httpx.WriteJSON(w, status, "application/json; charset=utf-8", v)
 }
 
 // tokenView is a handoff token as OpenPaaS returns it.
@@ -85,7 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, Prefix), "/")
 	parts := strings.Split(rest, "/")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+		httpx.Allow(w, http.MethodGet, http.MethodHead)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
@@ -108,9 +114,12 @@ func (h *Handler) caller(w http.ResponseWriter, r *http.Request) *auth.Identity 
 	if err == nil {
 		return c
 	}
-	if errors.Is(err, auth.ErrUnavailable) {
+	switch {
+	case caller.Canceled(err):
+		w.WriteHeader(httpx.StatusClientClosedRequest)
+	case errors.Is(err, auth.ErrUnavailable):
 		writeError(w, errUnavailable)
-	} else if !writeTooMany(w, err) {
+	case !writeTooMany(w, err):
 		writeError(w, errLogin)
 	}
 	return nil
@@ -121,7 +130,7 @@ func (h *Handler) caller(w http.ResponseWriter, r *http.Request) *auth.Identity 
 func writeTooMany(w http.ResponseWriter, err error) bool {
 	e, ok := auth.IsTooManyFailures(err)
 	if ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+		httpx.RetryAfter(w, e.RetryAfter)
 		writeError(w, apiError{429, "Too Many Requests", "Too many failed attempts, try again later"})
 	}
 	return ok
@@ -135,7 +144,7 @@ func (h *Handler) newToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, rec, err := h.Auth.IssueHandoff(r.Context(), c.ID, h.TTL)
 	if err != nil {
-		writeError(w, errNewToken)
+		fail(w, errNewToken, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, view(tok, rec))
@@ -149,10 +158,10 @@ func (h *Handler) getToken(w http.ResponseWriter, r *http.Request, tok string) {
 	}
 	rec, err := h.Auth.Handoff(r.Context(), tok)
 	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && rec.Subject != c.ID):
+	case errors.Is(err, auth.ErrNotFound) || (err == nil && rec.Subject != c.ID):
 		writeError(w, errNotFound)
 	case err != nil:
-		writeError(w, errGetToken)
+		fail(w, errGetToken, err)
 	default:
 		writeJSON(w, http.StatusOK, view(tok, rec))
 	}
@@ -164,27 +173,27 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 	ip := auth.IPKey(h.Callers.ClientIP(r).String())
 	if err := h.Auth.Admit(r.Context(), ip); err != nil {
 		if !writeTooMany(w, err) {
-			writeError(w, errGetToken)
+			fail(w, errGetToken, err)
 		}
 		return
 	}
 	rec, err := h.Auth.Handoff(r.Context(), tok)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound):
 		h.Callers.Failed(r, ip)
 		writeError(w, errNotFound)
 		return
 	case err != nil:
-		writeError(w, errGetToken)
+		fail(w, errGetToken, err)
 		return
 	}
 	u, err := h.Auth.User(r.Context(), rec.Subject)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound):
 		writeError(w, errUserNotFound)
 		return
 	case err != nil:
-		writeError(w, errLoadUser)
+		fail(w, errLoadUser, err)
 		return
 	case u.Blocked:
 		writeError(w, errUserNotFound)
@@ -192,7 +201,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 	}
 	if h.Callers.Session(r) == nil {
 		if err := h.Callers.StartSession(w, r, u.ID); err != nil {
-			writeError(w, errLoginUser)
+			fail(w, errLoginUser, err)
 			return
 		}
 	}

@@ -3,16 +3,12 @@
 package unleash
 
 import (
-	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"mime"
 	"net/http"
-	"strconv"
 
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
@@ -62,12 +58,10 @@ var (
 	errUnavailable  = simple(http.StatusServiceUnavailable, "ServiceUnavailableError", "The service is unavailable, please try again later.")
 )
 
+// writeJSON sends v, which always has a JSON form, in Unleash's media
+// type.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b)
+	_ = httpx.WriteJSON(w, status, "application/json; charset=utf-8", v)
 }
 
 func writeError(w http.ResponseWriter, e apiError) { writeJSON(w, e.status, e) }
@@ -88,14 +82,13 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (string, bool) {
 	ip := auth.IPKey(h.Callers.ClientIP(r).String())
 	err := h.Auth.Admit(r.Context(), ip)
 	if e, ok := auth.IsTooManyFailures(err); ok {
-		secs := int(math.Ceil(e.RetryAfter.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		secs := httpx.RetryAfter(w, e.RetryAfter)
 		writeError(w, simple(http.StatusTooManyRequests, "RateLimitError",
 			fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", secs)))
 		return ip, false
 	}
 	if err != nil {
-		writeError(w, errUnavailable)
+		h.unavailable(w, err)
 		return ip, false
 	}
 	return ip, true
@@ -132,9 +125,10 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		Password *string `json:"password"`
 	}
 	body, err := httpx.ReadBody(r, maxBody)
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err != nil || dec.Decode(&req) != nil {
+	if err == nil {
+		err = httpx.DecodeJSON(ct, body, &req, httpx.Decoding{Strict: true})
+	}
+	if err != nil {
 		writeError(w, badData("The request body must be a JSON object with the properties `token` and `password` and no others."))
 		return
 	}
@@ -171,8 +165,18 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ip string, err er
 		h.Callers.Failed(r, ip)
 		writeError(w, errInvalidToken)
 	default:
-		writeError(w, errUnavailable)
+		h.unavailable(w, err)
 	}
+}
+
+// unavailable answers a request the service could not serve, or with a
+// bare 499 one whose client has gone.
+func (h *Handler) unavailable(w http.ResponseWriter, err error) {
+	if caller.Canceled(err) {
+		w.WriteHeader(httpx.StatusClientClosedRequest)
+		return
+	}
+	writeError(w, errUnavailable)
 }
 
 func badData(msg string) apiError {

@@ -82,13 +82,16 @@ func DecodeJSON(contentType string, body []byte, v any, o Decoding) error {
 	return nil
 }
 
-// RetryAfter sets Retry-After to d in whole seconds, rounded up, and
-// returns them.
+// RetryAfter sets Retry-After to RetrySeconds(d) and returns them.
 func RetryAfter(w http.ResponseWriter, d time.Duration) int {
-	secs := int(math.Ceil(d.Seconds()))
+	secs := RetrySeconds(d)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	return secs
 }
+
+// RetrySeconds is d in whole seconds, rounded up: what Retry-After says,
+// for a body that repeats it.
+func RetrySeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
 // Allow sets the Allow header of a 405 to the methods, sorted, and
 // returns its value.

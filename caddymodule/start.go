@@ -1,0 +1,167 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tokengate/tokengate/auth"
+	"github.com/tokengate/tokengate/store"
+)
+
+// startTimeout bounds the store work of a start: syncing the declared
+// users.
+const startTimeout = 10 * time.Second
+
+// Start opens the store, loads (or generates) the key, writes the
+// declared users and begins purging expired records.
+func (a *App) Start() error {
+	_, err := a.started()
+	return err
+}
+
+// started returns the service, starting the app first if need be. A
+// request can come before Start: Caddy starts its apps in no fixed order,
+// so the http app may already serve when this one has not started.
+func (a *App) started() (*auth.Service, error) {
+	a.run.once.Do(func() {
+		if a.run.err = a.start(); a.run.err != nil {
+			a.releaseAll()
+		}
+	})
+	return a.run.auth.Load(), a.run.err
+}
+
+// service is the running service, nil before the app has started.
+func (a *App) service() *auth.Service {
+	if a.run == nil {
+		return nil
+	}
+	return a.run.auth.Load()
+}
+
+func (a *App) start() error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	st, release, err := a.Store.OpenStore(ctx)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	a.acquired(release)
+	if r, ok := st.(*store.Redis); ok {
+		stop := r.OnHealth(a.logHealth)
+		a.acquired(func() error { stop(); return nil })
+	}
+	key := a.key
+	if key.IsZero() {
+		if key, err = loadKeyFile(); err != nil {
+			return err
+		}
+	}
+	st = observe(st, a.Store.Kind(), a.metrics, a.logger)
+	stopHeard := st.Subscribe(a.metrics.heard)
+	a.acquired(func() error { stopHeard(); return nil })
+	svc, err := auth.New(st, key,
+		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
+		auth.WithCacheSize(a.CacheSize),
+		auth.WithPasswordPolicy(auth.Policy{MinLength: a.PasswordMinLength, MinClasses: a.PasswordMinClasses}),
+		auth.WithBudget(auth.Budget{Max: a.FailureBudget, Window: time.Duration(a.FailureWindow), UserFactor: auth.DefaultBudget.UserFactor}),
+		auth.WithPasswordConcurrency(a.PasswordConcurrency),
+		auth.WithMaxStaleness(time.Duration(a.MaxStaleness)),
+	)
+	if err != nil {
+		return err
+	}
+	// Closing is safe while requests of this config still use it: they
+	// answer from the store.
+	a.acquired(func() error { svc.Close(); return nil })
+	cc := newCacheCollector(svc)
+	if err := a.reg.Register(cc); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	a.acquired(func() error { a.reg.Unregister(cc); return nil })
+	res, err := svc.SyncUsers(ctx, declaredUsers(a.Users))
+	for _, id := range res.Orphaned {
+		a.logger.Warn("user no longer declared in the config: blocked and marked orphaned; "+
+			"declare it again to restore it, or remove it for good with `caddy tokengate user delete`",
+			zap.String("user", id))
+	}
+	if err != nil {
+		return err
+	}
+	a.run.auth.Store(svc)
+	a.run.stop, a.run.done = make(chan struct{}), make(chan struct{})
+	go a.purge(svc)
+	return nil
+}
+
+// acquired records how to release something start acquired.
+func (a *App) acquired(release func() error) { a.run.release = append(a.run.release, release) }
+
+// releaseAll releases what start acquired, newest first.
+func (a *App) releaseAll() error {
+	if a.run == nil {
+		return nil
+	}
+	var errs []error
+	for i := len(a.run.release) - 1; i >= 0; i-- {
+		errs = append(errs, a.run.release[i]())
+	}
+	a.run.release = nil
+	return errors.Join(errs...)
+}
+
+// Stop ends the purging; Cleanup releases the rest.
+func (a *App) Stop() error {
+	if a.run != nil && a.run.stop != nil {
+		close(a.run.stop)
+		<-a.run.done
+		a.run.stop = nil
+	}
+	return nil
+}
+
+func (a *App) purge(svc *auth.Service) {
+	defer close(a.run.done)
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.run.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			n, err := svc.PurgeExpired(ctx)
+			cancel()
+			if err != nil {
+				a.logger.Warn("purging expired sessions and handoff tokens", zap.Error(err))
+			} else if n > 0 {
+				a.logger.Debug("purged expired sessions and handoff tokens", zap.Int("count", n))
+			}
+		}
+	}
+}
+
+// logHealth reports a shared store's subscription going and coming back:
+// meanwhile, cached state is trusted for at most max_staleness.
+func (a *App) logHealth(h store.HealthEvent) {
+	if h == store.SubscriptionLost {
+		a.logger.Warn("lost the shared store's change notifications; trusting cached state for at most max_staleness",
+			zap.Duration("max_staleness", time.Duration(a.MaxStaleness)))
+		return
+	}
+	a.logger.Info("shared store's change notifications restored; cached state dropped")
+}
+
+// Cleanup releases what this config acquired, and only that: what Start
+// acquired if it ran (not under `caddy validate`), and the metrics.
+func (a *App) Cleanup() error {
+	err := a.releaseAll()
+	if a.metrics != nil {
+		metricsPool.Delete(metricsPoolKey)
+	}
+	return err
+}
