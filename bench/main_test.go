@@ -12,6 +12,9 @@ import (
 // produce a table with a row, a non-zero rate and no errors for each. It
 // asserts nothing about speed; quick numbers mean little.
 func TestQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the quick run builds Caddy and loads it for about a minute")
+	}
 	o := defaults(true)
 	o.out = t.TempDir()
 	rep, err := run(t.Context(), o, t.Output())

@@ -204,6 +204,7 @@ const managedMsg = "managed by the Caddy config"
 // Admin API.
 
 func TestAdminUsers(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 
 	// The declared users, ordered by id, without their hashes.
@@ -355,6 +356,7 @@ func TestAdminUsers(t *testing.T) {
 }
 
 func TestAdminBlockAndDelete(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 	c.adminWant(t, http.MethodPost, "/tokengate/users", map[string]any{"id": "erin", "password_hash": hash4(t, "erin-pw")}, http.StatusCreated)
 	tok, _ := c.basicMint(t, "erin", "erin-pw").JSON["token"].(string)
@@ -406,6 +408,7 @@ func TestAdminBlockAndDelete(t *testing.T) {
 }
 
 func TestAdminTokens(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 	base := "/tokengate/users/bob/tokens"
 
@@ -508,14 +511,7 @@ func TestAdminTokens(t *testing.T) {
 // A tokengate directive without the global option loads the app on
 // demand; the admin API finds it. Without tokengate at all it says so.
 func TestAdminAppLoadedByHandler(t *testing.T) {
-	c := newCaddy(t, `{
-	{{.Global}}
-}
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`)
+	c := newCaddy(t, caddyfile{NoApp: true})
 	r := c.adminWant(t, http.MethodGet, "/tokengate/users", nil, http.StatusOK)
 	if strings.TrimSpace(string(r.Body)) != "[]" {
 		t.Errorf("users: %s", r)
@@ -526,18 +522,13 @@ func TestAdminAppLoadedByHandler(t *testing.T) {
 	// Without a password, Basic authentication cannot succeed.
 	wantRefused(t, c.basicMint(t, "zoe", ""), "badBasicCredentials")
 
-	c.reload(`{
-	{{.Global}}
-}
-{{index .Site 0}} {
-	respond "open"
-}
-`)
+	c.reload(caddyfile{NoApp: true, Sites: []site{{NoGate: true, Body: []string{`respond "open"`}}}})
 	wantAdminError(t, c.adminReq(t, http.MethodGet, "/tokengate/users", nil), http.StatusNotFound, "tokengate is not configured")
 	c.cliFails(t, "tokengate is not configured", "user", "list", "--address", c.admin)
 }
 
 func TestAdminPersistence(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 	c.adminWant(t, http.MethodPost, "/tokengate/users", map[string]any{
 		"id": "gus", "password_hash": hash4(t, "gus-pw"), "role": "Ops",
@@ -654,6 +645,7 @@ func TestCLIUsers(t *testing.T) {
 }
 
 func TestCLITokens(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 
 	// T=$(caddy tokengate token issue alice --address ...)
@@ -737,6 +729,7 @@ func TestCLITokens(t *testing.T) {
 // Onezone's named-token API.
 
 func TestNamedTokensOnezoneAPI(t *testing.T) {
+	bothStores(t)
 	c := newCaddy(t, gatedSite)
 	const named = "/api/v3/onezone/user/tokens/named"
 	auth := hdr{"X-Auth-Token": c.mintTemporary(t, c.site(0), "alice", alicePassword, 600)}

@@ -11,7 +11,6 @@ package integration
 // without a flood of wrong passwords.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +25,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"text/template"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -34,23 +32,12 @@ import (
 
 // bruteSite trusts X-Forwarded-For from 127.0.0.1 and allows 10 failed
 // credentials per client per 5 minutes (users: ten times that).
-const bruteSite = `{
-	{{.Global}}
-	servers {
-		trusted_proxies static 127.0.0.1/32
-	}
-	tokengate {
-		temporary_max_ttl 1h
-		failure_budget 10 5m
-		{{.Users}}
-	}
-}
+var bruteSite = bruteSiteBudget("10 5m")
 
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
+// bruteSiteBudget is bruteSite with another failure_budget.
+func bruteSiteBudget(budget string) caddyfile {
+	return caddyfile{Global: []string{trustLoopbackProxy}, App: []string{"temporary_max_ttl 1h", "failure_budget " + budget}}
 }
-`
 
 const (
 	bruteBudget = 10
@@ -245,7 +232,7 @@ func TestBruteForceLoggedOncePerWindow(t *testing.T) {
 // After the window the client has a fresh budget.
 func TestBruteForceBudgetResetsAfterWindow(t *testing.T) {
 	t.Parallel()
-	c := newCaddy(t, strings.Replace(bruteSite, "failure_budget 10 5m", "failure_budget 3 2s", 1))
+	c := newCaddy(t, bruteSiteBudget("3 2s"))
 	const ip = "198.51.100.60"
 	const window = 2 * time.Second
 	for round := range 2 {
@@ -391,27 +378,16 @@ func TestBruteForceSuccessNotCounted(t *testing.T) {
 // benchmark stays short.
 const floodCost = 10
 
-const floodSite = `{
-	{{.Global}}
-	servers {
-		trusted_proxies static 127.0.0.1/32
-	}
-	tokengate {
-		temporary_max_ttl 1h
-		failure_budget 1000000000
-		password_concurrency 1
-		{{.Alice}}
-		user flood {
-			password FLOODHASH
-		}
+// floodSite declares alice and the flood user, whose password hash is
+// hash.
+func floodSite(hash string) caddyfile {
+	return caddyfile{
+		Global: []string{trustLoopbackProxy},
+		App:    []string{"temporary_max_ttl 1h", "failure_budget 1000000000", "password_concurrency 1"},
+		Users:  []string{aliceUser, "user flood {\n\tpassword " + hash + "\n}"},
+		Sites:  []site{{Body: []string{`respond "ok" 200`}}},
 	}
 }
-
-{{index .Site 0}} {
-	tokengate
-	respond "ok" 200
-}
-`
 
 // BenchmarkGateDuringPasswordFlood measures requests/s through the gate
 // with a valid token, with and without a concurrent flood of Basic logins
@@ -422,7 +398,7 @@ func BenchmarkGateDuringPasswordFlood(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := startBenchCaddy(b, strings.Replace(floodSite, "FLOODHASH", string(h), 1))
+	c := startBenchCaddy(b, floodSite(string(h)))
 	base := c.site(0)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	b.Cleanup(client.CloseIdleConnections)
@@ -557,14 +533,14 @@ func benchMint(b *testing.B, client *http.Client, base string) string {
 	return v.Token
 }
 
-// startBenchCaddy runs Caddy for a benchmark from a Caddyfile template,
-// with the harness's process plumbing (the harness's newCaddy wants a
-// *testing.T), and stops it when the benchmark ends.
-func startBenchCaddy(b *testing.B, tmpl string) *caddyProc {
+// startBenchCaddy runs Caddy for a benchmark from a Caddyfile, with the
+// harness's process plumbing (the harness's newCaddy wants a *testing.T),
+// and stops it when the benchmark ends.
+func startBenchCaddy(b *testing.B, cf caddyfile) *caddyProc {
 	b.Helper()
 	up := httptest.NewServer(http.NotFoundHandler())
 	b.Cleanup(up.Close)
-	c := &caddyProc{dir: b.TempDir(), xdg: b.TempDir(), up: &upstream{srv: up}}
+	c := &caddyProc{dir: b.TempDir(), xdg: b.TempDir(), up: &upstream{srv: up}, cfg: cf}
 	c.cfgPath, c.logPath = filepath.Join(c.dir, "Caddyfile"), filepath.Join(c.dir, "caddy.log")
 	var ls []net.Listener
 	for range sitePorts + 1 {
@@ -580,13 +556,9 @@ func startBenchCaddy(b *testing.B, tmpl string) *caddyProc {
 		l.Close()
 	}
 	c.admin, c.ports = "127.0.0.1:"+strconv.Itoa(ports[0]), ports[1:]
-	var cfg bytes.Buffer
-	tp, err := template.New("Caddyfile").Option("missingkey=error").Parse(tmpl)
+	cfg, err := cf.render(c.data(cf), nil)
 	if err == nil {
-		err = tp.Execute(&cfg, c.data())
-	}
-	if err == nil {
-		err = os.WriteFile(c.cfgPath, cfg.Bytes(), 0o600)
+		err = os.WriteFile(c.cfgPath, []byte(cfg), 0o600)
 	}
 	if err == nil {
 		err = c.spawn("run", "--config", c.cfgPath, "--adapter", "caddyfile")
@@ -602,7 +574,7 @@ func startBenchCaddy(b *testing.B, tmpl string) *caddyProc {
 			c.kill()
 		}
 	})
-	if err := c.waitReady([]string{c.site(0)}); err != nil {
+	if err := c.waitReady(1); err != nil {
 		b.Fatalf("%v\n--- caddy output ---\n%s", err, c.logs())
 	}
 	return c

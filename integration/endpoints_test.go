@@ -14,6 +14,7 @@ import (
 var tempPaths = []string{tempPath, tempPath + "/"}
 
 func TestGeneration(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -77,6 +78,7 @@ func TestGeneration(t *testing.T) {
 }
 
 func TestCreateTemporaryToken(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -161,6 +163,7 @@ func expandNow(s string, now int64) string {
 }
 
 func TestCreateTemporaryTokenErrors(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -323,6 +326,7 @@ func TestCreateTemporaryTokenErrors(t *testing.T) {
 }
 
 func TestMethodNotAllowed(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	for _, tc := range []struct{ method, path, allow string }{
@@ -344,6 +348,7 @@ func TestMethodNotAllowed(t *testing.T) {
 }
 
 func TestRevokeTemporaryTokens(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -406,6 +411,7 @@ func TestRevokeTemporaryTokens(t *testing.T) {
 }
 
 func TestVerifyAccessToken(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)

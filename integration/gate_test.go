@@ -97,6 +97,7 @@ func resign(t *testing.T, tok string, claims map[string]any) string {
 // ---------------------------------------------------------------------------
 
 func TestGateWithoutToken(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -137,6 +138,7 @@ func TestGateWithoutToken(t *testing.T) {
 }
 
 func TestGateTokenHeaders(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -158,6 +160,7 @@ func TestGateTokenHeaders(t *testing.T) {
 }
 
 func TestGateRefusedTokens(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	// Another instance: its own data directory, hence its own server key
@@ -259,47 +262,14 @@ func jsonNum(n int64) string {
 	return string(b)
 }
 
-const aliceOnlySite = `{
-	{{.Global}}
-	tokengate {
-		temporary_max_ttl 1h
-		{{.Alice}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`
-
-func TestGateRemovedUser(t *testing.T) {
-	t.Parallel()
-	c := newCaddy(t, gatedSite)
-	base := c.site(0)
-	bobTok := c.mintTemporary(t, base, "bob", bobPassword, 600)
-	aliceTok := c.mintTemporary(t, base, "alice", alicePassword, 600)
-	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil))
-
-	// A user the config no longer declares is blocked (orphaned), not
-	// deleted: a mistaken config destroys no account.
-	c.reload(aliceOnlySite)
-	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil), "userBlocked")
-	wantRefused(t, c.do(t, http.MethodGet, base+tempPath, hdr{"X-Auth-Token": bobTok}, nil), "userBlocked")
-	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": aliceTok}, nil))
-
-	// Declaring bob again restores the account, tokens included, as
-	// unblocking does.
-	c.reload(gatedSite)
-	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": bobTok}, nil))
-	fresh := c.mintTemporary(t, base, "bob", bobPassword, 600)
-	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": fresh}, nil))
-	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": aliceTok}, nil))
-}
+// aliceOnlySite is gatedSite without bob. (What a reload to it does to
+// bob is TestReloadOrphansRemovedUser's.)
+var aliceOnlySite = gatedSite.withUsers(aliceUser)
 
 // A token verified once and cached is still refused once its time caveat
 // passes.
 func TestGateCachedTokenExpires(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -325,30 +295,13 @@ func TestGateCachedTokenExpires(t *testing.T) {
 
 // identitySite declares carol, who has no name, e-mail or role, and a
 // second site that forwards the token.
-const identitySite = `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-		user carol {
-			password {{.AliceHash}}
-		}
-	}
+var identitySite = caddyfile{
+	Users: []string{aliceUser, bobUser, "user carol {\n\tpassword {{.AliceHash}}\n}"},
+	Sites: []site{{}, {Gate: []string{"forward_token"}}},
 }
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-
-{{index .Site 1}} {
-	tokengate {
-		forward_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-`
 
 func TestGateIdentityHeaders(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, identitySite)
 	aliceTok := c.mintTemporary(t, c.site(0), "alice", alicePassword, 600)
@@ -509,30 +462,15 @@ func rawRequest(t *testing.T, base, raw string) *response {
 	return r
 }
 
-const querySite = `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate {
-		token_source query access_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-
-{{index .Site 1}} {
-	tokengate {
-		token_source query access_token
-		forward_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-`
+// querySite takes tokens from the access_token query parameter; site 1
+// forwards the token.
+var querySite = caddyfile{Sites: []site{
+	{Gate: []string{"token_source query access_token"}},
+	{Gate: []string{"token_source query access_token", "forward_token"}},
+}}
 
 func TestQueryTokenSource(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, querySite)
 	base := c.site(0)
@@ -592,21 +530,9 @@ func TestQueryTokenSourceKeepsOtherParameters(t *testing.T) {
 }
 
 func TestCookieTokenSource(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate {
-		token_source cookie tg_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-`)
+	c := newCaddy(t, caddyfile{Sites: []site{{Gate: []string{"token_source cookie tg_token"}}}})
 	base := c.site(0)
 	tok := c.mintTemporary(t, base, "alice", alicePassword, 600)
 
@@ -630,24 +556,12 @@ func TestCookieTokenSource(t *testing.T) {
 }
 
 func TestHandleErrorsOption(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate {
-		handle_errors
-	}
-	reverse_proxy {{.Upstream}}
-	handle_errors {
-		respond "custom {err.status_code}"
-	}
-}
-`)
+	c := newCaddy(t, caddyfile{Sites: []site{{
+		Gate: []string{"handle_errors"},
+		Body: []string{proxyToUpstream, "handle_errors {\n\trespond \"custom {err.status_code}\"\n}"},
+	}}})
 	base := c.site(0)
 	tok := c.mintTemporary(t, base, "alice", alicePassword, 600)
 	revoked := c.mintTemporary(t, base, "bob", bobPassword, 600)
@@ -676,24 +590,12 @@ func TestHandleErrorsOption(t *testing.T) {
 }
 
 func TestGateCoversHandleBlocks(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	handle /app/* {
-		reverse_proxy {{.Upstream}}
-	}
-	handle {
-		respond "fallback" 200
-	}
-}
-`)
+	c := newCaddy(t, caddyfile{Sites: []site{{Body: []string{
+		"handle /app/* {\n\treverse_proxy {{.Upstream}}\n}",
+		"handle {\n\trespond \"fallback\" 200\n}",
+	}}}})
 	base := c.site(0)
 	for _, p := range []string{"/app/x", "/other"} {
 		wantError(t, c.do(t, http.MethodGet, base+p, nil, nil), http.StatusUnauthorized, "unauthorized")
@@ -715,26 +617,15 @@ func TestGateCoversHandleBlocks(t *testing.T) {
 }
 
 func TestIdentityPlaceholders(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
+	c := newCaddy(t, caddyfile{Sites: []site{{Body: []string{`handle /whoami {
+	respond "{http.auth.user.id}|{http.auth.user.email}|{http.auth.user.name}|{http.auth.user.role}"
+}`, `handle {
+	reverse_proxy {{.Upstream}} {
+		header_up X-App-User {http.auth.user.id}
 	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	handle /whoami {
-		respond "{http.auth.user.id}|{http.auth.user.email}|{http.auth.user.name}|{http.auth.user.role}"
-	}
-	handle {
-		reverse_proxy {{.Upstream}} {
-			header_up X-App-User {http.auth.user.id}
-		}
-	}
-}
-`)
+}`}}}})
 	base := c.site(0)
 	tok := c.mintTemporary(t, base, "bob", bobPassword, 600)
 	r := c.do(t, http.MethodGet, base+"/whoami", hdr{"X-Auth-Token": tok, "X-Auth-User-Id": "mallory"}, nil)
@@ -750,6 +641,7 @@ func TestIdentityPlaceholders(t *testing.T) {
 // Once DELETE has answered 204, no request sent afterwards passes with a
 // token of the old generation, however hot the cache is.
 func TestRevocationIsImmediateUnderLoad(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -836,22 +728,9 @@ func TestRevocationIsImmediateUnderLoad(t *testing.T) {
 // With trusted_proxies, the client address Caddy derives from
 // X-Forwarded-For is the one ip caveats are checked against.
 func TestIPCaveatBehindTrustedProxy(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	servers {
-		trusted_proxies static 127.0.0.1/32
-	}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`)
+	c := newCaddy(t, caddyfile{Global: []string{trustLoopbackProxy}})
 	base := c.site(0)
 	tok := c.mintWith(t, base, "alice", alicePassword, map[string]any{"caveats": []any{
 		map[string]any{"type": "time", "validUntil": time.Now().Unix() + 600},

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -24,7 +25,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"text/template"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -55,6 +55,13 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		// Every test here builds and runs Caddy: -short is the developer's
+		// quick loop, which leaves them out.
+		fmt.Println("skipping the integration tests under -short: they build and run Caddy")
+		return 0
+	}
 	tmp, err := os.MkdirTemp("", "tokengate-integration-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -66,12 +73,15 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "finding the module root:", err)
 		return 1
 	}
-	caddyBin = filepath.Join(tmp, "caddy")
-	build := exec.Command("go", "build", "-o", caddyBin, "github.com/tokengate/tokengate/cmd/caddy")
-	build.Dir = modRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building caddy: %v\n%s", err, out)
-		return 1
+	// The Redis pass runs the binary its parent built.
+	if caddyBin = os.Getenv("TOKENGATE_TEST_CADDY"); caddyBin == "" {
+		caddyBin = filepath.Join(tmp, "caddy")
+		build := exec.Command("go", "build", "-o", caddyBin, "github.com/tokengate/tokengate/cmd/caddy")
+		build.Dir = modRoot
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building caddy: %v\n%s", err, out)
+			return 1
+		}
 	}
 	for _, p := range []struct {
 		dst *string
@@ -146,20 +156,6 @@ func (u *upstream) addr() string { return strings.TrimPrefix(u.srv.URL, "http://
 // ---------------------------------------------------------------------------
 // Caddy process.
 
-// cfgData is what Caddyfile templates are rendered with.
-type cfgData struct {
-	Admin    string   // 127.0.0.1:<port> of the admin endpoint
-	Site     []string // http://127.0.0.1:<port> site addresses
-	Upstream string   // host:port of this test's upstream
-	Dir      string   // the test's scratch directory (logs, extra files)
-	Global   string   // the global options every test needs
-	Users    string   // alice and bob, as tokengate user blocks
-	Alice    string   // alice's user block alone
-	Bob      string   // bob's user block alone
-
-	AliceHash, BobHash string // for user blocks written out in a test
-}
-
 const sitePorts = 3
 
 type caddyProc struct {
@@ -170,7 +166,8 @@ type caddyProc struct {
 	env     []string
 	admin   string
 	ports   []int
-	tmpl    string
+	cfg     caddyfile    // the config it runs, or is about to
+	shared  *sharedStore // the Redis pass's store, or nil: bolt
 	cfgPath string
 	logPath string
 	client  *http.Client
@@ -181,11 +178,11 @@ type caddyProc struct {
 	waitErr error
 }
 
-// newCaddy starts Caddy with the Caddyfile template tmpl and stops it at
-// the end of the test. env entries ("K=V") are added to the environment.
-func newCaddy(t *testing.T, tmpl string, env ...string) *caddyProc {
+// newCaddy starts Caddy with the Caddyfile cfg and stops it at the end of
+// the test. env entries ("K=V") are added to the environment.
+func newCaddy(t *testing.T, cfg caddyfile, env ...string) *caddyProc {
 	t.Helper()
-	c := prepareCaddy(t, tmpl, env...)
+	c := prepareCaddy(t, cfg, env...)
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 {
@@ -201,20 +198,22 @@ func newCaddy(t *testing.T, tmpl string, env ...string) *caddyProc {
 	return c
 }
 
-// prepareCaddy sets a process up without starting it.
-func prepareCaddy(t *testing.T, tmpl string, env ...string) *caddyProc {
+// prepareCaddy sets a process up without starting it. In the Redis pass
+// it gives the process the pass's store if the test opted in with
+// bothStores, and skips the test otherwise.
+func prepareCaddy(t *testing.T, cfg caddyfile, env ...string) *caddyProc {
 	t.Helper()
 	c := &caddyProc{
-		t:    t,
-		up:   newUpstream(t),
-		dir:  t.TempDir(),
-		xdg:  t.TempDir(),
-		env:  env,
-		tmpl: tmpl,
+		t:   t,
+		up:  newUpstream(t),
+		dir: t.TempDir(),
+		xdg: t.TempDir(),
+		env: env,
+		cfg: cfg,
 		client: &http.Client{
 			Timeout: 15 * time.Second,
 			// Fresh connections: the process restarts under the client.
-			Transport: &http.Transport{DisableKeepAlives: true},
+			Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialLoopback},
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
 			},
@@ -222,9 +221,20 @@ func prepareCaddy(t *testing.T, tmpl string, env ...string) *caddyProc {
 	}
 	c.cfgPath = filepath.Join(c.dir, "Caddyfile")
 	c.logPath = filepath.Join(c.dir, "caddy.log")
+	c.shared = storeFor(t, c.dir)
 	c.pickPorts()
 	t.Cleanup(c.stop)
 	return c
+}
+
+// dialLoopback dials like net.Dialer, except that host names ending in
+// .test reach 127.0.0.1, where the test's sites listen.
+func dialLoopback(ctx context.Context, network, addr string) (net.Conn, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(host, ".test") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
 }
 
 func (c *caddyProc) pickPorts() {
@@ -255,74 +265,55 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-func (c *caddyProc) data() cfgData {
+// data is what cfg's fragments are rendered with for this process.
+func (c *caddyProc) data(cfg caddyfile) cfgData {
 	d := cfgData{
-		Admin:    c.admin,
-		Upstream: c.up.addr(),
-		Dir:      c.dir,
-		Global: fmt.Sprintf("admin %s\n\tauto_https off\n\tpersist_config off\n\tgrace_period 1s\n\tdefault_bind 127.0.0.1",
-			c.admin),
+		Admin:     c.admin,
+		Upstream:  c.up.addr(),
+		Dir:       c.dir,
 		AliceHash: aliceHash,
 		BobHash:   bobHash,
 	}
-	for _, p := range c.ports {
-		d.Site = append(d.Site, "http://127.0.0.1:"+strconv.Itoa(p))
+	for i, p := range c.ports {
+		d.Site = append(d.Site, "http://"+cfg.host(i)+":"+strconv.Itoa(p))
 	}
-	hashes := strings.NewReplacer("ALICEHASH", aliceHash, "BOBHASH", bobHash)
-	d.Alice, d.Bob = hashes.Replace(aliceBlock), hashes.Replace(bobBlock)
-	d.Users = d.Alice + "\n\t\t" + d.Bob
 	return d
 }
 
-const (
-	aliceBlock = `user alice {
-			password ALICEHASH
-			name "Alice Example"
-			email alice@example.com
-			role Editor
-		}`
-	bobBlock = `user bob {
-			password BOBHASH
-			name "Bob Builder"
-			email bob@example.com
-			role Viewer
-		}`
-)
-
-// render executes a Caddyfile template for this process.
-func (c *caddyProc) render(tmpl string) string {
+// render writes cfg out for this process.
+func (c *caddyProc) render(cfg caddyfile) string {
 	c.t.Helper()
-	tp, err := template.New("Caddyfile").Option("missingkey=error").Parse(tmpl)
+	out, err := cfg.render(c.data(cfg), c.shared)
 	if err != nil {
-		c.t.Fatalf("Caddyfile template: %v", err)
+		c.t.Fatalf("Caddyfile: %v", err)
 	}
-	var b bytes.Buffer
-	if err := tp.Execute(&b, c.data()); err != nil {
-		c.t.Fatalf("Caddyfile template: %v", err)
+	return out
+}
+
+// writeConfig renders cfg into the process's Caddyfile, which `caddy run`
+// and `caddy reload` read, and returns the text.
+func (c *caddyProc) writeConfig(cfg caddyfile) string {
+	c.t.Helper()
+	out := c.render(cfg)
+	if err := os.WriteFile(c.cfgPath, []byte(out), 0o600); err != nil {
+		c.t.Fatal(err)
 	}
-	return withStore(b.String(), c.dir)
+	return out
 }
 
 // site returns the base URL of site i.
-func (c *caddyProc) site(i int) string { return "http://127.0.0.1:" + strconv.Itoa(c.ports[i]) }
+func (c *caddyProc) site(i int) string {
+	return "http://" + c.cfg.host(i) + ":" + strconv.Itoa(c.ports[i])
+}
 
 // start writes the Caddyfile, runs caddy and waits until it serves.
 func (c *caddyProc) start() error {
 	c.t.Helper()
-	cfg := c.render(c.tmpl)
-	if err := os.WriteFile(c.cfgPath, []byte(cfg), 0o600); err != nil {
-		return err
-	}
+	c.writeConfig(c.cfg)
 	if err := c.spawn("run", "--config", c.cfgPath, "--adapter", "caddyfile"); err != nil {
 		return err
 	}
-	var dial []string
-	for i, p := range c.ports {
-		if strings.Contains(cfg, ":"+strconv.Itoa(p)) {
-			dial = append(dial, c.site(i))
-		}
-	}
-	if err := c.waitReady(dial); err != nil {
+	if err := c.waitReady(len(c.cfg.sites())); err != nil {
 		c.kill()
 		return fmt.Errorf("%w\n--- caddy output ---\n%s", err, c.logs())
 	}
@@ -372,9 +363,9 @@ func (c *caddyProc) environ() []string {
 func (c *caddyProc) dataDir() string { return filepath.Join(c.xdg, "data", "caddy") }
 
 // waitReady polls the admin endpoint until the config is loaded (GET
-// /config/ blocks while a load is in progress), then the site ports until
-// they accept connections.
-func (c *caddyProc) waitReady(sites []string) error {
+// /config/ blocks while a load is in progress), then the first sites site
+// ports until they accept connections.
+func (c *caddyProc) waitReady(sites int) error {
 	deadline := time.Now().Add(startTimeout)
 	probe := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	ready := false
@@ -393,8 +384,8 @@ func (c *caddyProc) waitReady(sites []string) error {
 		}
 		if ready {
 			all := true
-			for _, s := range sites {
-				conn, err := net.DialTimeout("tcp", strings.TrimPrefix(s, "http://"), time.Second)
+			for _, p := range c.ports[:sites] {
+				conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), time.Second)
 				if err != nil {
 					all = false
 					break
@@ -451,7 +442,7 @@ func (c *caddyProc) kill() {
 }
 
 // restart stops Caddy and starts it again with the same ports, data
-// directory and Caddyfile template.
+// directory and Caddyfile.
 func (c *caddyProc) restart() {
 	c.t.Helper()
 	c.stop()
@@ -460,13 +451,11 @@ func (c *caddyProc) restart() {
 	}
 }
 
-// reload loads a new Caddyfile template with `caddy reload`.
-func (c *caddyProc) reload(tmpl string) {
+// reload loads a new Caddyfile with `caddy reload`.
+func (c *caddyProc) reload(cfg caddyfile) {
 	c.t.Helper()
-	c.tmpl = tmpl
-	if err := os.WriteFile(c.cfgPath, []byte(c.render(tmpl)), 0o600); err != nil {
-		c.t.Fatal(err)
-	}
+	c.cfg = cfg
+	c.writeConfig(cfg)
 	out, code := c.runCLI("reload", "--config", c.cfgPath, "--adapter", "caddyfile", "--address", c.admin)
 	if code != 0 {
 		c.t.Fatalf("caddy reload exited %d:\n%s\n--- caddy output ---\n%s", code, out, c.logs())
@@ -711,22 +700,3 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		time.Sleep(pollEvery)
 	}
 }
-
-// ---------------------------------------------------------------------------
-// Standard Caddyfiles.
-
-// gatedSite is one gated site in front of the upstream, with alice and
-// bob and a one-hour maximum TTL.
-const gatedSite = `{
-	{{.Global}}
-	tokengate {
-		temporary_max_ttl 1h
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`

@@ -46,55 +46,32 @@ func documentedLogFilter(t *testing.T) string {
 }
 
 // accessLogSite: site 0 takes tokens from headers and a cookie, site 1
-// from a query parameter, both logging with the documented filter; site 2
-// takes a query token and adds Caddy's query filter.
-const accessLogSite = `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
+// from a query parameter, both logging with filter (the documented one);
+// site 2 takes a query token and adds Caddy's query filter.
+func accessLogSite(filter string) caddyfile {
+	logTo := func(file, filter string) string {
+		return "log {\n\toutput file {{.Dir}}/" + file + "\n\t" + strings.ReplaceAll(filter, "\n", "\n\t") + "\n}"
 	}
+	return caddyfile{Sites: []site{
+		{
+			Before: []string{logTo("site0.log", filter)},
+			Gate:   []string{"token_source header X-Auth-Token", "token_source bearer", "token_source cookie tg_token"},
+		},
+		{
+			Before: []string{logTo("site1.log", filter)},
+			Gate:   []string{"token_source query access_token"},
+		},
+		{
+			Before: []string{logTo("site2.log", `format filter {
+	request>headers>X-Auth-Token delete
+	request>uri query {
+		delete access_token
+	}
+}`)},
+			Gate: []string{"token_source query access_token"},
+		},
+	}}
 }
-
-{{index .Site 0}} {
-	log {
-		output file {{.Dir}}/site0.log
-		DOCUMENTED_FILTER
-	}
-	tokengate {
-		token_source header X-Auth-Token
-		token_source bearer
-		token_source cookie tg_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-
-{{index .Site 1}} {
-	log {
-		output file {{.Dir}}/site1.log
-		DOCUMENTED_FILTER
-	}
-	tokengate {
-		token_source query access_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-
-{{index .Site 2}} {
-	log {
-		output file {{.Dir}}/site2.log
-		format filter {
-			request>headers>X-Auth-Token delete
-			request>uri query {
-				delete access_token
-			}
-		}
-	}
-	tokengate {
-		token_source query access_token
-	}
-	reverse_proxy {{.Upstream}}
-}
-`
 
 // readLogLines waits until the log file has n lines and returns them.
 func readLogLines(t *testing.T, path string, n int) []string {
@@ -120,7 +97,7 @@ func readLogLines(t *testing.T, path string, n int) []string {
 
 func TestAccessLogHasNoSecrets(t *testing.T) {
 	t.Parallel()
-	c := newCaddy(t, strings.ReplaceAll(accessLogSite, "DOCUMENTED_FILTER", documentedLogFilter(t)))
+	c := newCaddy(t, accessLogSite(documentedLogFilter(t)))
 
 	// Site 0: a Basic login, then the token in each header source and
 	// the cookie, and a refused token.
@@ -132,7 +109,12 @@ func TestAccessLogHasNoSecrets(t *testing.T) {
 	upstreamSaw(t, c.do(t, http.MethodGet, s0+"/b", hdr{"Authorization": "Bearer " + headerTok}, nil))
 	upstreamSaw(t, c.do(t, http.MethodGet, s0+"/c", hdr{"Cookie": "tg_token=" + headerTok}, nil))
 	wantRefused(t, c.do(t, http.MethodGet, s0+"/r", hdr{"X-Auth-Token": refused}, nil), "badToken")
-	site0 := readLogLines(t, filepath.Join(c.dir, "site0.log"), 6)
+	// The pages' Referrer-Policy (same-origin) sends a reset link's URL, and
+	// its token, as the Referer of the requests the reset page makes.
+	resetTok := "reset-token-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	upstreamSaw(t, c.do(t, http.MethodGet, s0+"/style.css", hdr{"X-Auth-Token": headerTok,
+		"Referer": s0 + "/reset-password?token=" + resetTok + "&x=1"}, nil))
+	site0 := readLogLines(t, filepath.Join(c.dir, "site0.log"), 7)
 
 	// Sites 1 and 2: the token in the query.
 	queryTok := c.mintTemporary(t, c.site(1), "bob", bobPassword, 600)
@@ -150,6 +132,7 @@ func TestAccessLogHasNoSecrets(t *testing.T) {
 		"the header token":             headerTok,
 		"the header token's signature": headerTok[strings.LastIndex(headerTok, ".")+1:],
 		"the refused token":            refused,
+		"the reset token in a Referer": resetTok,
 		"the query token":              queryTok,
 		"the query token's signature":  queryTok[strings.LastIndex(queryTok, ".")+1:],
 	}
@@ -187,6 +170,7 @@ func TestAccessLogHasNoSecrets(t *testing.T) {
 }
 
 func TestPersistenceAcrossRestart(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)
@@ -225,28 +209,18 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	}
 }
 
-// reloadSite answers /version with VERSION and gates everything.
-const reloadSite = `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
+// reloadSite answers /version with version and gates everything.
+func reloadSite(version string) caddyfile {
+	return caddyfile{Sites: []site{{Body: []string{
+		"handle /version {\n\trespond \"" + version + "\"\n}",
+		"handle {\n\treverse_proxy {{.Upstream}}\n}",
+	}}}}
 }
-
-{{index .Site 0}} {
-	tokengate
-	handle /version {
-		respond "VERSION"
-	}
-	handle {
-		reverse_proxy {{.Upstream}}
-	}
-}
-`
 
 func TestReloadKeepsState(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
-	version := func(v int) string { return strings.Replace(reloadSite, "VERSION", "v"+strconv.Itoa(v), 1) }
+	version := func(v int) caddyfile { return reloadSite("v" + strconv.Itoa(v)) }
 	c := newCaddy(t, version(0))
 	base := c.site(0)
 	first := c.mintTemporary(t, base, "alice", alicePassword, 600)
@@ -284,24 +258,9 @@ func TestReloadKeepsState(t *testing.T) {
 }
 
 func TestTwoSitesShareState(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-
-{{index .Site 1}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`)
+	c := newCaddy(t, caddyfile{Sites: []site{{}, {}}})
 	a, b := c.site(0), c.site(1)
 	tok := c.mintTemporary(t, a, "alice", alicePassword, 600)
 	for _, base := range []string{a, b} {
@@ -323,15 +282,7 @@ func TestTwoSitesShareState(t *testing.T) {
 
 func TestBareDirective(t *testing.T) {
 	t.Parallel()
-	c := newCaddy(t, `{
-	{{.Global}}
-}
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`)
+	c := newCaddy(t, caddyfile{NoApp: true})
 	base := c.site(0)
 	wantError(t, c.do(t, http.MethodGet, base+"/x", nil, nil), http.StatusUnauthorized, "unauthorized")
 	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": "garbage"}, nil), "badToken")
@@ -385,20 +336,6 @@ func lineOf(s, marker string) []int {
 
 func TestConfigErrorsAtAdapt(t *testing.T) {
 	t.Parallel()
-	const global = `{
-	{{.Global}}
-	tokengate {
-		GLOBAL
-	}
-}
-
-{{index .Site 0}} {
-	tokengate {
-		HANDLER
-	}
-	reverse_proxy {{.Upstream}}
-}
-`
 	for _, tc := range []struct {
 		name, global, handler string
 		marker                string // the offending line contains it
@@ -414,18 +351,15 @@ func TestConfigErrorsAtAdapt(t *testing.T) {
 		{"zero temporary_max_ttl", "temporary_max_ttl 0s", "", "temporary_max_ttl", "temporary_max_ttl"},
 		{"bad cache_size", "cache_size lots", "", "cache_size", "cache_size"},
 		{"unknown store", "store redis", "", "store redis", "redis"},
-		{"user without password", "user carol {\n\t\t\tname Carol\n\t\t} # end of carol", "", "carol", "password"},
-		{"user with a plaintext password", "user carol {\n\t\t\tpassword hunter2hunter2\n\t\t} # end of carol", "", "carol", "password"},
-		{"unknown user option", "user carol {\n\t\t\tpassword {{.AliceHash}}\n\t\t\tshoe_size 44\n\t\t}", "", "shoe_size", "shoe_size"},
+		{"user without password", "user carol {\n\tname Carol\n} # end of carol", "", "carol", "password"},
+		{"user with a plaintext password", "user carol {\n\tpassword hunter2hunter2\n} # end of carol", "", "carol", "password"},
+		{"unknown user option", "user carol {\n\tpassword {{.AliceHash}}\n\tshoe_size 44\n}", "", "shoe_size", "shoe_size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tmpl := strings.NewReplacer("GLOBAL", tc.global, "HANDLER", tc.handler).Replace(global)
-			c := prepareCaddy(t, tmpl)
-			cfg := c.render(tmpl)
-			if err := os.WriteFile(c.cfgPath, []byte(cfg), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			cf := caddyfile{Users: noUsers, App: []string{tc.global}, Sites: []site{{Gate: []string{tc.handler}}}}
+			c := prepareCaddy(t, cf)
+			cfg := c.writeConfig(cf)
 			out, code := c.runCLI("adapt", "--config", c.cfgPath, "--adapter", "caddyfile")
 			if code == 0 {
 				t.Fatalf("caddy adapt exited 0; output:\n%s", out)
@@ -444,29 +378,16 @@ func TestConfigErrorsAtAdapt(t *testing.T) {
 	}
 }
 
-// keySite configures the server key from the environment.
-const keySite = `{
-	{{.Global}}
-	tokengate {
-		key {env.TOKENGATE_KEY}
-		{{.Users}}
-	}
-}
+// keySite configures the server key key (from the environment for
+// {env.TOKENGATE_KEY}).
+func keySite(key string) caddyfile { return caddyfile{App: []string{"key " + key}} }
 
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`
-
-// runFails starts caddy run with tmpl and returns its output once it
-// has exited, failing the test if it starts serving instead.
-func runFails(t *testing.T, tmpl string, env ...string) string {
+// runFails starts caddy run with cfg and returns its output once it has
+// exited, failing the test if it starts serving instead.
+func runFails(t *testing.T, cfg caddyfile, env ...string) string {
 	t.Helper()
-	c := prepareCaddy(t, tmpl, env...)
-	if err := os.WriteFile(c.cfgPath, []byte(c.render(tmpl)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c := prepareCaddy(t, cfg, env...)
+	c.writeConfig(cfg)
 	if err := c.spawn("run", "--config", c.cfgPath, "--adapter", "caddyfile"); err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +420,7 @@ func TestServerKeyErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out := runFails(t, strings.Replace(keySite, "{env.TOKENGATE_KEY}", tc.key, 1), tc.env...)
+			out := runFails(t, keySite(tc.key), tc.env...)
 			if !strings.Contains(out, "key") {
 				t.Errorf("error does not mention key:\n%s", out)
 			}
@@ -523,7 +444,7 @@ func TestServerKeyFromEnvironment(t *testing.T) {
 		k2 = base64.RawURLEncoding.EncodeToString(b)
 	}
 
-	c := newCaddy(t, keySite, "TOKENGATE_KEY="+k1)
+	c := newCaddy(t, keySite("{env.TOKENGATE_KEY}"), "TOKENGATE_KEY="+k1)
 	base := c.site(0)
 	underK1 := c.mintTemporary(t, base, "alice", alicePassword, 600)
 	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": underK1}, nil))
@@ -556,22 +477,11 @@ func TestServerKeyFromEnvironment(t *testing.T) {
 // failingReloadSite provisions the tokengate app (opening the shared
 // store) and then fails in a later handler, so the failed config is
 // cleaned up after it touched the store.
-const failingReloadSite = `{
-	{{.Global}}
-	tokengate {
-		{{.Users}}
+var failingReloadSite = caddyfile{Sites: []site{{Body: []string{`reverse_proxy {{.Upstream}} {
+	transport http {
+		tls_client_auth {{.Dir}}/missing-cert.pem {{.Dir}}/missing-key.pem
 	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}} {
-		transport http {
-			tls_client_auth {{.Dir}}/missing-cert.pem {{.Dir}}/missing-key.pem
-		}
-	}
-}
-`
+}`}}}}
 
 func TestFailedReloadKeepsServing(t *testing.T) {
 	t.Parallel()
@@ -580,13 +490,14 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 	tok := c.mintTemporary(t, base, "alice", alicePassword, 600)
 	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil))
 
-	for _, tc := range []struct{ tmpl, mention string }{
+	for _, tc := range []struct {
+		cfg     caddyfile
+		mention string
+	}{
 		{failingReloadSite, "reverse_proxy"},
-		{strings.Replace(gatedSite, "tokengate {", "tokengate {\n\t\tkey tooshort", 1), "key"},
+		{caddyfile{App: append([]string{"key tooshort"}, gatedSite.App...)}, "key"},
 	} {
-		if err := os.WriteFile(c.cfgPath, []byte(c.render(tc.tmpl)), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		c.writeConfig(tc.cfg)
 		out, code := c.runCLI("reload", "--config", c.cfgPath, "--adapter", "caddyfile", "--address", c.admin)
 		if code == 0 {
 			t.Fatalf("caddy reload of a failing config exited 0:\n%s", out)
@@ -601,7 +512,7 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 	}
 
 	// A good reload after the failed ones works, and so does revocation.
-	c.reload(reloadSite)
+	c.reload(reloadSite("VERSION"))
 	upstreamSaw(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": tok}, nil))
 	if r := c.do(t, http.MethodDelete, base+tempPath, hdr{"X-Auth-Token": tok}, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("DELETE: %s", r)
@@ -620,9 +531,7 @@ func TestSecondInstanceSameDataDir(t *testing.T) {
 
 	d := prepareCaddy(t, gatedSite)
 	d.xdg = c.xdg
-	if err := os.WriteFile(d.cfgPath, []byte(d.render(gatedSite)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	d.writeConfig(gatedSite)
 	if err := d.spawn("run", "--config", d.cfgPath, "--adapter", "caddyfile"); err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,7 @@ func storeKind() string {
 // the store did, by bound label values, and keeps counting across a
 // reload.
 func TestMetrics(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, gatedSite)
 	base := c.site(0)

@@ -40,53 +40,23 @@ var (
 
 // opSites: site 0 gated with the defaults, site 1 with logout_path
 // /signout. Both share the app, hence users, tokens and sessions.
-const opSites = `{
-	{{.Global}}
-	tokengate {
-		temporary_max_ttl 1h
-		{{.Users}}
-	}
+var opSites = caddyfile{
+	App:   []string{"temporary_max_ttl 1h"},
+	Sites: []site{{}, {Gate: []string{"logout_path /signout"}}},
 }
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-
-{{index .Site 1}} {
-	tokengate {
-		logout_path /signout
-	}
-	reverse_proxy {{.Upstream}}
-}
-`
 
 // opSitesAliceOnly is opSites with bob removed from the config.
-var opSitesAliceOnly = strings.Replace(opSites, "{{.Users}}", "{{.Alice}}", 1)
+var opSitesAliceOnly = opSites.withUsers(aliceUser)
 
 // opSitesNoBudget is opSites with a brute-force budget that a test's
 // deliberate failures cannot use up.
-var opSitesNoBudget = strings.Replace(opSites, "temporary_max_ttl 1h", "temporary_max_ttl 1h\n\t\tfailure_budget 1000", 1)
+var opSitesNoBudget = opSites.withApp("failure_budget 1000")
 
 // opCustom sets every session and handoff option away from its default.
-const opCustom = `{
-	{{.Global}}
-	tokengate {
-		temporary_max_ttl 1h
-		session_cookie tg_sid
-		session_ttl 5m
-		authentication_token_ttl 2s
-		{{.Users}}
-	}
+var opCustom = caddyfile{
+	App:   []string{"temporary_max_ttl 1h", "session_cookie tg_sid", "session_ttl 5m", "authentication_token_ttl 2s"},
+	Sites: []site{{Gate: []string{"logout_path /signout"}}},
 }
-
-{{index .Site 0}} {
-	tokengate {
-		logout_path /signout
-	}
-	reverse_proxy {{.Upstream}}
-}
-`
 
 // ---------------------------------------------------------------------------
 // Helpers.
@@ -1023,7 +993,10 @@ func TestHandoffOutlivesRevocation(t *testing.T) {
 
 	t.Run("user deleted and re-created", func(t *testing.T) {
 		tok := c.newHandoff(t, base, hdr{"Authorization": basic("bob", bobPassword)}).Token
+		// Left out of the config, bob is only orphaned; deleting him takes
+		// the CLI.
 		c.reload(opSitesAliceOnly)
+		c.cliOK(t, "", "user", "delete", "bob")
 		wantOpenPaaSError(t, c.handoffUser(t, base, tok, nil), http.StatusNotFound, opUserNotFound)
 		c.reload(opSites)
 		r := c.handoffUser(t, base, tok, nil)

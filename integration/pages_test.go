@@ -24,35 +24,53 @@ import (
 
 // pagesSite: site 0 gated with the pages and login_redirect on; site 1 is
 // another origin whose page posts a form to site 0's account page.
-const pagesSite = `{
-	{{.Global}}
-	tokengate {
-		temporary_max_ttl 1h
-		{{.Users}}
-	}
+var pagesSite = caddyfile{
+	App: []string{"temporary_max_ttl 1h"},
+	Sites: []site{
+		{Gate: []string{"pages", "login_redirect"}},
+		{NoGate: true, Body: []string{`header Content-Type "text/html; charset=utf-8"`, `respond <<HTML
+	<!doctype html>
+	<html lang="en"><title>Prize</title>
+	<form method="post" action="{{index .Site 0}}/account">
+	<input type="hidden" name="action" value="create">
+	<input type="hidden" name="name" value="planted">
+	<button id="win">Win a prize</button>
+	</form>
+	HTML 200`}},
+	},
 }
 
-{{index .Site 0}} {
-	tokengate {
-		pages
-		login_redirect
-	}
-	reverse_proxy {{.Upstream}}
+// intranetSite (bug 10): the pages on a plain-HTTP site whose host is
+// neither localhost nor 127.0.0.1, like an intranet name, where Chromium
+// sends no Sec-Fetch-Site (it is no secure context); and a site on
+// another name whose page posts forms to it: as a page of that site
+// (/plain), and sent with Referrer-Policy no-referrer (/no-referrer), which
+// makes Chromium send Origin: null. The browser resolves both names to
+// loopback (newBrowser's host-resolver rule).
+var intranetSite = caddyfile{
+	App: []string{"temporary_max_ttl 1h"},
+	Sites: []site{
+		{Host: "intranet.test", Gate: []string{"pages", "login_redirect"}},
+		{Host: "elsewhere.test", NoGate: true, Body: []string{
+			`header Content-Type "text/html; charset=utf-8"`,
+			`header /no-referrer Referrer-Policy no-referrer`,
+			`respond <<HTML
+	<!doctype html>
+	<html lang="en"><title>Prize</title>
+	<form method="post" action="{{index .Site 0}}/login">
+	<input type="hidden" name="username" value="alice">
+	<input type="hidden" name="password" value="` + alicePassword + `">
+	<button id="sign-in">Sign in</button>
+	</form>
+	<form method="post" action="{{index .Site 0}}/account">
+	<input type="hidden" name="action" value="create">
+	<input type="hidden" name="name" value="planted">
+	<button id="win">Win a prize</button>
+	</form>
+	HTML 200`,
+		}},
+	},
 }
-
-{{index .Site 1}} {
-	header Content-Type "text/html; charset=utf-8"
-	respond <<HTML
-		<!doctype html>
-		<html lang="en"><title>Prize</title>
-		<form method="post" action="{{index .Site 0}}/account">
-		<input type="hidden" name="action" value="create">
-		<input type="hidden" name="name" value="planted">
-		<button id="win">Win a prize</button>
-		</form>
-		HTML 200
-}
-`
 
 // browserAccept is what Chromium sends when it navigates.
 const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"
@@ -121,8 +139,9 @@ func TestPagesLoginRedirect(t *testing.T) {
 }
 
 // TestPagesSecurityHeaders: every page, whatever it answers, is sent with
-// the policy, no-referrer, no-store and nosniff; pages are HTML in
-// English; the stylesheet is served.
+// the policy, Referrer-Policy same-origin (a reset link's token reaches no
+// other site; the pages' own forms carry their Origin), no-store and
+// nosniff; pages are HTML in English; the stylesheet is served.
 func TestPagesSecurityHeaders(t *testing.T) {
 	c := newCaddy(t, pagesSite)
 	base := c.site(0)
@@ -150,7 +169,7 @@ func TestPagesSecurityHeaders(t *testing.T) {
 			}
 			for k, want := range map[string]string{
 				"Content-Security-Policy": pageCSP,
-				"Referrer-Policy":         "no-referrer",
+				"Referrer-Policy":         "same-origin",
 				"Cache-Control":           "no-store",
 				"X-Content-Type-Options":  "nosniff",
 			} {
@@ -193,6 +212,10 @@ func TestPagesRefuseOtherSites(t *testing.T) {
 			hdr{"Origin": "http://evil.example"}, 403},
 		{"sign-in from another site", "/login", "username=alice&password=" + url.QueryEscape(alicePassword),
 			hdr{"Sec-Fetch-Site": "cross-site"}, 403},
+		// What a no-referrer page of another site posts where browsers send
+		// no Sec-Fetch-Site (plain HTTP on a host other than localhost).
+		{"sign-in with Origin null and no Sec-Fetch-Site", "/login", "username=alice&password=" + url.QueryEscape(alicePassword),
+			hdr{"Origin": "null"}, 403},
 		{"account action from another origin", "/account", "action=create&name=planted&csrf=" + csrf,
 			hdr{"Origin": "http://evil.example", "Cookie": session["Cookie"]}, 403},
 		{"account action with a forged CSRF token", "/account", "action=create&name=planted&csrf=AAAA",
@@ -267,15 +290,17 @@ func TestPagesBrowser(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		run  func(t *testing.T, c *caddyProc, browser context.Context)
+		cfg  caddyfile
 	}{
-		{"SignInAndBack", browserSignInAndBack},
-		{"NamedToken", browserNamedToken},
-		{"SignOutEverywhere", browserSignOutEverywhere},
-		{"Reset", browserReset},
-		{"OpenRedirect", browserOpenRedirect},
-		{"CrossSiteForm", browserCrossSiteForm},
+		{"SignInAndBack", browserSignInAndBack, pagesSite},
+		{"NamedToken", browserNamedToken, pagesSite},
+		{"SignOutEverywhere", browserSignOutEverywhere, pagesSite},
+		{"Reset", browserReset, pagesSite},
+		{"OpenRedirect", browserOpenRedirect, pagesSite},
+		{"CrossSiteForm", browserCrossSiteForm, pagesSite},
+		{"IntranetHost", browserIntranetHost, intranetSite},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, newCaddy(t, pagesSite), browser) })
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newCaddy(t, tc.cfg), browser) })
 	}
 }
 
@@ -441,6 +466,53 @@ func browserCrossSiteForm(t *testing.T, c *caddyProc, browser context.Context) {
 	}
 }
 
+// browserIntranetHost (bug 10): on a plain-HTTP site named like an
+// intranet host, signing in and the account page's forms work; a form
+// another site posts to the sign-in or account page is refused, with its
+// Origin and with Origin: null alike.
+func browserIntranetHost(t *testing.T, c *caddyProc, browser context.Context) {
+	site, other := c.site(0), c.site(1)
+	host := strings.TrimPrefix(site, "http://")
+	b := newTab(t, browser)
+	b.signIn(site+"/app/page", "alice", alicePassword)
+	if u := b.location(); u.Host != host || u.Path != "/app/page" {
+		t.Fatalf("signing in on %s: at %s: %s", site, u, b.text("body"))
+	}
+	if ids, _ := b.upstreamSaw().header("X-Auth-User-Id"); len(ids) != 1 || ids[0] != "alice" {
+		t.Errorf("upstream saw X-Auth-User-Id %v, want alice", ids)
+	}
+	b.do(chromedp.Navigate(site+"/account"), chromedp.WaitVisible(chromedp.CSS("#new-token")),
+		chromedp.SendKeys(chromedp.CSS("#new-token"), "intranet\r"), chromedp.WaitNotPresent(chromedp.CSS("#new-token")))
+	if b.eval("String(document.querySelector('#token') !== null)") != "true" {
+		t.Fatalf("creating a named token on %s: %s", site, b.text("body"))
+	}
+
+	for _, page := range []string{"/plain", "/no-referrer"} {
+		t.Run("account form from "+page, func(t *testing.T) {
+			b.do(chromedp.Navigate(other+page), chromedp.Click(chromedp.CSS("#win")), chromedp.WaitNotPresent(chromedp.CSS("#win")))
+			if u, body := b.location(), b.text("body"); u.Host != host || u.Path != "/account" || !strings.Contains(body, "sent from another site") {
+				t.Errorf("at %s: %s", u, body)
+			}
+		})
+		t.Run("sign-in form from "+page, func(t *testing.T) {
+			f := newTab(t, browser)
+			f.do(chromedp.Navigate(other+page), chromedp.Click(chromedp.CSS("#sign-in")), chromedp.WaitNotPresent(chromedp.CSS("#sign-in")))
+			if u, body := f.location(), f.text("body"); u.Host != host || u.Path != "/login" || !strings.Contains(body, "sent from another site") {
+				t.Errorf("at %s: %s", u, body)
+			}
+			// No session was started: the account page sends this browser
+			// to sign in.
+			f.do(chromedp.Navigate(site + "/account"))
+			if u := f.location(); u.Path != "/login" {
+				t.Errorf("the other site's sign-in form started a session: /account led to %s", u)
+			}
+		})
+	}
+	if names := c.namedTokenNames(t, "alice"); strings.Join(names, ",") != "intranet" {
+		t.Errorf("alice's named tokens: %v, want only intranet", names)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // Browser helpers.
 
@@ -459,6 +531,8 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
+		// Site names ending in .test (intranetSite) reach the test's sites.
+		chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
 		chromedp.WindowSize(1000, 700),
 		// chromedp makes a fresh user-data-dir and removes it at the end.
 	)

@@ -155,8 +155,12 @@ func (e redisError) Error() string { return string(e) }
 func (r *redisProc) do(args ...string) (any, error) { return r.doIn(-1, args...) }
 
 // doIn is do in database db; -1 leaves the connection's default.
-func (r *redisProc) doIn(db int, args ...string) (any, error) {
-	conn, err := net.DialTimeout("tcp", r.addr(), time.Second)
+func (r *redisProc) doIn(db int, args ...string) (any, error) { return redisDo(r.addr(), db, args...) }
+
+// redisDo sends one command to the Redis at addr, in database db (-1:
+// the connection's default), on a connection of its own.
+func redisDo(addr string, db int, args ...string) (any, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -261,26 +265,14 @@ func (r *redisProc) pubsubClients(user string) []string {
 // sharedSite is a gated site whose tokengate app uses the Redis at addr,
 // with the server key from TOKENGATE_KEY, alice and bob, and a one-hour
 // maximum TTL. storeOpts go into the store block, appOpts into the app.
-func sharedSite(addr, storeOpts, appOpts string) string {
-	return `{
-	{{.Global}}
-	tokengate {
-		store redis {
-			address ` + addr + `
-			` + storeOpts + `
-		}
-		key {env.TOKENGATE_KEY}
-		temporary_max_ttl 1h
-		` + appOpts + `
-		{{.Users}}
-	}
+func sharedSite(addr string, storeOpts []string, appOpts ...string) caddyfile {
+	return caddyfile{App: append([]string{redisStore(addr, storeOpts...), "key {env.TOKENGATE_KEY}", "temporary_max_ttl 1h"}, appOpts...)}
 }
 
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`
+// redisStore is a store option for the Redis at addr, with more options
+// in its block.
+func redisStore(addr string, opts ...string) string {
+	return "store redis {\n\t" + strings.Join(append([]string{"address " + addr}, opts...), "\n\t") + "\n}"
 }
 
 // sharedKeyEnv is the environment that gives instances one random
@@ -290,14 +282,14 @@ func sharedKeyEnv(t *testing.T) []string {
 	return []string{"TOKENGATE_KEY=" + base64.StdEncoding.EncodeToString(randomKey(t))}
 }
 
-// startInstances starts one Caddy per template, all at once (as a
+// startInstances starts one Caddy per config, all at once (as a
 // rolling deployment would), each with its own ports and data directory
 // and the environment env, and stops them at the end of the test.
-func startInstances(t *testing.T, env []string, tmpls ...string) []*caddyProc {
+func startInstances(t *testing.T, env []string, cfgs ...caddyfile) []*caddyProc {
 	t.Helper()
-	cs := make([]*caddyProc, len(tmpls))
-	for i, tm := range tmpls {
-		cs[i] = prepareCaddy(t, tm, env...)
+	cs := make([]*caddyProc, len(cfgs))
+	for i, cfg := range cfgs {
+		cs[i] = prepareCaddy(t, cfg, env...)
 	}
 	errs := make([]error, len(cs))
 	var wg sync.WaitGroup

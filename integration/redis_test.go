@@ -34,23 +34,22 @@ const propagationDeadline = 2 * time.Second
 func TestSharedStoreRequiresKey(t *testing.T) {
 	t.Parallel()
 	rs := newRedis(t)
-	tmpl := sharedSite(rs.addr(), "", "")
-	if !strings.Contains(tmpl, "key {env.TOKENGATE_KEY}") {
+	cfg := sharedSite(rs.addr(), nil)
+	noKey := slices.DeleteFunc(slices.Clone(cfg.App), func(o string) bool { return o == "key {env.TOKENGATE_KEY}" })
+	if len(noKey) != len(cfg.App)-1 {
 		t.Fatal("sharedSite no longer sets the key")
 	}
-	tmpl = strings.Replace(tmpl, "key {env.TOKENGATE_KEY}", "", 1)
+	cfg.App = noKey
 
-	c := prepareCaddy(t, tmpl)
+	c := prepareCaddy(t, cfg)
 	for attempt := 0; ; attempt++ {
-		if err := os.WriteFile(c.cfgPath, []byte(c.render(tmpl)), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		c.writeConfig(cfg)
 		if err := c.spawn("run", "--config", c.cfgPath, "--adapter", "caddyfile"); err != nil {
 			t.Fatal(err)
 		}
 		// waitReady returns nil once a config is loaded, an error once the
 		// process has exited or after startTimeout.
-		if err := c.waitReady(nil); err == nil {
+		if err := c.waitReady(0); err == nil {
 			t.Fatalf("caddy started with a shared store and no key:\n%s", c.logs())
 		}
 		select {
@@ -99,8 +98,8 @@ func TestSharedStoreRequiresKey(t *testing.T) {
 func TestInstancesShareTemporaryRevocation(t *testing.T) {
 	t.Parallel()
 	rs := newRedis(t)
-	tmpl := sharedSite(rs.addr(), "", "")
-	cs := startInstances(t, sharedKeyEnv(t), tmpl, tmpl)
+	cfg := sharedSite(rs.addr(), nil)
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
 	a, b := cs[0], cs[1]
 	alice := hdr{"Authorization": basic("alice", alicePassword)}
 	fast := keepAlive(t)
@@ -153,8 +152,8 @@ func TestInstancesShareTemporaryRevocation(t *testing.T) {
 func TestInstancesShareNamedRevocation(t *testing.T) {
 	t.Parallel()
 	rs := newRedis(t)
-	tmpl := sharedSite(rs.addr(), "", "")
-	cs := startInstances(t, sharedKeyEnv(t), tmpl, tmpl)
+	cfg := sharedSite(rs.addr(), nil)
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
 	a, b := cs[0], cs[1]
 	alice := hdr{"Authorization": basic("alice", alicePassword)}
 
@@ -193,8 +192,8 @@ func TestInstancesShareNamedRevocation(t *testing.T) {
 func TestInstancesShareFailureBudget(t *testing.T) {
 	t.Parallel()
 	rs := newRedis(t)
-	tmpl := sharedSite(rs.addr(), "", "failure_budget 3 1m")
-	cs := startInstances(t, sharedKeyEnv(t), tmpl, tmpl)
+	cfg := sharedSite(rs.addr(), nil, "failure_budget 3 1m")
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
 	a, b := cs[0], cs[1]
 	attempt := func(c *caddyProc, pw string) *response {
 		return c.do(t, http.MethodGet, c.site(0)+tempPath, hdr{"Authorization": basic("alice", pw)}, nil)
@@ -221,8 +220,8 @@ func TestInstancesShareFailureBudget(t *testing.T) {
 func TestInstancesShareAdminUsers(t *testing.T) {
 	t.Parallel()
 	rs := newRedis(t)
-	tmpl := sharedSite(rs.addr(), "", "")
-	cs := startInstances(t, sharedKeyEnv(t), tmpl, tmpl)
+	cfg := sharedSite(rs.addr(), nil)
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
 	a, b := cs[0], cs[1]
 	const carolPW = "carol-pw-Lm42zT"
 
@@ -253,8 +252,8 @@ func TestInstancesShareAdminUsers(t *testing.T) {
 func TestInstancesShareSessions(t *testing.T) {
 	t.Parallel()
 	rs := newRedis(t)
-	tmpl := sharedSite(rs.addr(), "", "")
-	cs := startInstances(t, sharedKeyEnv(t), tmpl, tmpl)
+	cfg := sharedSite(rs.addr(), nil)
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
 	a, b := cs[0], cs[1]
 
 	h := a.newHandoff(t, a.site(0), hdr{"Authorization": basic("alice", alicePassword)})
@@ -288,8 +287,8 @@ func TestRedisOutage(t *testing.T) {
 	t.Parallel()
 	const maxStale = time.Second
 	rs := newRedis(t)
-	tmpl := sharedSite(rs.addr(), "", "max_staleness 1s")
-	cs := startInstances(t, sharedKeyEnv(t), tmpl, tmpl)
+	cfg := sharedSite(rs.addr(), nil, "max_staleness 1s")
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
 	a, b := cs[0], cs[1]
 	fast := keepAlive(t)
 
@@ -346,8 +345,8 @@ func TestRedisOutage(t *testing.T) {
 func TestRedisRestartKeepsState(t *testing.T) {
 	t.Parallel()
 	rs := newRedis(t)
-	tmpl := sharedSite(rs.addr(), "", "")
-	cs := startInstances(t, sharedKeyEnv(t), tmpl, tmpl)
+	cfg := sharedSite(rs.addr(), nil)
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
 	a, b := cs[0], cs[1]
 	const davePW = "dave-pw-Rt93kW"
 	daveTemp := "/tokengate/users/dave/tokens/temporary"
@@ -414,9 +413,9 @@ func TestRedisSubscriptionLoss(t *testing.T) {
 	// can be cut, and kept down, while its other commands keep working.
 	rs.must("ACL", "SETUSER", bUser, "on", ">"+bPW, "~*", "&*", "+@all")
 	env := append(sharedKeyEnv(t), "TOKENGATE_REDIS_PASSWORD="+bPW)
-	tmplA := sharedSite(rs.addr(), "", "max_staleness 1s")
-	tmplB := sharedSite(rs.addr(), "username "+bUser+"\n\t\t\tpassword {env.TOKENGATE_REDIS_PASSWORD}", "max_staleness 1s")
-	cs := startInstances(t, env, tmplA, tmplB)
+	cfgA := sharedSite(rs.addr(), nil, "max_staleness 1s")
+	cfgB := sharedSite(rs.addr(), []string{"username " + bUser, "password {env.TOKENGATE_REDIS_PASSWORD}"}, "max_staleness 1s")
+	cs := startInstances(t, env, cfgA, cfgB)
 	a, b := cs[0], cs[1]
 	fast := keepAlive(t)
 	alice := hdr{"Authorization": basic("alice", alicePassword)}
@@ -493,7 +492,9 @@ func TestRedisPasswordRotationByReload(t *testing.T) {
 	)
 	rs := newRedis(t)
 	rs.must("ACL", "SETUSER", user, "on", ">"+pw1, "~*", "&*", "+@all")
-	site := func(pw string) string { return sharedSite(rs.addr(), "username "+user+"\n\t\t\tpassword "+pw, "") }
+	site := func(pw string) caddyfile {
+		return sharedSite(rs.addr(), []string{"username " + user, "password " + pw})
+	}
 	c := startInstances(t, sharedKeyEnv(t), site(pw1))[0]
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -535,8 +536,8 @@ func TestRedisKeyPrefixAndDB(t *testing.T) {
 	t.Parallel()
 	rs := newRedis(t)
 	cs := startInstances(t, sharedKeyEnv(t),
-		sharedSite(rs.addr(), "", ""),
-		sharedSite(rs.addr(), "key_prefix two:\n\t\t\tdb 3", ""))
+		sharedSite(rs.addr(), nil),
+		sharedSite(rs.addr(), []string{"key_prefix two:", "db 3"}))
 	a, b := cs[0], cs[1]
 	alice := hdr{"Authorization": basic("alice", alicePassword)}
 

@@ -35,21 +35,7 @@ const resetURLTemplate = "https://app.example/reset?t={token}"
 // resetSite is one gated site with reset links on app.example. The
 // failure budget is high: the tests present many invalid tokens on
 // purpose, and budgets have tests of their own.
-const resetSite = `{
-	{{.Global}}
-	tokengate {
-		temporary_max_ttl 1h
-		reset_url "https://app.example/reset?t={token}"
-		failure_budget 1000
-		{{.Users}}
-	}
-}
-
-{{index .Site 0}} {
-	tokengate
-	reverse_proxy {{.Upstream}}
-}
-`
+var resetSite = caddyfile{App: []string{"temporary_max_ttl 1h", `reset_url "` + resetURLTemplate + `"`, "failure_budget 1000"}}
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 

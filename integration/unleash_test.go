@@ -333,7 +333,7 @@ func TestUnleashWelcomeLink(t *testing.T) {
 // reset_token_ttl: a token is refused once it expires.
 func TestUnleashResetTokenExpiry(t *testing.T) {
 	t.Parallel()
-	c := newCaddy(t, strings.Replace(resetSite, "failure_budget 1000", "failure_budget 1000\n\t\treset_token_ttl 2s", 1))
+	c := newCaddy(t, resetSite.withApp("reset_token_ttl 2s"))
 	c.addUser(t, "dave", "dave-pw-Old1", "")
 	r := c.adminWant(t, http.MethodPost, "/tokengate/users/dave/reset-token", nil, http.StatusCreated)
 	tok, _ := r.JSON["token"].(string)

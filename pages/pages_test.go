@@ -111,7 +111,7 @@ func TestPagesSecurityHeaders(t *testing.T) {
 			h := w.Header()
 			for k, want := range map[string]string{
 				"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-				"Referrer-Policy":         "no-referrer",
+				"Referrer-Policy":         "same-origin",
 				"Cache-Control":           "no-store",
 				"X-Content-Type-Options":  "nosniff",
 			} {

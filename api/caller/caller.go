@@ -174,10 +174,12 @@ func safeMethod(m string) bool {
 // CrossSite reports whether a browser says the request came from another
 // site: Sec-Fetch-Site other than same-origin or none, or an Origin whose
 // host is not the request's. Requests with neither header (non-browser
-// clients) are not cross-site. A page sent with Referrer-Policy
-// no-referrer (tokengate's pages) makes the browser send "Origin: null"
-// with its own forms; that counts as this site only where Sec-Fetch-Site,
-// which no page can set, says same-origin.
+// clients) are not cross-site. "Origin: null" (sent, for one, with the
+// forms of a page whose Referrer-Policy is no-referrer, which any site
+// can choose) counts as this site only where Sec-Fetch-Site, which no
+// page can set, says same-origin; browsers send that header only to
+// secure contexts, so tokengate's pages use Referrer-Policy same-origin,
+// under which their own forms carry their real Origin.
 func CrossSite(r *http.Request) bool {
 	fetchSite := r.Header.Get("Sec-Fetch-Site")
 	switch fetchSite {
