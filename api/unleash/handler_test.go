@@ -73,18 +73,7 @@ func run(t *testing.T, h http.Handler, cases []exchange) {
 			if w.Code != tc.status || body != tc.want {
 				t.Fatalf("got %d\n%s\nwant %d\n%s", w.Code, w.Body, tc.status, tc.want)
 			}
-			want := map[string]string{}
-			if tc.want != "" {
-				want["Content-Type"], want["Cache-Control"] = "application/json; charset=utf-8", "no-store"
-			}
-			for k, v := range tc.header {
-				want[k] = v
-			}
-			for k, v := range want {
-				if got := w.Header().Get(k); got != v {
-					t.Errorf("%s: %q, want %q", k, got, v)
-				}
-			}
+			authtest.WantHeaders(t, w, tc.want != "", tc.header)
 		})
 	}
 }

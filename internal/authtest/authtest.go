@@ -165,3 +165,21 @@ func Gone(r *http.Request) *http.Request {
 	cancel()
 	return r.WithContext(ctx)
 }
+
+// WantHeaders checks the answer's headers: those of a JSON body sent as
+// the seed APIs send one (if jsonBody), then the extra ones.
+func WantHeaders(tb testing.TB, w *httptest.ResponseRecorder, jsonBody bool, extra map[string]string) {
+	tb.Helper()
+	want := map[string]string{}
+	if jsonBody {
+		want["Content-Type"], want["Cache-Control"] = "application/json; charset=utf-8", "no-store"
+	}
+	for k, v := range extra {
+		want[k] = v
+	}
+	for k, v := range want {
+		if got := w.Header().Get(k); got != v {
+			tb.Errorf("%s: %q, want %q", k, got, v)
+		}
+	}
+}
