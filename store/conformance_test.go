@@ -71,6 +71,10 @@ func runConformance(t *testing.T, open cfOpener) {
 		{"ConcurrentUsernames", cfConcurrentUsernames},
 		{"ConcurrentRenames", cfConcurrentRenames},
 		{"ConcurrentFail", cfConcurrentFail},
+		{"CreateUser", cfCreateUser},
+		{"UpdateUser", cfUpdateUser},
+		{"ConcurrentCreateUser", cfConcurrentCreateUser},
+		{"ConcurrentUpdateUser", cfConcurrentUpdateUser},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}
@@ -1259,5 +1263,128 @@ func cfConcurrentFail(t *testing.T, open cfOpener) {
 	}
 	if c, err := s.Counter(ctx, "k", cfT0); err != nil || c.Count != workers*each {
 		t.Fatalf("Counter = %+v, %v; want %d", c, err, workers*each)
+	}
+}
+
+func cfCreateUser(t *testing.T, open cfOpener) {
+	ctx := t.Context()
+	s := cfWith(t, open, "alice")
+	if err := s.CreateUser(ctx, store.User{ID: "bob", Username: "bobby", Name: "Bob"}); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := s.User(ctx, "bob")
+	if err != nil || bob.Name != "Bob" || bob.Number == 0 {
+		t.Fatalf("User(bob) = %+v, %v", bob, err)
+	}
+	alice, _ := s.User(ctx, "alice")
+	for name, u := range map[string]store.User{
+		"existing id":    {ID: "alice", Username: "new-name", Name: "Impostor"},
+		"taken username": {ID: "carol", Username: "bobby"},
+	} {
+		if err := s.CreateUser(ctx, u); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("%s: CreateUser = %v, want ErrExists", name, err)
+		}
+	}
+	if got, _ := s.User(ctx, "alice"); got != alice {
+		t.Fatalf("alice changed by a refused create: %+v", got)
+	}
+	if _, err := s.User(ctx, "carol"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("carol = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UserByName(ctx, "new-name"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("refused create kept its username claim: %v", err)
+	}
+}
+
+func cfUpdateUser(t *testing.T, open cfOpener) {
+	ctx := t.Context()
+	s := cfWith(t, open, "alice", "bob")
+	before, _ := s.User(ctx, "alice")
+	got, err := s.UpdateUser(ctx, "alice", func(u *store.User) error {
+		u.Name, u.Username = "Alice", "ali"
+		u.ID, u.Number = "mallory", 999 // ignored: both are permanent
+		return nil
+	})
+	if err != nil || got.ID != "alice" || got.Number != before.Number || got.Name != "Alice" {
+		t.Fatalf("UpdateUser = %+v, %v", got, err)
+	}
+	if u, err := s.UserByName(ctx, "ali"); err != nil || u != got {
+		t.Fatalf("UserByName(ali) = %+v, %v; want %+v", u, err, got)
+	}
+	if _, err := s.UserByName(ctx, "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("old username still claimed: %v", err)
+	}
+	boom := errors.New("boom")
+	if _, err := s.UpdateUser(ctx, "alice", func(u *store.User) error { u.Name = "x"; return boom }); !errors.Is(err, boom) {
+		t.Fatalf("fn error: %v", err)
+	}
+	if _, err := s.UpdateUser(ctx, "alice", func(u *store.User) error { u.Username = "bob"; return nil }); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("rename to a taken name: %v", err)
+	}
+	if u, _ := s.User(ctx, "alice"); u != got {
+		t.Fatalf("refused updates changed alice: %+v, want %+v", u, got)
+	}
+	if _, err := s.UpdateUser(ctx, "nobody", func(*store.User) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateUser(nobody) = %v", err)
+	}
+	if _, err := s.User(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateUser created a user: %v", err)
+	}
+}
+
+// cfConcurrentCreateUser: of instances creating one user at once, one
+// succeeds; the record is the winner's.
+func cfConcurrentCreateUser(t *testing.T, open cfOpener) {
+	ctx := t.Context()
+	s := open(t)
+	for round := range 5 {
+		id := fmt.Sprintf("u%d", round)
+		errs := cfRace(8, func(i int) error {
+			return s.CreateUser(ctx, store.User{ID: id, Username: fmt.Sprintf("%s-%d", id, i), Name: fmt.Sprint(i)})
+		})
+		winner := cfOneWins(t, errs, store.ErrExists)
+		if u, err := s.User(ctx, id); err != nil || u.Name != fmt.Sprint(winner) {
+			t.Fatalf("User(%s) = %+v, %v; winner %d", id, u, err, winner)
+		}
+	}
+}
+
+// cfConcurrentUpdateUser: concurrent read-modify-writes lose nothing.
+// Each adds one to a counter kept in Name; the result must equal the
+// number of updates that reported success, and an update may fail only
+// as unavailable (a store that gives up under contention).
+func cfConcurrentUpdateUser(t *testing.T, open cfOpener) {
+	const workers, each = 4, 20
+	ctx := t.Context()
+	s := cfWith(t, open, "alice")
+	var mu sync.Mutex
+	done := 0
+	for _, err := range cfRace(workers, func(int) error {
+		for range each {
+			_, err := s.UpdateUser(ctx, "alice", func(u *store.User) error {
+				n := 0
+				fmt.Sscan(u.Name, &n)
+				u.Name = fmt.Sprint(n + 1)
+				return nil
+			})
+			if errors.Is(err, store.ErrUnavailable) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			done++
+			mu.Unlock()
+		}
+		return nil
+	}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := s.User(ctx, "alice")
+	if err != nil || u.Name != fmt.Sprint(done) || done < each {
+		t.Fatalf("counter = %q, %v after %d successful updates", u.Name, err, done)
 	}
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -97,7 +96,10 @@ return {'ok'}
 `)
 
 // putUserScript: ARGV version, user JSON, password hash, username, number
-// to give a new user (0: none yet), channel, message. A user keeps its
+// to give a new user (0: none yet), channel, message, mode. Mode "put"
+// creates or replaces; "create" refuses a user that exists; any other mode
+// is the ver that an update read, and the write lands only if the user
+// still has it (else 'stale': the caller reads again). A user keeps its
 // number.
 var putUserScript = redis.NewScript(`
 local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
@@ -105,6 +107,11 @@ if ver > tonumber(ARGV[1]) then
   return {'stale', redis.call('HGET', KEYS[1], 'name') or ''}
 end
 local old = redis.call('HMGET', KEYS[1], 'user', 'name', 'num')
+if ARGV[8] == 'create' and old[1] then return {'exists', old[2]} end
+if ARGV[8] ~= 'put' and ARGV[8] ~= 'create' then
+  if not old[1] then return {'nf', ''} end
+  if ver ~= tonumber(ARGV[8]) then return {'stale', old[2]} end
+end
 local num = ARGV[5]
 if old[1] then num = old[3] elseif num == '0' then return {'neednum'} end
 redis.call('HSET', KEYS[1], 'user', ARGV[2], 'pw', ARGV[3], 'name', ARGV[4], 'num', num, 'ver', ARGV[1])
@@ -132,16 +139,64 @@ return {'ok', name}
 `)
 
 func (r *Redis) PutUser(ctx context.Context, u User) error {
+	return r.writeUser(ctx, u, modePut)
+}
+
+// CreateUser is PutUser that refuses an existing id: the check and the
+// write are one script, so two instances creating the same user cannot
+// both succeed.
+func (r *Redis) CreateUser(ctx context.Context, u User) error {
+	return r.writeUser(ctx, u, modeCreate)
+}
+
+// UpdateUser reads the record and its write version, applies fn and
+// writes only if the version is unchanged; a concurrent write sends it
+// round again with the newer record.
+func (r *Redis) UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error) {
+	for range maxAttempts {
+		v, err := r.c.HMGet(ctx, r.userKey(id), "user", "pw", "num", "ver").Result()
+		if err != nil {
+			return User{}, unavailable(err)
+		}
+		u, err := decodeUser(v[0], v[1], v[2])
+		if err != nil {
+			return u, err
+		}
+		num := u.Number
+		if err := fn(&u); err != nil {
+			return u, err
+		}
+		u.ID, u.Number = id, num
+		if u.Username == "" {
+			u.Username = id
+		}
+		read := str(v[3])
+		if read == "" {
+			read = "0"
+		}
+		done, err := r.putUser(ctx, u, writeMode(read))
+		if err != nil || done {
+			return u, err
+		}
+	}
+	return User{}, fmt.Errorf("%w: user %q is being changed concurrently", ErrUnavailable, id)
+}
+
+// writeMode is putUserScript's mode: modePut, modeCreate, or the write
+// version an update read.
+type writeMode string
+
+const (
+	modePut    writeMode = "put"
+	modeCreate writeMode = "create"
+)
+
+func (r *Redis) writeUser(ctx context.Context, u User, mode writeMode) error {
 	if u.Username == "" {
 		u.Username = u.ID
 	}
-	doc, err := encodeUser(u)
-	if err != nil {
-		return err
-	}
-	ev := Event{Kind: UserChanged, Subject: u.ID}
 	for range maxAttempts {
-		done, err := r.putUser(ctx, u, doc, ev)
+		done, err := r.putUser(ctx, u, mode)
 		if done || err != nil {
 			return err
 		}
@@ -150,13 +205,24 @@ func (r *Redis) PutUser(ctx context.Context, u User) error {
 }
 
 // putUser makes one attempt; done is false if a later write came first.
-func (r *Redis) putUser(ctx context.Context, u User, doc string, ev Event) (done bool, err error) {
+func (r *Redis) putUser(ctx context.Context, u User, mode writeMode) (done bool, err error) {
+	doc, err := encodeUser(u)
+	if err != nil {
+		return false, err
+	}
+	ev := Event{Kind: UserChanged, Subject: u.ID}
 	v, exists, _, err := r.reserve(ctx, u.ID, false)
 	if err != nil {
 		return false, err
 	}
+	if exists && mode == modeCreate {
+		return false, ErrExists
+	}
 	var num int64
 	if !exists {
+		if mode != modePut && mode != modeCreate {
+			return false, ErrNotFound
+		}
 		if num, err = r.nextNumber(ctx); err != nil {
 			return false, err
 		}
@@ -166,7 +232,7 @@ func (r *Redis) putUser(ctx context.Context, u User, doc string, ev Event) (done
 	}
 	for {
 		status, res, err := r.run(ctx, putUserScript, []string{r.userKey(u.ID)},
-			v, doc, u.PasswordHash, u.Username, num, r.channel, r.message(ev))
+			v, doc, u.PasswordHash, u.Username, num, r.channel, r.message(ev), string(mode))
 		if err != nil {
 			return false, err // the claim may stay behind: see claimStale
 		}
@@ -175,9 +241,17 @@ func (r *Redis) putUser(ctx context.Context, u User, doc string, ev Event) (done
 			if num, err = r.nextNumber(ctx); err != nil {
 				return false, err
 			}
-		case "stale":
+		case "stale", "exists", "nf":
+			// The record keeps the name it has: give back the claim on
+			// ours unless it is the same.
 			if str(res[1]) != u.Username {
 				r.release(ctx, u.Username, u.ID, v)
+			}
+			switch status {
+			case "exists":
+				return false, ErrExists
+			case "nf":
+				return false, ErrNotFound
 			}
 			return false, nil
 		case "ok":
@@ -296,28 +370,4 @@ func parseClaim(s string) (version int64, id string, ok bool) {
 	_, id, ok2 := strings.Cut(rest, ":")
 	v, err := strconv.ParseInt(vs, 10, 64)
 	return v, id, ok1 && ok2 && err == nil
-}
-
-// CreateUser and UpdateUser: placeholders over PutUser until the atomic
-// versions land (not safe against concurrent writers).
-func (r *Redis) CreateUser(ctx context.Context, u User) error {
-	if _, err := r.User(ctx, u.ID); err == nil {
-		return ErrExists
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return r.PutUser(ctx, u)
-}
-
-func (r *Redis) UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error) {
-	u, err := r.User(ctx, id)
-	if err != nil {
-		return u, err
-	}
-	num := u.Number
-	if err := fn(&u); err != nil {
-		return u, err
-	}
-	u.ID, u.Number = id, num
-	return u, r.PutUser(ctx, u)
 }
