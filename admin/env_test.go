@@ -20,6 +20,7 @@ import (
 	"github.com/tokengate/tokengate/admin"
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/bolt"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -58,7 +59,7 @@ func newEnv(t *testing.T, opts ...auth.Option) *env {
 // wrap is not nil.
 func newEnvOver(t *testing.T, wrap func(store.Store) store.Store, opts ...auth.Option) *env {
 	t.Helper()
-	bolt, err := store.OpenBolt(filepath.Join(t.TempDir(), "tg.db"), time.Second)
+	bolt, err := bolt.Open(filepath.Join(t.TempDir(), "tg.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

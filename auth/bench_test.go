@@ -8,11 +8,13 @@ import (
 
 	"github.com/tokengate/tokengate/internal/redistest"
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/bolt"
+	"github.com/tokengate/tokengate/store/redis"
 	"github.com/tokengate/tokengate/tokens"
 )
 
 func openBolt(b *testing.B) store.Store {
-	st, err := store.OpenBolt(filepath.Join(b.TempDir(), "tg.db"), time.Second)
+	st, err := bolt.Open(filepath.Join(b.TempDir(), "tg.db"), time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func openBolt(b *testing.B) store.Store {
 func openRedis(b *testing.B) store.Store {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := store.OpenRedis(ctx, store.RedisConfig{Addrs: []string{redistest.Start(b)}})
+	st, err := redis.Open(ctx, redis.Config{Addrs: []string{redistest.Start(b).Addr}})
 	if err != nil {
 		b.Fatal(err)
 	}

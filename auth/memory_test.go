@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/proc"
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/bolt"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -45,7 +46,7 @@ func heap() int64 {
 
 func memoryService(tb testing.TB, budget int64) *Service {
 	tb.Helper()
-	st, err := store.OpenBolt(tb.TempDir()+"/tg.db", time.Second)
+	st, err := bolt.Open(tb.TempDir()+"/tg.db", time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}

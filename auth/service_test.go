@@ -13,14 +13,15 @@ import (
 
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/bolt"
 	"github.com/tokengate/tokengate/tokens"
 )
 
 var ctx = context.Background()
 
-func openStore(t testing.TB) *store.Bolt {
+func openStore(t testing.TB) *bolt.Store {
 	t.Helper()
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "tg.db"), time.Second)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "tg.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/tokengate/tokengate/internal/proc"
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/bolt"
+	"github.com/tokengate/tokengate/store/redis"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -83,10 +85,10 @@ type ownStore interface {
 func openStore(ctx context.Context, kind, dir, redisAddr, prefix string) (ownStore, string, error) {
 	if kind == "bolt" {
 		path := filepath.Join(dir, "tokengate.db")
-		st, err := store.OpenBolt(path, time.Second)
+		st, err := bolt.Open(path, time.Second)
 		return st, "store bolt " + path, err
 	}
-	st, err := store.OpenRedis(ctx, store.RedisConfig{Addrs: []string{redisAddr}, KeyPrefix: prefix})
+	st, err := redis.Open(ctx, redis.Config{Addrs: []string{redisAddr}, KeyPrefix: prefix})
 	return st, "store redis {\n\t\t\taddress " + redisAddr + "\n\t\t\tkey_prefix " + prefix + "\n\t\t}", err
 }
 

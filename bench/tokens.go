@@ -58,8 +58,8 @@ func mintTokens(ctx context.Context, st store.Store, key tokens.ServerKey, c con
 		return tokenSet{}, err
 	}
 	defer svc.Close()
-	err = st.PutUser(ctx, store.User{ID: benchUser, Name: "Bench User", Email: "bench@example.com",
-		Role: "Viewer", CreatedBy: "bench", CreatedAt: time.Now().UTC()})
+	_, err = svc.CreateUser(ctx, auth.NewUser{ID: benchUser, CreatedBy: "bench",
+		Profile: auth.Profile{Name: "Bench User", Email: "bench@example.com", Role: "Viewer"}})
 	if err != nil {
 		return tokenSet{}, fmt.Errorf("creating the bench user: %w", err)
 	}

@@ -4,6 +4,7 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"runtime"
@@ -28,9 +29,11 @@ func init() {
 // every tokengate handler in the config shares. A handler used without
 // the app in the config gets one with the defaults.
 type App struct {
-	// Where users and token state live. Default: the embedded bolt store
-	// at tokengate/tokengate.db in Caddy's data directory.
-	Store *StoreConfig `json:"store,omitempty"`
+	// Where users and token state live: a module of the tokengate.stores
+	// namespace, named by its "module" key ("bolt" or "redis"). Default:
+	// the embedded bolt store at tokengate/tokengate.db in Caddy's data
+	// directory.
+	StoreRaw json.RawMessage `json:"store,omitempty" caddy:"namespace=tokengate.stores inline_key=module"`
 
 	// The server key every signing key is derived from: at least 32 random
 	// bytes in standard or URL-safe base64. Placeholders such as
@@ -94,6 +97,7 @@ type App struct {
 	Users []UserConfig `json:"users,omitempty"`
 
 	// Built by Provision, without touching the store or the data directory.
+	store   StoreModule      // loaded from StoreRaw
 	key     tokens.ServerKey // zero: the key file, read in Start
 	metrics *metrics
 	reg     *prometheus.Registry
@@ -140,9 +144,18 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // and syncing the declared users wait for Start.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
-	if a.Store == nil {
-		a.Store = new(StoreConfig)
+	if a.StoreRaw == nil {
+		a.StoreRaw = json.RawMessage(`{"module":"bolt"}`)
 	}
+	mod, err := ctx.LoadModule(a, "StoreRaw")
+	if err != nil {
+		return fmt.Errorf("loading store module: %w", err)
+	}
+	st, ok := mod.(StoreModule)
+	if !ok {
+		return fmt.Errorf("store module %T is not a tokengate store", mod)
+	}
+	a.store = st
 	if a.TemporaryMaxTTL == 0 {
 		a.TemporaryMaxTTL = caddy.Duration(auth.DefaultMaxTemporaryTTL)
 	}
@@ -182,7 +195,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.MaxStaleness == 0 {
 		a.MaxStaleness = caddy.Duration(auth.DefaultMaxStaleness)
 	}
-	if a.Store.Shared() && a.Key == "" {
+	if a.store.Shared() && a.Key == "" {
 		return fmt.Errorf("key is required with a shared store: every instance must derive the same signing keys " +
 			"(set it from a secret, e.g. key {env.TOKENGATE_KEY})")
 	}
@@ -195,7 +208,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.run = new(running)
 	a.reg = ctx.GetMetricsRegistry()
-	var err error
 	if a.metrics, err = loadMetrics(a.reg); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}

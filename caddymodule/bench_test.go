@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tokengate/tokengate/caddymodule/stores/boltstore"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -26,9 +28,9 @@ func newTestApp(tb testing.TB) *App {
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	tb.Cleanup(cancel)
 	app := &App{
-		Store: &StoreConfig{Path: filepath.Join(tb.TempDir(), "tokengate.db")},
-		Key:   "dG9rZW5nYXRlLWJlbmNobWFyay1rZXktb2YtMzItYnl0ZXM",
-		Users: []UserConfig{{ID: "alice", Password: string(hash), Name: "Alice Example", Email: "alice@example.com", Role: "Editor"}},
+		StoreRaw: caddyconfig.JSONModuleObject(boltstore.Module{Path: filepath.Join(tb.TempDir(), "tokengate.db")}, "module", "bolt", nil),
+		Key:      "dG9rZW5nYXRlLWJlbmNobWFyay1rZXktb2YtMzItYnl0ZXM",
+		Users:    []UserConfig{{ID: "alice", Password: string(hash), Name: "Alice Example", Email: "alice@example.com", Role: "Editor"}},
 	}
 	if err := app.Provision(ctx); err != nil {
 		tb.Fatal(err)

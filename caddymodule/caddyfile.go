@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -63,11 +64,9 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(0) {
 		switch d.Val() {
 		case "store":
-			st, err := parseStore(d)
-			if err != nil {
+			if err := parseStore(d, a); err != nil {
 				return err
 			}
-			a.Store = st
 		case "max_staleness":
 			if err := parseDuration(d, &a.MaxStaleness); err != nil {
 				return err
@@ -147,71 +146,29 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// parseStore reads `store bolt [<path>]` or
-//
-//	store redis {
-//		address <host:port>...
-//		username <name>
-//		password <password>
-//		db <n>
-//		tls
-//		key_prefix <prefix>
-//		master_name <name>
-//	}
-func parseStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
+// parseStore reads `store <module> ...`: the module (tokengate.stores.<module>)
+// reads the rest. A second store line is an error, not a silent override.
+func parseStore(d *caddyfile.Dispenser, a *App) error {
+	if a.StoreRaw != nil {
+		return d.Err("store given twice: a tokengate block has one store")
+	}
 	if !d.NextArg() {
-		return nil, d.ArgErr()
+		return d.ArgErr()
 	}
-	st := &StoreConfig{Type: d.Val()}
-	switch st.Type {
-	case "bolt":
-		if d.NextArg() {
-			st.Path = d.Val()
+	name := d.Val()
+	if _, err := caddy.GetModule(storeNamespace + "." + name); err != nil {
+		var have []string
+		for _, m := range caddy.GetModules(storeNamespace) {
+			have = append(have, m.ID.Name())
 		}
-		if d.NextArg() {
-			return nil, d.ArgErr()
-		}
-		return st, nil
-	case "redis":
-	default:
-		return nil, d.Errf("unknown store %q (want bolt or redis)", st.Type)
+		return d.Errf("unknown store %q (this build has: %s)", name, strings.Join(have, ", "))
 	}
-	if d.NextArg() {
-		return nil, d.ArgErr()
+	mod, err := caddyfile.UnmarshalModule(d, storeNamespace+"."+name)
+	if err != nil {
+		return err
 	}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch d.Val() {
-		case "address":
-			st.Addresses = append(st.Addresses, d.RemainingArgs()...)
-		case "username", "password", "key_prefix", "master_name":
-			dst := map[string]*string{"username": &st.Username, "password": &st.Password,
-				"key_prefix": &st.KeyPrefix, "master_name": &st.MasterName}[d.Val()]
-			if !d.AllArgs(dst) {
-				return nil, d.ArgErr()
-			}
-		case "db":
-			var s string
-			if !d.AllArgs(&s) {
-				return nil, d.ArgErr()
-			}
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 0 {
-				return nil, d.Errf("bad db %q", s)
-			}
-			st.DB = n
-		case "tls":
-			if d.NextArg() {
-				return nil, d.ArgErr()
-			}
-			st.TLS = true
-		default:
-			return nil, d.Errf("unrecognized redis option %q", d.Val())
-		}
-	}
-	if len(st.Addresses) == 0 {
-		return nil, d.Err("store redis needs at least one address")
-	}
-	return st, nil
+	a.StoreRaw = caddyconfig.JSONModuleObject(mod, "module", name, nil)
+	return nil
 }
 
 // parseDuration reads the option's one argument as a positive duration.

@@ -31,10 +31,10 @@ func TestGlobalOption(t *testing.T) {
 				email alice@example.com
 				role Editor
 			}
-		}`, `{"store":{"type":"bolt","path":"/var/lib/tg.db"},"key":"{env.TOKENGATE_KEY}","temporary_max_ttl":3600000000000,"cache_size":33554432,"session_cookie":"sid","session_ttl":28800000000000,"authentication_token_ttl":120000000000,"users":[{"id":"alice","password":"` + hash + `","name":"Alice Example","email":"alice@example.com","role":"Editor"}]}`},
+		}`, `{"store":{"module":"bolt","path":"/var/lib/tg.db"},"key":"{env.TOKENGATE_KEY}","temporary_max_ttl":3600000000000,"cache_size":33554432,"session_cookie":"sid","session_ttl":28800000000000,"authentication_token_ttl":120000000000,"users":[{"id":"alice","password":"` + hash + `","name":"Alice Example","email":"alice@example.com","role":"Editor"}]}`},
 		{"default bolt path", `tokengate {
 			store bolt
-		}`, `{"store":{"type":"bolt"}}`},
+		}`, `{"store":{"module":"bolt"}}`},
 		{"redis", `tokengate {
 			store redis {
 				address 127.0.0.1:6379 127.0.0.1:6380
@@ -46,11 +46,13 @@ func TestGlobalOption(t *testing.T) {
 			}
 			key {env.TOKENGATE_KEY}
 			max_staleness 1s
-		}`, `{"store":{"type":"redis","addresses":["127.0.0.1:6379","127.0.0.1:6380"],"username":"tg","password":"{env.REDIS_PASSWORD}","db":2,"tls":true,"key_prefix":"tg1:"},"key":"{env.TOKENGATE_KEY}","max_staleness":1000000000}`},
+		}`, `{"store":{"module":"redis","addresses":["127.0.0.1:6379","127.0.0.1:6380"],"username":"tg","password":"{env.REDIS_PASSWORD}","db":2,"tls":true,"key_prefix":"tg1:"},"key":"{env.TOKENGATE_KEY}","max_staleness":1000000000}`},
 		{"redis without address", "tokengate {\n\tstore redis {\n\t\tdb 1\n\t}\n}", `!needs at least one address`},
 		{"redis bad option", "tokengate {\n\tstore redis {\n\t\tcluster yes\n\t}\n}", `!unrecognized redis option "cluster"`},
 		{"unknown option", "tokengate {\n\tbogus 1\n}", `!unrecognized tokengate option "bogus"`},
-		{"unknown store", "tokengate {\n\tstore mongo\n}", `!unknown store "mongo"`},
+		{"unknown store", "tokengate {\n\tstore mongo\n}", `!unknown store "mongo" (this build has: bolt, redis`},
+		{"store twice", "tokengate {\n\tstore bolt /a.db\n\tstore bolt /b.db\n}", `!store given twice`},
+		{"bolt with a block", "tokengate {\n\tstore bolt {\n\t\tpath /a.db\n\t}\n}", `!store bolt takes no block`},
 		{"bad duration", "tokengate {\n\ttemporary_max_ttl soon\n}", `!bad temporary_max_ttl`},
 		{"negative duration", "tokengate {\n\ttemporary_max_ttl -1h\n}", `!bad temporary_max_ttl`},
 		{"bad session ttl", "tokengate {\n\tsession_ttl 0s\n}", `!bad session_ttl`},

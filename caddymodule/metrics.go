@@ -3,7 +3,7 @@ package caddymodule
 import (
 	"errors"
 	"net/http"
-	"time"
+	"sync"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,7 +11,7 @@ import (
 	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/cache"
-	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/observed"
 )
 
 // metrics are tokengate's Prometheus collectors. Every label value is
@@ -22,10 +22,14 @@ type metrics struct {
 	unavailable prometheus.Counter
 	refused     [len(refusalReasons) + 1]prometheus.Counter // the last: any other reason
 
-	// Store operation latency, per store kind and operation (opNames).
-	storeOps map[string]*[numOps]prometheus.Observer
+	// Store operation latency, per store kind and operation (observed.OpNames):
+	// the series of a kind are made when a store of that kind starts, so
+	// an instance carries none for a kind it does not use.
+	storeOps  *prometheus.HistogramVec
+	opsMu     sync.Mutex
+	opsByKind map[string]*[observed.NumOps]prometheus.Observer
 
-	revocations [numRevocationKinds]prometheus.Counter
+	revocations [observed.NumRevocationKinds]prometheus.Counter
 
 	// Changes other instances announced, and their delay from publish to
 	// this instance applying them.
@@ -90,20 +94,13 @@ func newMetrics() *metrics {
 		Help:    "Latency of store operations, by store kind and operation.",
 		Buckets: prometheus.ExponentialBuckets(25e-6, 4, 9), // 25µs … 1.6s
 	}, []string{"store", "operation"})
-	m.storeOps = make(map[string]*[numOps]prometheus.Observer)
-	for _, kind := range []string{"bolt", "redis"} {
-		obs := new([numOps]prometheus.Observer)
-		for op, name := range opNames {
-			obs[op] = ops.WithLabelValues(kind, name)
-		}
-		m.storeOps[kind] = obs
-	}
+	m.storeOps, m.opsByKind = ops, make(map[string]*[observed.NumOps]prometheus.Observer)
 
 	rev := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Name: "revocations_total",
 		Help: "Revocations made through this instance, by kind: temporary (revoke-all), named, session, user (deleted), password (set or reset).",
 	}, []string{"kind"})
-	for k, name := range revocationKinds {
+	for k, name := range observed.RevocationKinds {
 		m.revocations[k] = rev.WithLabelValues(name)
 	}
 
@@ -121,6 +118,22 @@ func newMetrics() *metrics {
 	return m
 }
 
+// storeObservers returns the latency observers of a store kind, bound
+// once per kind: timing an operation is then an array index.
+func (m *metrics) storeObservers(kind string) *[observed.NumOps]prometheus.Observer {
+	m.opsMu.Lock()
+	defer m.opsMu.Unlock()
+	if obs, ok := m.opsByKind[kind]; ok {
+		return obs
+	}
+	obs := new([observed.NumOps]prometheus.Observer)
+	for op, name := range observed.OpNames {
+		obs[op] = m.storeOps.WithLabelValues(kind, name)
+	}
+	m.opsByKind[kind] = obs
+	return obs
+}
+
 // refuse counts a refused request by the error it was answered with.
 func (m *metrics) refuse(e *onezone.Error) {
 	if e.Status == http.StatusServiceUnavailable {
@@ -134,15 +147,6 @@ func (m *metrics) refuse(e *onezone.Error) {
 		}
 	}
 	m.refused[len(refusalReasons)].Inc()
-}
-
-// heard counts a change another instance announced.
-func (m *metrics) heard(e store.Event) {
-	if e.Sent.IsZero() {
-		return // made through this instance: already counted where made
-	}
-	m.invalidations.Inc()
-	m.invalidationLag.Observe(max(time.Since(e.Sent), 0).Seconds())
 }
 
 // cacheCollector reports one Service's cache counts when scraped, so the

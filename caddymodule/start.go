@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/observed"
 )
 
 // startTimeout bounds the store work of a start: syncing the declared
@@ -46,12 +47,12 @@ func (a *App) service() *auth.Service {
 func (a *App) start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	st, release, err := a.Store.OpenStore(ctx)
+	st, release, err := a.store.OpenStore(ctx)
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store %s: %w", a.store.Kind(), err)
 	}
 	a.acquired(release)
-	if r, ok := st.(*store.Redis); ok {
+	if r, ok := st.(store.HealthReporter); ok {
 		stop := r.OnHealth(a.logHealth)
 		a.acquired(func() error { stop(); return nil })
 	}
@@ -61,8 +62,8 @@ func (a *App) start() error {
 			return err
 		}
 	}
-	st = observe(st, a.Store.Kind(), a.metrics, a.logger)
-	stopHeard := st.Subscribe(a.metrics.heard)
+	st = observed.Wrap(st, a.metrics.storeObservers(a.store.Kind()), &a.metrics.revocations, a.logger)
+	stopHeard := observed.CountRemote(st, a.metrics.invalidations, a.metrics.invalidationLag)
 	a.acquired(func() error { stopHeard(); return nil })
 	svc, err := auth.New(st, key,
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),

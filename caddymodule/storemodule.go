@@ -8,6 +8,9 @@ import (
 	"github.com/tokengate/tokengate/store"
 )
 
+// storeNamespace is where store modules register.
+const storeNamespace = "tokengate.stores"
+
 // StoreModule is a store backend: a guest module in the tokengate.stores
 // namespace. Its Provision and Validate only read its config; nothing
 // touches the backend before OpenStore, which the app calls from Start, so

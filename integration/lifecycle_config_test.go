@@ -2,9 +2,8 @@ package integration
 
 // Caddy's config lifecycle (issue 13, bugs 1 and 2): checking or refusing
 // a config writes nothing to the store, and a user the config stops
-// declaring is blocked and orphaned, never deleted. These tests describe
-// the wanted behaviour; they fail until the lifecycle fix (user sync in
-// Start, caddy validate without the bolt lock) lands.
+// declaring is blocked and orphaned, never deleted. Each failed before
+// the lifecycle fix (user sync in Start, nothing opened before Start).
 
 import (
 	"crypto/sha256"

@@ -11,138 +11,42 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/redistest"
 )
 
-// redisProc is a redis-server child process on a loopback port, with an
-// append-only file fsynced on every write, so that a SIGKILL loses
-// nothing that was acknowledged.
+// redisProc is a redis-server (internal/redistest) with an append-only
+// file fsynced on every write, so that a SIGKILL loses nothing that was
+// acknowledged.
 type redisProc struct {
-	t       *testing.T
-	port    int
-	dir     string // --dir: the AOF and redis.log
-	logPath string
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	*redistest.Server
+	t *testing.T
 }
-
-// redisReadyTimeout bounds how long redis-server may take to answer PING.
-const redisReadyTimeout = 10 * time.Second
 
 // newRedis starts a redis-server and stops it at the end of the test.
-// Without the binary it skips the test, unless CI is set: there the
-// binary is expected and its absence is a failure.
 func newRedis(t *testing.T) *redisProc {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but redis-server is not on PATH: %v", err)
-		}
-		t.Skipf("redis-server not on PATH: %v", err)
-	}
-	r := &redisProc{t: t, dir: t.TempDir()}
-	r.logPath = filepath.Join(r.dir, "redis.log")
-	t.Cleanup(r.kill)
-	var err error
-	for range 5 { // a free port can be taken before redis-server binds it
-		r.port = freePorts(t, 1)[0]
-		if err = r.start(); err == nil {
-			return r
-		}
-	}
-	t.Fatalf("starting redis-server: %v", err)
-	return nil
+	return &redisProc{Server: redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always"), t: t}
 }
 
-func (r *redisProc) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
-
-// start runs redis-server on r's port and directory and waits until it
-// answers PING as the process just started (not a stranger on the port).
-func (r *redisProc) start() error {
-	logf, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command("redis-server",
-		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
-		"--dir", r.dir)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return err
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		logf.Close()
-		close(done)
-	}()
-	deadline := time.Now().Add(redisReadyTimeout)
-	for {
-		if info, err := r.do("INFO", "server"); err == nil {
-			if s, _ := info.(string); strings.Contains(s, "process_id:"+strconv.Itoa(cmd.Process.Pid)+"\r\n") {
-				r.mu.Lock()
-				r.cmd, r.done = cmd, done
-				r.mu.Unlock()
-				return nil
-			}
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("redis-server on port %d exited:\n%s", r.port, r.logTail())
-		case <-time.After(pollEvery):
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-done
-			return fmt.Errorf("redis-server on port %d did not answer within %s:\n%s", r.port, redisReadyTimeout, r.logTail())
-		}
-	}
-}
+func (r *redisProc) addr() string { return r.Addr }
 
 // kill stops the server with SIGKILL, like a crash, and waits until it
-// has exited. Safe to call when it is not running.
-func (r *redisProc) kill() {
-	r.mu.Lock()
-	cmd, done := r.cmd, r.done
-	r.cmd, r.done = nil, nil
-	r.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Kill()
-	<-done
-}
+// has exited.
+func (r *redisProc) kill() { r.Kill() }
 
 // restart starts the server again on the same port and directory, so it
 // replays its append-only file.
 func (r *redisProc) restart() {
 	r.t.Helper()
-	var err error
-	for range 5 {
-		if err = r.start(); err == nil {
-			return
-		}
+	if err := r.Restart(); err != nil {
+		r.t.Fatalf("restarting redis-server: %v", err)
 	}
-	r.t.Fatalf("restarting redis-server: %v", err)
-}
-
-func (r *redisProc) logTail() string {
-	b, _ := os.ReadFile(r.logPath)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
 }
 
 // redisError is an error reply.

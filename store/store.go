@@ -1,5 +1,7 @@
-// Package store defines where tokengate keeps its state and implements it.
-// Every call takes a context so that a networked store can honour
+// Package store defines where tokengate keeps its state: the Store
+// interface, its records and events. The backends are subpackages (bolt,
+// redis); storetest is the conformance suite each of them runs. Every
+// call takes a context so that a networked store can honour
 // deadlines; every mutation that others must see is announced to
 // subscribers before the call returns.
 package store

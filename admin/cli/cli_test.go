@@ -19,7 +19,7 @@ import (
 
 	"github.com/tokengate/tokengate/admin"
 	"github.com/tokengate/tokengate/auth"
-	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/bolt"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -55,7 +55,7 @@ type server struct {
 
 func newServer(t *testing.T) *server {
 	t.Helper()
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "tg.db"), time.Second)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "tg.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/tokengate/tokengate/api/caller"
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/bolt"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -57,7 +58,7 @@ type Fixture struct {
 // new passwords). Everything is closed when the test ends.
 func New(tb testing.TB, opts ...auth.Option) *Fixture {
 	tb.Helper()
-	st, err := store.OpenBolt(filepath.Join(tb.TempDir(), "tokengate.db"), time.Second)
+	st, err := bolt.Open(filepath.Join(tb.TempDir(), "tokengate.db"), time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}

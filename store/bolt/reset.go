@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"bytes"
@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/tokengate/tokengate/store"
+
+	bbolt "go.etcd.io/bbolt"
 )
 
-func (s *Bolt) CreateReset(ctx context.Context, t ResetToken) error {
-	return s.update(func(tx *bolt.Tx) error {
-		if err := getUser(tx, t.Subject, new(User)); err != nil {
+func (s *Store) CreateReset(ctx context.Context, t store.ResetToken) error {
+	return s.update(func(tx *bbolt.Tx) error {
+		if err := getUser(tx, t.Subject, new(store.User)); err != nil {
 			return err
 		}
 		if err := expireResets(tx, t.Subject, t.CreatedAt); err != nil {
@@ -24,38 +26,38 @@ func (s *Bolt) CreateReset(ctx context.Context, t ResetToken) error {
 	})
 }
 
-func (s *Bolt) Reset(ctx context.Context, digest string, now time.Time) (ResetToken, error) {
-	var t ResetToken
-	err := s.view(func(tx *bolt.Tx) error { return activeReset(tx, digest, now, &t) })
+func (s *Store) Reset(ctx context.Context, digest string, now time.Time) (store.ResetToken, error) {
+	var t store.ResetToken
+	err := s.view(func(tx *bbolt.Tx) error { return activeReset(tx, digest, now, &t) })
 	return t, err
 }
 
-func (s *Bolt) ConsumeReset(ctx context.Context, digest, passwordHash string, now time.Time) (ResetToken, error) {
-	var t ResetToken
-	err := s.update(func(tx *bolt.Tx) error {
+func (s *Store) ConsumeReset(ctx context.Context, digest, passwordHash string, now time.Time) (store.ResetToken, error) {
+	var t store.ResetToken
+	err := s.update(func(tx *bbolt.Tx) error {
 		if err := activeReset(tx, digest, now, &t); err != nil {
 			return err
 		}
 		return setPassword(tx, t.Subject, passwordHash, now)
 	})
 	if err == nil {
-		s.publish(Event{Kind: TempRevoked, Subject: t.Subject})
+		s.events.Publish(store.Event{Kind: store.TempRevoked, Subject: t.Subject})
 	}
 	return t, err
 }
 
-func (s *Bolt) SetPassword(ctx context.Context, id, passwordHash string, now time.Time) error {
-	err := s.update(func(tx *bolt.Tx) error { return setPassword(tx, id, passwordHash, now) })
+func (s *Store) SetPassword(ctx context.Context, id, passwordHash string, now time.Time) error {
+	err := s.update(func(tx *bbolt.Tx) error { return setPassword(tx, id, passwordHash, now) })
 	if err == nil {
-		s.publish(Event{Kind: TempRevoked, Subject: id})
+		s.events.Publish(store.Event{Kind: store.TempRevoked, Subject: id})
 	}
 	return err
 }
 
 // setPassword changes the hash, expires every reset token of the user and
 // bumps its generation, ending its sessions and temporary tokens.
-func setPassword(tx *bolt.Tx, id, hash string, now time.Time) error {
-	var u User
+func setPassword(tx *bbolt.Tx, id, hash string, now time.Time) error {
+	var u store.User
 	if err := getUser(tx, id, &u); err != nil {
 		return err
 	}
@@ -69,23 +71,23 @@ func setPassword(tx *bolt.Tx, id, hash string, now time.Time) error {
 	return putTemp(tx, id, bump(tx, id))
 }
 
-func activeReset(tx *bolt.Tx, digest string, now time.Time, t *ResetToken) error {
+func activeReset(tx *bbolt.Tx, digest string, now time.Time, t *store.ResetToken) error {
 	if err := getJSON(tx, bucketResets, digest, t); err != nil {
 		return err
 	}
 	if !now.Before(t.ExpiresAt) {
-		return ErrNotFound
+		return store.ErrNotFound
 	}
 	return nil
 }
 
 // expireResets makes every reset token of the subject expire at now.
-func expireResets(tx *bolt.Tx, subject string, now time.Time) error {
+func expireResets(tx *bbolt.Tx, subject string, now time.Time) error {
 	prefix := namedKey(subject, "")
 	c := tx.Bucket(bucketUserResets).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		digest := string(k[len(prefix):])
-		var t ResetToken
+		var t store.ResetToken
 		if err := getJSON(tx, bucketResets, digest, &t); err != nil {
 			continue // purged
 		}
@@ -100,7 +102,7 @@ func expireResets(tx *bolt.Tx, subject string, now time.Time) error {
 }
 
 // deleteResets removes every reset token of the subject.
-func deleteResets(tx *bolt.Tx, subject string) error {
+func deleteResets(tx *bbolt.Tx, subject string) error {
 	prefix := namedKey(subject, "")
 	c := tx.Bucket(bucketUserResets).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
@@ -114,11 +116,11 @@ func deleteResets(tx *bolt.Tx, subject string) error {
 	return nil
 }
 
-func (s *Bolt) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error) {
-	var c Counter
-	err := s.update(func(tx *bolt.Tx) error {
+func (s *Store) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (store.Counter, error) {
+	var c store.Counter
+	err := s.update(func(tx *bbolt.Tx) error {
 		if err := getJSON(tx, bucketCounters, key, &c); err != nil || !now.Before(c.Until) {
-			c = Counter{Key: key, Until: now.Add(window)}
+			c = store.Counter{Key: key, Until: now.Add(window)}
 		}
 		c.Count++
 		return putJSON(tx, bucketCounters, key, c)
@@ -126,22 +128,22 @@ func (s *Bolt) Fail(ctx context.Context, key string, window time.Duration, now t
 	return c, err
 }
 
-func (s *Bolt) Counter(ctx context.Context, key string, now time.Time) (Counter, error) {
-	var c Counter
-	err := s.view(func(tx *bolt.Tx) error {
+func (s *Store) Counter(ctx context.Context, key string, now time.Time) (store.Counter, error) {
+	var c store.Counter
+	err := s.view(func(tx *bbolt.Tx) error {
 		if err := getJSON(tx, bucketCounters, key, &c); err != nil || !now.Before(c.Until) {
-			c = Counter{Key: key}
+			c = store.Counter{Key: key}
 		}
 		return nil
 	})
 	return c, err
 }
 
-func (s *Bolt) Counters(ctx context.Context, now time.Time) ([]Counter, error) {
-	var out []Counter
-	err := s.view(func(tx *bolt.Tx) error {
+func (s *Store) Counters(ctx context.Context, now time.Time) ([]store.Counter, error) {
+	var out []store.Counter
+	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketCounters).ForEach(func(_, v []byte) error {
-			var c Counter
+			var c store.Counter
 			if json.Unmarshal(v, &c) == nil && now.Before(c.Until) {
 				out = append(out, c)
 			}
@@ -151,11 +153,11 @@ func (s *Bolt) Counters(ctx context.Context, now time.Time) ([]Counter, error) {
 	return out, err
 }
 
-func (s *Bolt) ClearCounter(ctx context.Context, key string) error {
-	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketCounters).Delete([]byte(key)) })
+func (s *Store) ClearCounter(ctx context.Context, key string) error {
+	return s.update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketCounters).Delete([]byte(key)) })
 }
 
-func putJSON(tx *bolt.Tx, bucket []byte, key string, v any) error {
+func putJSON(tx *bbolt.Tx, bucket []byte, key string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

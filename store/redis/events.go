@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"errors"
@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/tokengate/tokengate/store"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Events between instances. Each mutation's script PUBLISHes on P events,
@@ -16,7 +18,7 @@ import (
 //	<kind>:<instance>:<unix nanoseconds>:<subject>
 //
 // kind is temp, user, named or session; instance is the random id of the
-// publishing *Redis, which drops its own messages (its subscribers were
+// publishing Store, which drops its own messages (its subscribers were
 // called synchronously); the time measures the lag. The subject comes
 // last and may contain colons.
 //
@@ -27,28 +29,6 @@ import (
 // the listener calls the OnReconnect (and OnHealth) functions: caches must
 // forget what they hold then.
 
-// HealthEvent is a change in the health of the event subscription.
-type HealthEvent uint8
-
-const (
-	// SubscriptionLost: changes by other instances may go unseen until
-	// SubscriptionRestored.
-	SubscriptionLost HealthEvent = iota + 1
-	// SubscriptionRestored: the subscription is back after an outage;
-	// changes made in between were not announced.
-	SubscriptionRestored
-)
-
-func (h HealthEvent) String() string {
-	switch h {
-	case SubscriptionLost:
-		return "subscription lost"
-	case SubscriptionRestored:
-		return "subscription restored"
-	}
-	return "HealthEvent(" + strconv.Itoa(int(h)) + ")"
-}
-
 const (
 	pingEvery        = 300 * time.Millisecond
 	deadAfter        = time.Second
@@ -58,23 +38,23 @@ const (
 	maxBackoff       = time.Second
 )
 
-var kindNames = map[EventKind]string{
-	TempRevoked:  "temp",
-	UserChanged:  "user",
-	NamedChanged: "named",
-	SessionEnded: "session",
+var kindNames = map[store.EventKind]string{
+	store.TempRevoked:  "temp",
+	store.UserChanged:  "user",
+	store.NamedChanged: "named",
+	store.SessionEnded: "session",
 }
 
 // messagePrefix is an event message up to its subject.
-func (r *Redis) messagePrefix(k EventKind) string {
+func (r *Store) messagePrefix(k store.EventKind) string {
 	return kindNames[k] + ":" + r.self + ":" + strconv.FormatInt(time.Now().UnixNano(), 10) + ":"
 }
 
-func (r *Redis) message(e Event) string { return r.messagePrefix(e.Kind) + e.Subject }
+func (r *Store) message(e store.Event) string { return r.messagePrefix(e.Kind) + e.Subject }
 
 // parseMessage decodes an event message. An unknown kind (from a newer
 // version) is reported as UserChanged, which makes caches forget the most.
-func parseMessage(s string) (e Event, from string, ok bool) {
+func parseMessage(s string) (e store.Event, from string, ok bool) {
 	parts := strings.SplitN(s, ":", 4)
 	if len(parts) != 4 {
 		return e, "", false
@@ -83,7 +63,7 @@ func parseMessage(s string) (e Event, from string, ok bool) {
 	if err != nil {
 		return e, "", false
 	}
-	e = Event{Kind: UserChanged, Subject: parts[3], Sent: time.Unix(0, ns)}
+	e = store.Event{Kind: store.UserChanged, Subject: parts[3], Sent: time.Unix(0, ns)}
 	for k, name := range kindNames {
 		if name == parts[0] {
 			e.Kind = k
@@ -93,20 +73,20 @@ func parseMessage(s string) (e Event, from string, ok bool) {
 }
 
 // Connected reports whether the event subscription is healthy now.
-func (r *Redis) Connected() bool { return r.connected.Load() }
+func (r *Store) Connected() bool { return r.connected.Load() }
 
 // LastHeard is when the subscription last received anything: an event, a
 // reply to its periodic ping or the confirmation of the subscription.
-func (r *Redis) LastHeard() time.Time { return time.Unix(0, r.heard.Load()) }
+func (r *Store) LastHeard() time.Time { return time.Unix(0, r.heard.Load()) }
 
 // OnReconnect registers fn to be called each time the subscription is
 // re-established after an outage. Events published in between were lost,
 // so caches must drop cached user state in fn. fn runs on the listener
 // goroutine and must not call Close. The returned function stops the
 // calls.
-func (r *Redis) OnReconnect(fn func()) (cancel func()) {
-	return r.OnHealth(func(h HealthEvent) {
-		if h == SubscriptionRestored {
+func (r *Store) OnReconnect(fn func()) (cancel func()) {
+	return r.OnHealth(func(h store.HealthEvent) {
+		if h == store.SubscriptionRestored {
 			fn()
 		}
 	})
@@ -115,11 +95,11 @@ func (r *Redis) OnReconnect(fn func()) (cancel func()) {
 // OnHealth registers fn to be called when the subscription is lost or
 // restored, and returns a function that stops the calls. fn runs on the
 // listener goroutine and must not call Close.
-func (r *Redis) OnHealth(fn func(HealthEvent)) (cancel func()) {
+func (r *Store) OnHealth(fn func(store.HealthEvent)) (cancel func()) {
 	r.hmu.Lock()
 	defer r.hmu.Unlock()
 	if r.health == nil {
-		r.health = make(map[int]func(HealthEvent))
+		r.health = make(map[int]func(store.HealthEvent))
 	}
 	id := r.hnext
 	r.hnext++
@@ -131,9 +111,9 @@ func (r *Redis) OnHealth(fn func(HealthEvent)) (cancel func()) {
 	}
 }
 
-func (r *Redis) fireHealth(h HealthEvent) {
+func (r *Store) fireHealth(h store.HealthEvent) {
 	r.hmu.Lock()
-	fns := make([]func(HealthEvent), 0, len(r.health))
+	fns := make([]func(store.HealthEvent), 0, len(r.health))
 	for _, fn := range r.health {
 		fns = append(fns, fn)
 	}
@@ -143,11 +123,11 @@ func (r *Redis) fireHealth(h HealthEvent) {
 	}
 }
 
-func (r *Redis) touch() { r.heard.Store(time.Now().UnixNano()) }
+func (r *Store) touch() { r.heard.Store(time.Now().UnixNano()) }
 
 // listen keeps the subscription up until Close. It reports the outcome
 // of the first attempts on ready until one succeeds.
-func (r *Redis) listen(ready chan<- error) {
+func (r *Store) listen(ready chan<- error) {
 	defer close(r.done)
 	backoff := minBackoff
 	first := true
@@ -175,14 +155,14 @@ func (r *Redis) listen(ready chan<- error) {
 }
 
 // session subscribes and delivers events until the subscription fails.
-func (r *Redis) session(first bool, ready chan<- error) (established bool, err error) {
+func (r *Store) session(first bool, ready chan<- error) (established bool, err error) {
 	ps := r.c.Subscribe(r.ctx)
 	defer ps.Close()
 	err = ps.Subscribe(r.ctx, r.channel)
 	if err == nil {
 		var m any
 		m, err = ps.ReceiveTimeout(r.ctx, subscribeTimeout)
-		if _, ok := m.(*redis.Subscription); err == nil && !ok {
+		if _, ok := m.(*goredis.Subscription); err == nil && !ok {
 			err = fmt.Errorf("unexpected %T", m)
 		}
 	}
@@ -197,7 +177,7 @@ func (r *Redis) session(first bool, ready chan<- error) (established bool, err e
 		default:
 		}
 	} else {
-		r.fireHealth(SubscriptionRestored)
+		r.fireHealth(store.SubscriptionRestored)
 	}
 
 	errc := make(chan error, 1)
@@ -226,13 +206,13 @@ func (r *Redis) session(first bool, ready chan<- error) (established bool, err e
 		<-errc
 	}
 	if r.ctx.Err() == nil {
-		r.fireHealth(SubscriptionLost)
+		r.fireHealth(store.SubscriptionLost)
 	}
 	return true, err
 }
 
 // receive reads the subscription until it fails.
-func (r *Redis) receive(ps *redis.PubSub) error {
+func (r *Store) receive(ps *goredis.PubSub) error {
 	for {
 		m, err := ps.Receive(r.ctx)
 		if err != nil {
@@ -240,9 +220,9 @@ func (r *Redis) receive(ps *redis.PubSub) error {
 		}
 		r.touch()
 		switch m := m.(type) {
-		case *redis.Message:
+		case *goredis.Message:
 			r.deliver(m.Payload)
-		case *redis.Subscription:
+		case *goredis.Subscription:
 			// go-redis reconnected on its own: messages may have been
 			// lost, so start over and tell OnReconnect.
 			return errors.New("resubscribed")
@@ -250,13 +230,13 @@ func (r *Redis) receive(ps *redis.PubSub) error {
 	}
 }
 
-func (r *Redis) deliver(payload string) {
+func (r *Store) deliver(payload string) {
 	e, from, ok := parseMessage(payload)
 	if !ok || from == r.self {
 		return
 	}
 	r.busy.Store(true)
-	r.publish(e)
+	r.events.Publish(e)
 	r.busy.Store(false)
 	r.touch()
 }

@@ -1,4 +1,7 @@
-package store
+// Package redis is the shared store backend: any number of tokengate
+// instances on one Redis (standalone, Sentinel or Cluster) hear each
+// other's changes through Pub/Sub.
+package redis
 
 import (
 	"context"
@@ -14,11 +17,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/tokengate/tokengate/store"
+
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
-// Key layout (P is RedisConfig.KeyPrefix, {T} the user's hash tag, see
+// Key layout (P is Config.KeyPrefix, {T} the user's hash tag, see
 // userTag). A user's own keys share {T}, so every script that changes one
 // user runs on one cluster slot:
 //
@@ -42,9 +47,9 @@ import (
 //	P c:<key>        hash: n, until, u       (TTL: window + ttlSlack)
 //	P events         Pub/Sub channel of change events (redis_events.go)
 
-// RedisConfig says how to reach Redis. One address is a single server;
+// Config says how to reach Redis. One address is a single server;
 // several are a cluster's seed nodes; with MasterName they are Sentinels.
-type RedisConfig struct {
+type Config struct {
 	// Server, cluster seed or Sentinel addresses (host:port).
 	Addrs []string
 	// ACL user name and password. Default: none.
@@ -77,7 +82,7 @@ const (
 	maxAttempts = 16
 )
 
-// Redis is the shared store: any number of tokengate instances use one
+// Store is the shared store: any number of tokengate instances use one
 // Redis (single server, Sentinel or Cluster) and learn of each other's
 // changes through Pub/Sub.
 //
@@ -93,12 +98,12 @@ const (
 // maxmemory-policy noeviction (or a volatile-* policy), and appendonly yes
 // with appendfsync always (or everysec, accepting a second of loss) so
 // that a bumped generation survives a crash.
-type Redis struct {
-	c       redis.UniversalClient
+type Store struct {
+	c       goredis.UniversalClient
 	prefix  string
 	channel string
 	self    string // this instance's id in event messages
-	notifier
+	events  store.Notifier
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -110,22 +115,22 @@ type Redis struct {
 	busy      atomic.Bool  // delivering an event: pongs can wait
 	hmu       sync.Mutex
 	hnext     int
-	health    map[int]func(HealthEvent)
+	health    map[int]func(store.HealthEvent)
 }
 
-var _ Store = (*Redis)(nil)
+var _ store.Store = (*Store)(nil)
 
-// OpenRedis connects to Redis and subscribes to the event channel. It
+// Open connects to Redis and subscribes to the event channel. It
 // gives up when ctx ends, or after about half a second if the server does
 // not answer, with an error wrapping ErrUnavailable.
-func OpenRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
+func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("redis: no address")
 	}
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = "tokengate:"
 	}
-	c := redis.NewUniversalClient(&redis.UniversalOptions{
+	c := goredis.NewUniversalClient(&goredis.UniversalOptions{
 		Addrs:         cfg.Addrs,
 		Username:      cfg.Username,
 		Password:      cfg.Password,
@@ -153,13 +158,13 @@ func OpenRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	})
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("%w: redis %s: %v", ErrUnavailable, strings.Join(cfg.Addrs, ","), err)
+		return nil, fmt.Errorf("%w: redis %s: %v", store.ErrUnavailable, strings.Join(cfg.Addrs, ","), err)
 	}
-	r := &Redis{
+	r := &Store{
 		c:       c,
 		prefix:  cfg.KeyPrefix,
 		channel: cfg.KeyPrefix + "events",
-		self:    hex.EncodeToString(newSecret()[:8]),
+		self:    hex.EncodeToString(store.NewSecret()[:8]),
 		done:    make(chan struct{}),
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -171,16 +176,19 @@ func OpenRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 			return r, nil
 		}
 		r.Close()
-		return nil, fmt.Errorf("%w: subscribing to %s: %v", ErrUnavailable, r.channel, err)
+		return nil, fmt.Errorf("%w: subscribing to %s: %v", store.ErrUnavailable, r.channel, err)
 	case <-ctx.Done():
 		r.Close()
-		return nil, fmt.Errorf("%w: subscribing to %s: %v", ErrUnavailable, r.channel, context.Cause(ctx))
+		return nil, fmt.Errorf("%w: subscribing to %s: %v", store.ErrUnavailable, r.channel, context.Cause(ctx))
 	}
 }
 
+// Subscribe implements Store.
+func (r *Store) Subscribe(fn func(store.Event)) func() { return r.events.Subscribe(fn) }
+
 // Close stops listening for events and closes the connections. Calls
 // after the first do nothing.
-func (r *Redis) Close() error {
+func (r *Store) Close() error {
 	var err error
 	r.once.Do(func() {
 		r.cancel()
@@ -200,18 +208,18 @@ func userTag(id string) string {
 	return id
 }
 
-func (r *Redis) userKey(id string) string       { return r.prefix + "u:{" + userTag(id) + "}" }
-func (r *Redis) namedKey(id string) string      { return r.prefix + "n:{" + userTag(id) + "}" }
-func (r *Redis) namesKey(id string) string      { return r.prefix + "nn:{" + userTag(id) + "}" }
-func (r *Redis) resetsKey(id string) string     { return r.prefix + "r:{" + userTag(id) + "}" }
-func (r *Redis) sessionsKey(id string) string   { return r.prefix + "ss:{" + userTag(id) + "}" }
-func (r *Redis) usernameKey(name string) string { return r.prefix + "nm:" + name }
+func (r *Store) userKey(id string) string       { return r.prefix + "u:{" + userTag(id) + "}" }
+func (r *Store) namedKey(id string) string      { return r.prefix + "n:{" + userTag(id) + "}" }
+func (r *Store) namesKey(id string) string      { return r.prefix + "nn:{" + userTag(id) + "}" }
+func (r *Store) resetsKey(id string) string     { return r.prefix + "r:{" + userTag(id) + "}" }
+func (r *Store) sessionsKey(id string) string   { return r.prefix + "ss:{" + userTag(id) + "}" }
+func (r *Store) usernameKey(name string) string { return r.prefix + "nm:" + name }
 
 // unavailable marks a failure of Redis or of the connection to it.
-func unavailable(err error) error { return fmt.Errorf("%w: %v", ErrUnavailable, err) }
+func unavailable(err error) error { return fmt.Errorf("%w: %v", store.ErrUnavailable, err) }
 
 // run runs a script that returns a table whose first element is a status.
-func (r *Redis) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (string, []any, error) {
+func (r *Store) run(ctx context.Context, s *goredis.Script, keys []string, args ...any) (string, []any, error) {
 	res, err := s.Run(ctx, r.c, keys, args...).Slice()
 	if err != nil {
 		return "", nil, unavailable(err)
@@ -225,7 +233,7 @@ func (r *Redis) run(ctx context.Context, s *redis.Script, keys []string, args ..
 
 // unexpected reports a script reply this code does not know.
 func unexpected(status string) error {
-	return fmt.Errorf("%w: unexpected script reply %q", ErrUnavailable, status)
+	return fmt.Errorf("%w: unexpected script reply %q", store.ErrUnavailable, status)
 }
 
 // str returns a reply element as a string; nil (a missing field) is "".
@@ -269,7 +277,7 @@ func sortable(t time.Time) string {
 // Users: the u:{T} hash holds the user JSON without the two fields that
 // scripts set on their own (password hash, number).
 
-func encodeUser(u User) (string, error) {
+func encodeUser(u store.User) (string, error) {
 	u.PasswordHash, u.Number = "", 0
 	b, err := json.Marshal(u)
 	return string(b), err
@@ -277,11 +285,11 @@ func encodeUser(u User) (string, error) {
 
 // decodeUser builds a User from the user, pw and num fields; ErrNotFound
 // if there is no user.
-func decodeUser(user, pw, num any) (User, error) {
-	var u User
+func decodeUser(user, pw, num any) (store.User, error) {
+	var u store.User
 	s, ok := user.(string)
 	if !ok {
-		return u, ErrNotFound
+		return u, store.ErrNotFound
 	}
 	if err := json.Unmarshal([]byte(s), &u); err != nil {
 		return u, unavailable(err)
@@ -292,7 +300,7 @@ func decodeUser(user, pw, num any) (User, error) {
 
 // subjectScript creates generation 1 with the secret in ARGV[1] unless
 // the user has a generation, and returns the user and its temporary state.
-var subjectScript = redis.NewScript(`
+var subjectScript = goredis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
 if redis.call('HSETNX', KEYS[1], 'gen', 1) == 1 then
   redis.call('HSET', KEYS[1], 'secret', ARGV[1])
@@ -301,32 +309,32 @@ local v = redis.call('HMGET', KEYS[1], 'user', 'pw', 'num', 'gen', 'secret')
 return {'ok', v[1], v[2] or '', v[3] or '', v[4], v[5]}
 `)
 
-func (r *Redis) Subject(ctx context.Context, id string) (Subject, error) {
-	var sub Subject
+func (r *Store) Subject(ctx context.Context, id string) (store.Subject, error) {
+	var sub store.Subject
 	v, err := r.c.HMGet(ctx, r.userKey(id), "user", "pw", "num", "gen", "secret").Result()
 	if err != nil {
 		return sub, unavailable(err)
 	}
 	if v[0] != nil && v[3] == nil {
 		// First use: the script re-checks, so racing callers agree.
-		status, res, err := r.run(ctx, subjectScript, []string{r.userKey(id)}, newSecret())
+		status, res, err := r.run(ctx, subjectScript, []string{r.userKey(id)}, store.NewSecret())
 		if err != nil {
 			return sub, err
 		}
 		if status != "ok" {
-			return sub, ErrNotFound
+			return sub, store.ErrNotFound
 		}
 		v = res[1:]
 	}
 	if sub.User, err = decodeUser(v[0], v[1], v[2]); err != nil {
 		return sub, err
 	}
-	sub.Temp = TempSecret{Generation: uint64(integer(v[3])), Secret: []byte(str(v[4]))}
+	sub.Temp = store.TempSecret{Generation: uint64(integer(v[3])), Secret: []byte(str(v[4]))}
 	return sub, nil
 }
 
 // revokeScript bumps the generation and sets the secret in ARGV[1].
-var revokeScript = redis.NewScript(`
+var revokeScript = goredis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
 local gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
 redis.call('HSET', KEYS[1], 'secret', ARGV[1])
@@ -334,26 +342,26 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return {'ok', gen}
 `)
 
-func (r *Redis) RevokeTemp(ctx context.Context, id string) (TempSecret, error) {
-	secret := newSecret()
-	ev := Event{Kind: TempRevoked, Subject: id}
+func (r *Store) RevokeTemp(ctx context.Context, id string) (store.TempSecret, error) {
+	secret := store.NewSecret()
+	ev := store.Event{Kind: store.TempRevoked, Subject: id}
 	status, res, err := r.run(ctx, revokeScript, []string{r.userKey(id)}, secret, r.channel, r.message(ev))
 	switch {
 	case err != nil:
-		return TempSecret{}, err
+		return store.TempSecret{}, err
 	case status == "nf":
-		return TempSecret{}, ErrNotFound
+		return store.TempSecret{}, store.ErrNotFound
 	case status != "ok":
-		return TempSecret{}, unexpected(status)
+		return store.TempSecret{}, unexpected(status)
 	}
-	r.publish(ev)
-	return TempSecret{Generation: uint64(integer(res[1])), Secret: secret}, nil
+	r.events.Publish(ev)
+	return store.TempSecret{Generation: uint64(integer(res[1])), Secret: secret}, nil
 }
 
-func (r *Redis) User(ctx context.Context, id string) (User, error) {
+func (r *Store) User(ctx context.Context, id string) (store.User, error) {
 	v, err := r.c.HMGet(ctx, r.userKey(id), "user", "pw", "num").Result()
 	if err != nil {
-		return User{}, unavailable(err)
+		return store.User{}, unavailable(err)
 	}
 	return decodeUser(v[0], v[1], v[2])
 }
@@ -361,34 +369,34 @@ func (r *Redis) User(ctx context.Context, id string) (User, error) {
 // UserByName follows the username's claim to a user and checks that the
 // user has that name: a claim can outlive a rename that has not finished
 // or was interrupted, but the user record decides.
-func (r *Redis) UserByName(ctx context.Context, username string) (User, error) {
+func (r *Store) UserByName(ctx context.Context, username string) (store.User, error) {
 	claim, err := r.c.Get(ctx, r.usernameKey(username)).Result()
-	if errors.Is(err, redis.Nil) {
-		return User{}, ErrNotFound
+	if errors.Is(err, goredis.Nil) {
+		return store.User{}, store.ErrNotFound
 	}
 	if err != nil {
-		return User{}, unavailable(err)
+		return store.User{}, unavailable(err)
 	}
 	_, id, ok := parseClaim(claim)
 	if !ok {
-		return User{}, ErrNotFound
+		return store.User{}, store.ErrNotFound
 	}
 	u, err := r.User(ctx, id)
 	if err == nil && u.Username != username {
-		return User{}, ErrNotFound
+		return store.User{}, store.ErrNotFound
 	}
 	return u, err
 }
 
 // Users scans for user keys (on every master of a cluster): an index of
 // ids would be one more record to keep consistent across slots.
-func (r *Redis) Users(ctx context.Context) ([]User, error) {
+func (r *Store) Users(ctx context.Context) ([]store.User, error) {
 	keys, err := r.scan(ctx, r.prefix+"u:{*")
 	if err != nil {
 		return nil, err
 	}
-	cmds := make([]*redis.SliceCmd, len(keys))
-	_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	cmds := make([]*goredis.SliceCmd, len(keys))
+	_, err = r.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, k := range keys {
 			cmds[i] = p.HMGet(ctx, k, "user", "pw", "num")
 		}
@@ -397,29 +405,29 @@ func (r *Redis) Users(ctx context.Context) ([]User, error) {
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	var out []User
+	var out []store.User
 	for _, c := range cmds {
 		v := c.Val()
 		u, err := decodeUser(v[0], v[1], v[2])
 		switch {
-		case errors.Is(err, ErrNotFound): // deleted: the key keeps gen
+		case errors.Is(err, store.ErrNotFound): // deleted: the key keeps gen
 		case err != nil:
 			return nil, err
 		default:
 			out = append(out, u)
 		}
 	}
-	slices.SortFunc(out, func(a, b User) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b store.User) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
 // scan lists the keys matching a glob of the form <prefix>rest, where the
 // prefix is taken literally.
-func (r *Redis) scan(ctx context.Context, match string) ([]string, error) {
+func (r *Store) scan(ctx context.Context, match string) ([]string, error) {
 	match = globEscape(r.prefix) + match[len(r.prefix):]
 	var mu sync.Mutex
 	seen := map[string]struct{}{}
-	one := func(ctx context.Context, c redis.Cmdable) error {
+	one := func(ctx context.Context, c goredis.Cmdable) error {
 		var cursor uint64
 		for {
 			keys, next, err := c.Scan(ctx, cursor, match, 1000).Result()
@@ -438,8 +446,8 @@ func (r *Redis) scan(ctx context.Context, match string) ([]string, error) {
 		}
 	}
 	var err error
-	if cc, ok := r.c.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return one(ctx, c) })
+	if cc, ok := r.c.(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return one(ctx, c) })
 	} else {
 		err = one(ctx, r.c)
 	}

@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/tokengate/tokengate/store"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Named tokens live on their subject's slot: n:{T} maps id → JSON and
@@ -16,7 +18,7 @@ import (
 
 // createNamedScript: KEYS user, tokens, names; ARGV id, name, JSON,
 // channel, message.
-var createNamedScript = redis.NewScript(`
+var createNamedScript = goredis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
 if redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[1]) == 0 then return {'exists'} end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
@@ -27,7 +29,7 @@ return {'ok'}
 // updateNamedScript replaces the token's JSON ARGV[2] by ARGV[3] if it is
 // unchanged (compare-and-set: Go edits the JSON), renaming ARGV[4] to
 // ARGV[5]; KEYS tokens, names; ARGV[1] id, ARGV[6..7] channel, message.
-var updateNamedScript = redis.NewScript(`
+var updateNamedScript = goredis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return {'nf'} end
 if cur ~= ARGV[2] then return {'changed'} end
@@ -42,7 +44,7 @@ return {'ok'}
 `)
 
 // deleteNamedScript deletes token ARGV[1], or all with "".
-var deleteNamedScript = redis.NewScript(`
+var deleteNamedScript = goredis.NewScript(`
 if ARGV[1] == '' then
   redis.call('DEL', KEYS[1], KEYS[2])
 else
@@ -55,23 +57,23 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return {'ok'}
 `)
 
-func (r *Redis) CreateNamed(ctx context.Context, t NamedToken) error {
+func (r *Store) CreateNamed(ctx context.Context, t store.NamedToken) error {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	ev := Event{Kind: NamedChanged, Subject: t.Subject}
+	ev := store.Event{Kind: store.NamedChanged, Subject: t.Subject}
 	status, _, err := r.run(ctx, createNamedScript,
 		[]string{r.userKey(t.Subject), r.namedKey(t.Subject), r.namesKey(t.Subject)},
 		t.ID, t.Name, b, r.channel, r.message(ev))
 	return r.finish(status, err, ev)
 }
 
-func (r *Redis) Named(ctx context.Context, subject, id string) (NamedToken, error) {
-	var t NamedToken
+func (r *Store) Named(ctx context.Context, subject, id string) (store.NamedToken, error) {
+	var t store.NamedToken
 	v, err := r.c.HGet(ctx, r.namedKey(subject), id).Result()
-	if errors.Is(err, redis.Nil) {
-		return t, ErrNotFound
+	if errors.Is(err, goredis.Nil) {
+		return t, store.ErrNotFound
 	}
 	if err != nil {
 		return t, unavailable(err)
@@ -82,36 +84,36 @@ func (r *Redis) Named(ctx context.Context, subject, id string) (NamedToken, erro
 	return t, nil
 }
 
-func (r *Redis) NamedTokens(ctx context.Context, subject string) ([]NamedToken, error) {
+func (r *Store) NamedTokens(ctx context.Context, subject string) ([]store.NamedToken, error) {
 	all, err := r.c.HGetAll(ctx, r.namedKey(subject)).Result()
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	var out []NamedToken
+	var out []store.NamedToken
 	for _, v := range all {
-		var t NamedToken
+		var t store.NamedToken
 		if err := json.Unmarshal([]byte(v), &t); err != nil {
 			return nil, unavailable(err)
 		}
 		out = append(out, t)
 	}
-	slices.SortFunc(out, func(a, b NamedToken) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b store.NamedToken) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
 // UpdateNamed edits the JSON in Go and writes it back with
 // compare-and-set, retrying if the token changed in between.
-func (r *Redis) UpdateNamed(ctx context.Context, subject, id string, u NamedUpdate) error {
-	ev := Event{Kind: NamedChanged, Subject: subject}
+func (r *Store) UpdateNamed(ctx context.Context, subject, id string, u store.NamedUpdate) error {
+	ev := store.Event{Kind: store.NamedChanged, Subject: subject}
 	for range maxAttempts {
 		cur, err := r.c.HGet(ctx, r.namedKey(subject), id).Result()
-		if errors.Is(err, redis.Nil) {
-			return ErrNotFound
+		if errors.Is(err, goredis.Nil) {
+			return store.ErrNotFound
 		}
 		if err != nil {
 			return unavailable(err)
 		}
-		var t NamedToken
+		var t store.NamedToken
 		if err := json.Unmarshal([]byte(cur), &t); err != nil {
 			return unavailable(err)
 		}
@@ -134,11 +136,11 @@ func (r *Redis) UpdateNamed(ctx context.Context, subject, id string, u NamedUpda
 		}
 		return r.finish(status, err, ev)
 	}
-	return fmt.Errorf("%w: named token %q is being changed concurrently", ErrUnavailable, id)
+	return fmt.Errorf("%w: named token %q is being changed concurrently", store.ErrUnavailable, id)
 }
 
-func (r *Redis) DeleteNamed(ctx context.Context, subject, id string) error {
-	ev := Event{Kind: NamedChanged, Subject: subject}
+func (r *Store) DeleteNamed(ctx context.Context, subject, id string) error {
+	ev := store.Event{Kind: store.NamedChanged, Subject: subject}
 	status, _, err := r.run(ctx, deleteNamedScript,
 		[]string{r.namedKey(subject), r.namesKey(subject)}, id, r.channel, r.message(ev))
 	return r.finish(status, err, ev)
@@ -146,17 +148,17 @@ func (r *Redis) DeleteNamed(ctx context.Context, subject, id string) error {
 
 // finish maps a mutation script's status to the error to return and tells
 // local subscribers of a success.
-func (r *Redis) finish(status string, err error, ev Event) error {
+func (r *Store) finish(status string, err error, ev store.Event) error {
 	switch {
 	case err != nil:
 		return err
 	case status == "nf":
-		return ErrNotFound
+		return store.ErrNotFound
 	case status == "exists":
-		return ErrExists
+		return store.ErrExists
 	case status != "ok":
 		return unexpected(status)
 	}
-	r.publish(ev)
+	r.events.Publish(ev)
 	return nil
 }

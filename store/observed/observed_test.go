@@ -1,4 +1,4 @@
-package caddymodule
+package observed
 
 import (
 	"context"
@@ -10,24 +10,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/bolt"
 )
 
 // TestObservedStore: changes are logged without secrets and revocations
 // counted; failures are logged at most once a second, with a count of
 // those left out.
 func TestObservedStore(t *testing.T) {
-	b, err := store.OpenBolt(filepath.Join(t.TempDir(), "t.db"), time.Second)
+	b, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.InfoLevel)
-	m := newMetrics()
-	st := observe(b, "bolt", m, zap.New(core)).(*observed)
+	var ops [NumOps]prometheus.Observer
+	for i := range ops {
+		ops[i] = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "op"})
+	}
+	var revocations [NumRevocationKinds]prometheus.Counter
+	for i := range revocations {
+		revocations[i] = prometheus.NewCounter(prometheus.CounterOpts{Name: "revoked"})
+	}
+	st := Wrap(b, &ops, &revocations, zap.New(core)).(*observed)
 	now := time.Unix(1_700_000_000, 0)
 	st.now = func() time.Time { return now }
 	ctx := context.Background()
@@ -48,7 +57,7 @@ func TestObservedStore(t *testing.T) {
 		{func() error { return st.DeleteUser(ctx, "alice") }, "user deleted; its tokens revoked", "user"},
 		{func() error { return st.CreateUser(ctx, store.User{ID: "alice", PasswordHash: hash}) }, "user created", ""},
 	} {
-		counts := revocationCounts(m)
+		counts := revocationCounts(&revocations)
 		if err := step.do(); err != nil {
 			t.Fatalf("%s: %v", step.msg, err)
 		}
@@ -59,7 +68,7 @@ func TestObservedStore(t *testing.T) {
 		if fields := entries[0].ContextMap(); fields["user"] != "alice" || strings.Contains(fmt.Sprint(fields), "secret") {
 			t.Fatalf("%q logged fields %v: want user alice and no secret", step.msg, fields)
 		}
-		after := revocationCounts(m)
+		after := revocationCounts(&revocations)
 		for kind, n := range after {
 			want := counts[kind]
 			if kind == step.revoked {
@@ -103,10 +112,10 @@ func TestObservedStore(t *testing.T) {
 	}
 }
 
-func revocationCounts(m *metrics) map[string]float64 {
+func revocationCounts(revocations *[NumRevocationKinds]prometheus.Counter) map[string]float64 {
 	c := make(map[string]float64)
-	for k, name := range revocationKinds {
-		c[name] = testutil.ToFloat64(m.revocations[k])
+	for k, name := range RevocationKinds {
+		c[name] = testutil.ToFloat64(revocations[k])
 	}
 	return c
 }
@@ -115,17 +124,17 @@ func revocationCounts(m *metrics) map[string]float64 {
 // interface needs its op, or the decorator would pass it through untimed.
 func TestEveryStoreOperationObserved(t *testing.T) {
 	iface := reflect.TypeFor[store.Store]()
-	if got := iface.NumMethod() - 1; got != numOps { // all but Subscribe
-		t.Fatalf("store.Store has %d operations, observed times %d", got, numOps)
+	if got := iface.NumMethod() - 1; got != int(NumOps) { // all but Subscribe
+		t.Fatalf("store.Store has %d operations, observed times %d", got, NumOps)
 	}
-	for i := range numOps {
-		name := strings.ReplaceAll(opNames[i], "_", "")
+	for i := range NumOps {
+		name := strings.ReplaceAll(OpNames[i], "_", "")
 		var found bool
 		for m := range iface.Methods() {
 			found = found || strings.EqualFold(m.Name, name)
 		}
 		if !found {
-			t.Errorf("op %q names no store operation", opNames[i])
+			t.Errorf("op %q names no store operation", OpNames[i])
 		}
 	}
 }

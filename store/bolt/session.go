@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"bytes"
@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/tokengate/tokengate/store"
+
+	bbolt "go.etcd.io/bbolt"
 )
 
-func (s *Bolt) CreateSession(ctx context.Context, sess Session) error {
-	return s.update(func(tx *bolt.Tx) error {
-		if err := getUser(tx, sess.Subject, new(User)); err != nil {
+func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
+	return s.update(func(tx *bbolt.Tx) error {
+		if err := getUser(tx, sess.Subject, new(store.User)); err != nil {
 			return err
 		}
 		if err := putJSON(tx, bucketSessions, sess.ID, sess); err != nil {
@@ -21,13 +23,13 @@ func (s *Bolt) CreateSession(ctx context.Context, sess Session) error {
 	})
 }
 
-func (s *Bolt) Sessions(ctx context.Context, subject string, now time.Time) ([]Session, error) {
-	var out []Session
-	err := s.view(func(tx *bolt.Tx) error {
+func (s *Store) Sessions(ctx context.Context, subject string, now time.Time) ([]store.Session, error) {
+	var out []store.Session
+	err := s.view(func(tx *bbolt.Tx) error {
 		prefix := namedKey(subject, "")
 		c := tx.Bucket(bucketUserSess).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			var sess Session
+			var sess store.Session
 			if err := getJSON(tx, bucketSessions, string(k[len(prefix):]), &sess); err != nil {
 				continue // purged
 			}
@@ -40,15 +42,15 @@ func (s *Bolt) Sessions(ctx context.Context, subject string, now time.Time) ([]S
 	return out, err
 }
 
-func (s *Bolt) Session(ctx context.Context, id string) (Session, error) {
-	var sess Session
-	err := s.view(func(tx *bolt.Tx) error { return getJSON(tx, bucketSessions, id, &sess) })
+func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
+	var sess store.Session
+	err := s.view(func(tx *bbolt.Tx) error { return getJSON(tx, bucketSessions, id, &sess) })
 	return sess, err
 }
 
-func (s *Bolt) DeleteSession(ctx context.Context, id string) error {
-	var sess Session
-	err := s.update(func(tx *bolt.Tx) error {
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	var sess store.Session
+	err := s.update(func(tx *bbolt.Tx) error {
 		if err := getJSON(tx, bucketSessions, id, &sess); err != nil {
 			return err
 		}
@@ -58,24 +60,24 @@ func (s *Bolt) DeleteSession(ctx context.Context, id string) error {
 		return tx.Bucket(bucketSessions).Delete([]byte(id))
 	})
 	if err == nil {
-		s.publish(Event{Kind: SessionEnded, Subject: sess.Subject})
+		s.events.Publish(store.Event{Kind: store.SessionEnded, Subject: sess.Subject})
 	}
 	return err
 }
 
-func (s *Bolt) CreateHandoff(ctx context.Context, h Handoff) error {
+func (s *Store) CreateHandoff(ctx context.Context, h store.Handoff) error {
 	return s.putFor(h.Subject, bucketHandoffs, h.Digest, h)
 }
 
-func (s *Bolt) Handoff(ctx context.Context, digest string) (Handoff, error) {
-	var h Handoff
-	err := s.view(func(tx *bolt.Tx) error { return getJSON(tx, bucketHandoffs, digest, &h) })
+func (s *Store) Handoff(ctx context.Context, digest string) (store.Handoff, error) {
+	var h store.Handoff
+	err := s.view(func(tx *bbolt.Tx) error { return getJSON(tx, bucketHandoffs, digest, &h) })
 	return h, err
 }
 
-func (s *Bolt) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketSessions, bucketHandoffs, bucketResets, bucketCounters} {
 			c := tx.Bucket(b).Cursor()
 			for k, v := c.First(); k != nil; {
@@ -109,7 +111,7 @@ func (s *Bolt) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 
 // purgeIndex removes the entries of a per-user index (subject ␀ key)
 // whose key is no longer in the records bucket.
-func purgeIndex(tx *bolt.Tx, index, records []byte) error {
+func purgeIndex(tx *bbolt.Tx, index, records []byte) error {
 	c := tx.Bucket(index).Cursor()
 	for k, _ := c.First(); k != nil; {
 		_, key, _ := bytes.Cut(k, []byte{0})
@@ -126,23 +128,23 @@ func purgeIndex(tx *bolt.Tx, index, records []byte) error {
 }
 
 // putFor stores v under key in bucket if the subject exists.
-func (s *Bolt) putFor(subject string, bucket []byte, key string, v any) error {
+func (s *Store) putFor(subject string, bucket []byte, key string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		if err := getUser(tx, subject, new(User)); err != nil {
+	return s.update(func(tx *bbolt.Tx) error {
+		if err := getUser(tx, subject, new(store.User)); err != nil {
 			return err
 		}
 		return tx.Bucket(bucket).Put([]byte(key), b)
 	})
 }
 
-func getJSON(tx *bolt.Tx, bucket []byte, key string, v any) error {
+func getJSON(tx *bbolt.Tx, bucket []byte, key string, v any) error {
 	b := tx.Bucket(bucket).Get([]byte(key))
 	if b == nil {
-		return ErrNotFound
+		return store.ErrNotFound
 	}
 	return json.Unmarshal(b, v)
 }

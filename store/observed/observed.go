@@ -1,4 +1,8 @@
-package caddymodule
+// Package observed wraps a store.Store so that every operation is timed,
+// every change made through this instance is logged (who and what, never
+// a secret) and every revocation counted. It knows Prometheus and zap but
+// not Caddy: caddymodule registers the collectors and hands them in.
+package observed
 
 import (
 	"context"
@@ -9,13 +13,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
 )
 
+// Op is a store operation; OpNames has its label value.
+type Op int
+
 // Store operations, as the operation label names them.
 const (
-	opSubject = iota
+	opSubject Op = iota
 	opRevokeTemp
 	opUser
 	opUserByName
@@ -44,10 +50,10 @@ const (
 	opCounters
 	opClearCounter
 	opPurgeExpired
-	numOps
+	NumOps
 )
 
-var opNames = [numOps]string{
+var OpNames = [NumOps]string{
 	"subject", "revoke_temp", "user", "user_by_name", "put_user", "create_user", "update_user", "delete_user", "users",
 	"create_named", "named", "named_tokens", "update_named", "delete_named",
 	"create_session", "session", "delete_session", "sessions", "create_handoff", "handoff",
@@ -57,15 +63,15 @@ var opNames = [numOps]string{
 
 // Revocation kinds, as the kind label names them.
 const (
-	revokeTemporary = iota
-	revokeNamed
-	revokeSession
-	revokeUser
-	revokePassword
-	numRevocationKinds
+	RevokeTemporary = iota
+	RevokeNamed
+	RevokeSession
+	RevokeUser
+	RevokePassword
+	NumRevocationKinds
 )
 
-var revocationKinds = [numRevocationKinds]string{"temporary", "named", "session", "user", "password"}
+var RevocationKinds = [NumRevocationKinds]string{"temporary", "named", "session", "user", "password"}
 
 // observed is the store as the app uses it: every operation is timed,
 // revocations are counted, changes are logged (who and what, never a
@@ -73,32 +79,40 @@ var revocationKinds = [numRevocationKinds]string{"temporary", "named", "session"
 // outage under load does not flood the log.
 type observed struct {
 	store.Store
-	ops     *[numOps]prometheus.Observer
-	m       *metrics
-	log     *zap.Logger
-	now     func() time.Time
-	lastErr atomic.Int64 // Unix nanoseconds of the last failure logged
-	quiet   atomic.Int64 // failures not logged since
+	ops         *[NumOps]prometheus.Observer
+	revocations *[NumRevocationKinds]prometheus.Counter
+	log         *zap.Logger
+	now         func() time.Time
+	lastErr     atomic.Int64 // Unix nanoseconds of the last failure logged
+	quiet       atomic.Int64 // failures not logged since
 }
 
-// observe wraps st. Stores whose notifications can break keep showing
-// that to auth.
-func observe(st store.Store, kind string, m *metrics, log *zap.Logger) store.Store {
-	o := &observed{Store: st, ops: m.storeOps[kind], m: m, log: log, now: time.Now}
-	if n, ok := st.(auth.Notifications); ok {
-		return &observedNotifying{observed: o, Notifications: n}
+// Wrap returns st observed: ops times each operation (indexed by Op),
+// revocations counts each kind (indexed by RevokeTemporary…), log takes
+// the changes and the failures.
+func Wrap(st store.Store, ops *[NumOps]prometheus.Observer, revocations *[NumRevocationKinds]prometheus.Counter, log *zap.Logger) store.Store {
+	o := &observed{Store: st, ops: ops, revocations: revocations, log: log, now: time.Now}
+	if n, ok := st.(notifying); ok {
+		return &observedNotifying{observed: o, notifying: n}
 	}
 	return o
 }
 
+// notifying is auth.Notifications (a store whose notifications can
+// break): a wrapped store keeps showing it to auth.
+type notifying interface {
+	LastHeard() time.Time
+	OnReconnect(fn func()) (cancel func())
+}
+
 type observedNotifying struct {
 	*observed
-	auth.Notifications
+	notifying
 }
 
 // done records an operation that started at start; use as
 // defer o.done(op, time.Now(), &err).
-func (o *observed) done(op int, start time.Time, err *error) {
+func (o *observed) done(op Op, start time.Time, err *error) {
 	o.ops[op].Observe(o.now().Sub(start).Seconds())
 	if *err == nil || errors.Is(*err, store.ErrNotFound) || errors.Is(*err, store.ErrExists) {
 		return
@@ -109,7 +123,7 @@ func (o *observed) done(op int, start time.Time, err *error) {
 		o.quiet.Add(1)
 		return
 	}
-	o.log.Error("store operation failed", zap.String("operation", opNames[op]),
+	o.log.Error("store operation failed", zap.String("operation", OpNames[op]),
 		zap.Int64("failures_not_logged", o.quiet.Swap(0)), zap.Error(*err))
 }
 
@@ -120,7 +134,7 @@ func (o *observed) changed(err error, revoked int, msg string, fields ...zap.Fie
 		return
 	}
 	if revoked >= 0 {
-		o.m.revocations[revoked].Inc()
+		o.revocations[revoked].Inc()
 	}
 	o.log.Info(msg, fields...)
 }
@@ -135,7 +149,7 @@ func (o *observed) Subject(ctx context.Context, id string) (_ store.Subject, err
 func (o *observed) RevokeTemp(ctx context.Context, id string) (t store.TempSecret, err error) {
 	defer o.done(opRevokeTemp, o.now(), &err)
 	t, err = o.Store.RevokeTemp(ctx, id)
-	o.changed(err, revokeTemporary, "revoked all temporary tokens and sessions",
+	o.changed(err, RevokeTemporary, "revoked all temporary tokens and sessions",
 		zap.String("user", id), zap.Uint64("generation", t.Generation))
 	return t, err
 }
@@ -184,7 +198,7 @@ func (o *observed) UpdateUser(ctx context.Context, id string, fn func(*store.Use
 func (o *observed) DeleteUser(ctx context.Context, id string) (err error) {
 	defer o.done(opDeleteUser, o.now(), &err)
 	err = o.Store.DeleteUser(ctx, id)
-	o.changed(err, revokeUser, "user deleted; its tokens revoked", zap.String("user", id))
+	o.changed(err, RevokeUser, "user deleted; its tokens revoked", zap.String("user", id))
 	return err
 }
 
@@ -221,7 +235,7 @@ func (o *observed) UpdateNamed(ctx context.Context, subject, id string, u store.
 	if u.Revoked != nil {
 		fields = append(fields, zap.Bool("revoked", *u.Revoked))
 		if *u.Revoked {
-			kind = revokeNamed
+			kind = RevokeNamed
 		}
 	}
 	o.changed(err, kind, "named token updated", fields...)
@@ -232,9 +246,9 @@ func (o *observed) DeleteNamed(ctx context.Context, subject, id string) (err err
 	defer o.done(opDeleteNamed, o.now(), &err)
 	err = o.Store.DeleteNamed(ctx, subject, id)
 	if id == "" {
-		o.changed(err, revokeNamed, "all named tokens deleted", zap.String("user", subject))
+		o.changed(err, RevokeNamed, "all named tokens deleted", zap.String("user", subject))
 	} else {
-		o.changed(err, revokeNamed, "named token deleted", zap.String("user", subject), zap.String("token_id", id))
+		o.changed(err, RevokeNamed, "named token deleted", zap.String("user", subject), zap.String("token_id", id))
 	}
 	return err
 }
@@ -253,7 +267,7 @@ func (o *observed) DeleteSession(ctx context.Context, id string) (err error) {
 	defer o.done(opDeleteSession, o.now(), &err)
 	err = o.Store.DeleteSession(ctx, id)
 	if err == nil {
-		o.m.revocations[revokeSession].Inc() // one per logout: not worth a log line
+		o.revocations[RevokeSession].Inc() // one per logout: not worth a log line
 	}
 	return err
 }
@@ -289,7 +303,7 @@ func (o *observed) Reset(ctx context.Context, digest string, now time.Time) (_ s
 func (o *observed) ConsumeReset(ctx context.Context, digest, hash string, now time.Time) (t store.ResetToken, err error) {
 	defer o.done(opConsumeReset, o.now(), &err)
 	t, err = o.Store.ConsumeReset(ctx, digest, hash, now)
-	o.changed(err, revokePassword, "password reset; the user's sessions and temporary tokens revoked",
+	o.changed(err, RevokePassword, "password reset; the user's sessions and temporary tokens revoked",
 		zap.String("user", t.Subject))
 	return t, err
 }
@@ -297,7 +311,7 @@ func (o *observed) ConsumeReset(ctx context.Context, digest, hash string, now ti
 func (o *observed) SetPassword(ctx context.Context, id, hash string, now time.Time) (err error) {
 	defer o.done(opSetPassword, o.now(), &err)
 	err = o.Store.SetPassword(ctx, id, hash, now)
-	o.changed(err, revokePassword, "password set; the user's sessions and temporary tokens revoked",
+	o.changed(err, RevokePassword, "password set; the user's sessions and temporary tokens revoked",
 		zap.String("user", id))
 	return err
 }
@@ -327,4 +341,17 @@ func (o *observed) ClearCounter(ctx context.Context, key string) (err error) {
 func (o *observed) PurgeExpired(ctx context.Context, now time.Time) (_ int, err error) {
 	defer o.done(opPurgeExpired, o.now(), &err)
 	return o.Store.PurgeExpired(ctx, now)
+}
+
+// CountRemote counts the changes other instances announce through st,
+// and observes their delay from publish to here, until cancel is called.
+// Changes made through this instance are counted where they are made.
+func CountRemote(st store.Store, changes prometheus.Counter, lag prometheus.Observer) (cancel func()) {
+	return st.Subscribe(func(e store.Event) {
+		if e.Sent.IsZero() {
+			return
+		}
+		changes.Inc()
+		lag.Observe(max(time.Since(e.Sent), 0).Seconds())
+	})
 }

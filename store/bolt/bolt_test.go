@@ -1,27 +1,48 @@
-package store_test
+package bolt_test
 
-// Tests specific to the Bolt store: what survives reopening the file, and
+// Tests specific to the bolt store: what survives reopening the file, and
 // the file lock. Every behaviour shared with other stores is tested once,
-// in the conformance suite (conformance_test.go, TestBoltConformance).
+// in the conformance suite (store/storetest).
 
 import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/bolt"
+	"github.com/tokengate/tokengate/store/storetest"
 )
+
+// t0 is a fixed creation time, so that records compare equal.
+var t0 = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { s, _ := openBolt(t); return s })
+}
+
+func BenchmarkSubject(b *testing.B) {
+	storetest.BenchmarkSubject(b, func(b *testing.B) store.Store {
+		s, err := bolt.Open(filepath.Join(b.TempDir(), "tg.db"), time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}
 
 // openBolt opens a fresh store in a temporary directory (creating the
 // missing parent), closed at the end of the test.
-func openBolt(t *testing.T) (*store.Bolt, string) {
+func openBolt(t *testing.T) (*bolt.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sub", "tokengate.db")
-	s, err := store.OpenBolt(path, time.Second)
+	s, err := bolt.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +57,8 @@ func TestPersistence(t *testing.T) {
 	ctx := t.Context()
 	s, path := openBolt(t)
 	for _, u := range []store.User{
-		{ID: "alice", Username: "alice", Name: "Alice", CreatedAt: cfT0},
-		{ID: "bob", Username: "bob", Email: "bob@example.com", CreatedAt: cfT0},
+		{ID: "alice", Username: "alice", Name: "Alice", CreatedAt: t0},
+		{ID: "bob", Username: "bob", Email: "bob@example.com", CreatedAt: t0},
 	} {
 		if err := s.PutUser(ctx, u); err != nil {
 			t.Fatal(err)
@@ -61,7 +82,7 @@ func TestPersistence(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s2, err := store.OpenBolt(path, time.Second)
+	s2, err := bolt.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +122,12 @@ func TestPersistence(t *testing.T) {
 func TestOpenLocked(t *testing.T) {
 	_, path := openBolt(t)
 	type result struct {
-		s   *store.Bolt
+		s   *bolt.Store
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		s, err := store.OpenBolt(path, 100*time.Millisecond)
+		s, err := bolt.Open(path, 100*time.Millisecond)
 		done <- result{s, err}
 	}()
 	select {
@@ -115,8 +136,14 @@ func TestOpenLocked(t *testing.T) {
 			r.s.Close()
 			t.Fatal("second open of a locked file succeeded")
 		}
-		if !errors.Is(r.err, bolterrors.ErrTimeout) {
-			t.Fatalf("err = %v, want bbolt's timeout", r.err)
+		if !errors.Is(r.err, bolt.ErrLocked) || !errors.Is(r.err, bolterrors.ErrTimeout) {
+			t.Fatalf("err = %v, want ErrLocked wrapping bbolt's timeout", r.err)
+		}
+		// The message says why and what to do, not just "timeout".
+		for _, want := range []string{path, "locked by another process", "running Caddy"} {
+			if !strings.Contains(r.err.Error(), want) {
+				t.Errorf("message %q lacks %q", r.err, want)
+			}
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("second open still blocked after 10s")

@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/tokengate/tokengate/store"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Reset tokens. The tokens themselves live on their subject's slot, in the
@@ -48,7 +50,7 @@ end
 
 // createResetScript: KEYS user, resets; ARGV digest, entry, created
 // (sortable, JSON), prune, TTL in ms.
-var createResetScript = redis.NewScript(luaExpireResets + `
+var createResetScript = goredis.NewScript(luaExpireResets + `
 if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
 expire_resets(KEYS[2], ARGV[3], ARGV[4], ARGV[5])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
@@ -60,7 +62,7 @@ return {'ok'}
 
 // consumeResetScript: KEYS user, resets; ARGV digest, now (sortable,
 // JSON), prune, password hash, secret, channel, message.
-var consumeResetScript = redis.NewScript(luaExpireResets + `
+var consumeResetScript = goredis.NewScript(luaExpireResets + `
 local v = redis.call('HGET', KEYS[2], ARGV[1])
 if not v or not (ARGV[2] < string.sub(v, 1, 29)) then return {'nf'} end
 if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
@@ -74,7 +76,7 @@ return {'ok', v}
 
 // setPasswordScript: KEYS user, resets; ARGV password hash, now
 // (sortable, JSON), prune, secret, channel, message.
-var setPasswordScript = redis.NewScript(luaExpireResets + `
+var setPasswordScript = goredis.NewScript(luaExpireResets + `
 if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
 redis.call('HSET', KEYS[1], 'pw', ARGV[1])
 expire_resets(KEYS[2], ARGV[2], ARGV[3], ARGV[4])
@@ -84,7 +86,7 @@ redis.call('PUBLISH', ARGV[6], ARGV[7])
 return {'ok'}
 `)
 
-func (r *Redis) CreateReset(ctx context.Context, t ResetToken) error {
+func (r *Store) CreateReset(ctx context.Context, t store.ResetToken) error {
 	entry, err := encodeReset(t)
 	if err != nil {
 		return err
@@ -106,72 +108,72 @@ func (r *Redis) CreateReset(ctx context.Context, t ResetToken) error {
 	case err != nil:
 		return err
 	case status == "nf":
-		return ErrNotFound
+		return store.ErrNotFound
 	case status != "ok":
 		return unexpected(status)
 	}
 	return nil
 }
 
-func (r *Redis) Reset(ctx context.Context, digest string, now time.Time) (ResetToken, error) {
+func (r *Store) Reset(ctx context.Context, digest string, now time.Time) (store.ResetToken, error) {
 	subject, err := r.resetSubject(ctx, digest)
 	if err != nil {
-		return ResetToken{}, err
+		return store.ResetToken{}, err
 	}
 	v, err := r.c.HGet(ctx, r.resetsKey(subject), digest).Result()
-	if errors.Is(err, redis.Nil) {
-		return ResetToken{}, ErrNotFound
+	if errors.Is(err, goredis.Nil) {
+		return store.ResetToken{}, store.ErrNotFound
 	}
 	if err != nil {
-		return ResetToken{}, unavailable(err)
+		return store.ResetToken{}, unavailable(err)
 	}
 	t, err := decodeReset(v)
 	if err == nil && !now.Before(t.ExpiresAt) {
-		err = ErrNotFound
+		err = store.ErrNotFound
 	}
 	return t, err
 }
 
-func (r *Redis) ConsumeReset(ctx context.Context, digest, passwordHash string, now time.Time) (ResetToken, error) {
+func (r *Store) ConsumeReset(ctx context.Context, digest, passwordHash string, now time.Time) (store.ResetToken, error) {
 	subject, err := r.resetSubject(ctx, digest)
 	if err != nil {
-		return ResetToken{}, err
+		return store.ResetToken{}, err
 	}
 	at, err := json.Marshal(now)
 	if err != nil {
-		return ResetToken{}, err
+		return store.ResetToken{}, err
 	}
-	ev := Event{Kind: TempRevoked, Subject: subject}
+	ev := store.Event{Kind: store.TempRevoked, Subject: subject}
 	status, res, err := r.run(ctx, consumeResetScript,
 		[]string{r.userKey(subject), r.resetsKey(subject)},
-		digest, sortable(now), at, sortable(now.Add(-ttlSlack)), passwordHash, newSecret(), r.channel, r.message(ev))
+		digest, sortable(now), at, sortable(now.Add(-ttlSlack)), passwordHash, store.NewSecret(), r.channel, r.message(ev))
 	if err != nil || status != "ok" {
-		return ResetToken{}, r.finish(status, err, ev)
+		return store.ResetToken{}, r.finish(status, err, ev)
 	}
 	t, err := decodeReset(str(res[1]))
 	if err != nil {
 		return t, err
 	}
-	r.publish(ev)
+	r.events.Publish(ev)
 	return t, nil
 }
 
-func (r *Redis) SetPassword(ctx context.Context, id, passwordHash string, now time.Time) error {
+func (r *Store) SetPassword(ctx context.Context, id, passwordHash string, now time.Time) error {
 	at, err := json.Marshal(now)
 	if err != nil {
 		return err
 	}
-	ev := Event{Kind: TempRevoked, Subject: id}
+	ev := store.Event{Kind: store.TempRevoked, Subject: id}
 	status, _, err := r.run(ctx, setPasswordScript,
 		[]string{r.userKey(id), r.resetsKey(id)},
-		passwordHash, sortable(now), at, sortable(now.Add(-ttlSlack)), newSecret(), r.channel, r.message(ev))
+		passwordHash, sortable(now), at, sortable(now.Add(-ttlSlack)), store.NewSecret(), r.channel, r.message(ev))
 	return r.finish(status, err, ev)
 }
 
-func (r *Redis) resetSubject(ctx context.Context, digest string) (string, error) {
+func (r *Store) resetSubject(ctx context.Context, digest string) (string, error) {
 	subject, err := r.c.Get(ctx, r.resetPtrKey(digest)).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", ErrNotFound
+	if errors.Is(err, goredis.Nil) {
+		return "", store.ErrNotFound
 	}
 	if err != nil {
 		return "", unavailable(err)
@@ -179,7 +181,7 @@ func (r *Redis) resetSubject(ctx context.Context, digest string) (string, error)
 	return subject, nil
 }
 
-func encodeReset(t ResetToken) (string, error) {
+func encodeReset(t store.ResetToken) (string, error) {
 	exp, err := json.Marshal(t.ExpiresAt)
 	if err != nil {
 		return "", err
@@ -192,11 +194,11 @@ func encodeReset(t ResetToken) (string, error) {
 }
 
 // decodeReset reads an r:{T} entry: the token with its effective expiry.
-func decodeReset(v string) (ResetToken, error) {
-	var t ResetToken
+func decodeReset(v string) (store.ResetToken, error) {
+	var t store.ResetToken
 	exp, doc, ok := strings.Cut(v[min(len(v), 29):], "\n")
 	if !ok {
-		return t, fmt.Errorf("%w: malformed reset token entry", ErrUnavailable)
+		return t, fmt.Errorf("%w: malformed reset token entry", store.ErrUnavailable)
 	}
 	if err := json.Unmarshal([]byte(doc), &t); err != nil {
 		return t, unavailable(err)
@@ -212,7 +214,7 @@ func decodeReset(v string) (ResetToken, error) {
 
 // failScript counts a failure in the open window or starts a new one;
 // ARGV now, until (sortable, JSON), TTL in ms.
-var failScript = redis.NewScript(`
+var failScript = goredis.NewScript(`
 local u = redis.call('HGET', KEYS[1], 'until')
 if u and ARGV[1] < u then
   local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
@@ -224,47 +226,47 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {'new', 1}
 `)
 
-func (r *Redis) counterKey(key string) string { return r.prefix + "c:" + key }
+func (r *Store) counterKey(key string) string { return r.prefix + "c:" + key }
 
-func (r *Redis) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error) {
+func (r *Store) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (store.Counter, error) {
 	until := now.Add(window)
 	u, err := json.Marshal(until)
 	if err != nil {
-		return Counter{}, err
+		return store.Counter{}, err
 	}
 	status, res, err := r.run(ctx, failScript, []string{r.counterKey(key)},
 		sortable(now), sortable(until), u, (max(window, 0) + ttlSlack).Milliseconds())
 	if err != nil {
-		return Counter{}, err
+		return store.Counter{}, err
 	}
-	c := Counter{Key: key, Count: int(integer(res[1])), Until: until}
+	c := store.Counter{Key: key, Count: int(integer(res[1])), Until: until}
 	switch status {
 	case "new":
 	case "ok":
 		if err := json.Unmarshal([]byte(str(res[2])), &c.Until); err != nil {
-			return Counter{}, unavailable(err)
+			return store.Counter{}, unavailable(err)
 		}
 	default:
-		return Counter{}, unexpected(status)
+		return store.Counter{}, unexpected(status)
 	}
 	return c, nil
 }
 
-func (r *Redis) Counter(ctx context.Context, key string, now time.Time) (Counter, error) {
+func (r *Store) Counter(ctx context.Context, key string, now time.Time) (store.Counter, error) {
 	v, err := r.c.HMGet(ctx, r.counterKey(key), "n", "until", "u").Result()
 	if err != nil {
-		return Counter{}, unavailable(err)
+		return store.Counter{}, unavailable(err)
 	}
 	return openCounter(key, v, now), nil
 }
 
-func (r *Redis) Counters(ctx context.Context, now time.Time) ([]Counter, error) {
+func (r *Store) Counters(ctx context.Context, now time.Time) ([]store.Counter, error) {
 	keys, err := r.scan(ctx, r.counterKey("*"))
 	if err != nil {
 		return nil, err
 	}
-	cmds := make([]*redis.SliceCmd, len(keys))
-	_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	cmds := make([]*goredis.SliceCmd, len(keys))
+	_, err = r.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, k := range keys {
 			cmds[i] = p.HMGet(ctx, k, "n", "until", "u")
 		}
@@ -273,30 +275,30 @@ func (r *Redis) Counters(ctx context.Context, now time.Time) ([]Counter, error) 
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	var out []Counter
+	var out []store.Counter
 	for i, k := range keys {
 		if c := openCounter(strings.TrimPrefix(k, r.counterKey("")), cmds[i].Val(), now); c.Count > 0 {
 			out = append(out, c)
 		}
 	}
-	slices.SortFunc(out, func(a, b Counter) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(out, func(a, b store.Counter) int { return strings.Compare(a.Key, b.Key) })
 	return out, nil
 }
 
 // openCounter decodes n, until, u; zero if the window is over at now.
-func openCounter(key string, v []any, now time.Time) Counter {
-	c := Counter{Key: key}
+func openCounter(key string, v []any, now time.Time) store.Counter {
+	c := store.Counter{Key: key}
 	if until := str(v[1]); until == "" || sortable(now) >= until {
 		return c
 	}
 	if json.Unmarshal([]byte(str(v[2])), &c.Until) != nil {
-		return Counter{Key: key}
+		return store.Counter{Key: key}
 	}
 	c.Count = int(integer(v[0]))
 	return c
 }
 
-func (r *Redis) ClearCounter(ctx context.Context, key string) error {
+func (r *Store) ClearCounter(ctx context.Context, key string) error {
 	if err := r.c.Del(ctx, r.counterKey(key)).Err(); err != nil {
 		return unavailable(err)
 	}

@@ -1,8 +1,8 @@
 //go:build !unix
 
-package store_test
+package redistest
 
 import "os"
 
-// Without SIGSTOP, tests that need a hung server skip.
+// Without SIGSTOP, Pause answers ErrNoSIGSTOP.
 var sigStop, sigCont os.Signal = os.Kill, os.Kill

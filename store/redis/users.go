@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/tokengate/tokengate/store"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Usernames. A user's record lives on the user's slot and the claim on its
@@ -46,7 +48,7 @@ const claimStale = 10 * time.Second
 // reserveScript hands out a write version. With ARGV[1] = "fence" it also
 // makes every smaller version stale. It returns whether the user exists
 // and its username.
-var reserveScript = redis.NewScript(`
+var reserveScript = goredis.NewScript(`
 local v = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 if ARGV[1] == 'fence' then redis.call('HSET', KEYS[1], 'ver', v) end
 local u = redis.call('HMGET', KEYS[1], 'user', 'name')
@@ -55,7 +57,7 @@ return {'ok', v, 0, ''}
 `)
 
 // claimScript: KEYS[1] the username's claim; ARGV id, version, stale ms.
-var claimScript = redis.NewScript(`
+var claimScript = goredis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local v = tonumber(ARGV[2])
@@ -75,7 +77,7 @@ return {'ok'}
 
 // stealScript replaces the claim ARGV[1] by a claim of id ARGV[2] at
 // version ARGV[3].
-var stealScript = redis.NewScript(`
+var stealScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'changed'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -85,7 +87,7 @@ return {'ok'}
 
 // releaseScript deletes the claim if id ARGV[1] holds it at a version
 // ≤ ARGV[2].
-var releaseScript = redis.NewScript(`
+var releaseScript = goredis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {'ok'} end
 local cv, ct, cid = string.match(cur, '^(%d+):(%d+):(.*)$')
@@ -101,7 +103,7 @@ return {'ok'}
 // is the ver that an update read, and the write lands only if the user
 // still has it (else 'stale': the caller reads again). A user keeps its
 // number.
-var putUserScript = redis.NewScript(`
+var putUserScript = goredis.NewScript(`
 local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
 if ver > tonumber(ARGV[1]) then
   return {'stale', redis.call('HGET', KEYS[1], 'name') or ''}
@@ -125,7 +127,7 @@ return {'ok', ARGV[4]}
 // Reset tokens go with the user: a user re-created under the same id must
 // not be reset with the old one's token (the digest pointers that remain
 // lead to no token).
-var deleteUserScript = redis.NewScript(`
+var deleteUserScript = goredis.NewScript(`
 local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
 if ver > tonumber(ARGV[1]) then return {'stale'} end
 if redis.call('HEXISTS', KEYS[1], 'user') == 0 then return {'nf'} end
@@ -138,25 +140,25 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 return {'ok', name}
 `)
 
-func (r *Redis) PutUser(ctx context.Context, u User) error {
+func (r *Store) PutUser(ctx context.Context, u store.User) error {
 	return r.writeUser(ctx, u, modePut)
 }
 
 // CreateUser is PutUser that refuses an existing id: the check and the
 // write are one script, so two instances creating the same user cannot
 // both succeed.
-func (r *Redis) CreateUser(ctx context.Context, u User) error {
+func (r *Store) CreateUser(ctx context.Context, u store.User) error {
 	return r.writeUser(ctx, u, modeCreate)
 }
 
 // UpdateUser reads the record and its write version, applies fn and
 // writes only if the version is unchanged; a concurrent write sends it
 // round again with the newer record.
-func (r *Redis) UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error) {
+func (r *Store) UpdateUser(ctx context.Context, id string, fn func(*store.User) error) (store.User, error) {
 	for range maxAttempts {
 		v, err := r.c.HMGet(ctx, r.userKey(id), "user", "pw", "num", "ver").Result()
 		if err != nil {
-			return User{}, unavailable(err)
+			return store.User{}, unavailable(err)
 		}
 		u, err := decodeUser(v[0], v[1], v[2])
 		if err != nil {
@@ -179,7 +181,7 @@ func (r *Redis) UpdateUser(ctx context.Context, id string, fn func(*User) error)
 			return u, err
 		}
 	}
-	return User{}, fmt.Errorf("%w: user %q is being changed concurrently", ErrUnavailable, id)
+	return store.User{}, fmt.Errorf("%w: user %q is being changed concurrently", store.ErrUnavailable, id)
 }
 
 // writeMode is putUserScript's mode: modePut, modeCreate, or the write
@@ -191,7 +193,7 @@ const (
 	modeCreate writeMode = "create"
 )
 
-func (r *Redis) writeUser(ctx context.Context, u User, mode writeMode) error {
+func (r *Store) writeUser(ctx context.Context, u store.User, mode writeMode) error {
 	if u.Username == "" {
 		u.Username = u.ID
 	}
@@ -201,27 +203,27 @@ func (r *Redis) writeUser(ctx context.Context, u User, mode writeMode) error {
 			return err
 		}
 	}
-	return fmt.Errorf("%w: user %q is being changed concurrently", ErrUnavailable, u.ID)
+	return fmt.Errorf("%w: user %q is being changed concurrently", store.ErrUnavailable, u.ID)
 }
 
 // putUser makes one attempt; done is false if a later write came first.
-func (r *Redis) putUser(ctx context.Context, u User, mode writeMode) (done bool, err error) {
+func (r *Store) putUser(ctx context.Context, u store.User, mode writeMode) (done bool, err error) {
 	doc, err := encodeUser(u)
 	if err != nil {
 		return false, err
 	}
-	ev := Event{Kind: UserChanged, Subject: u.ID}
+	ev := store.Event{Kind: store.UserChanged, Subject: u.ID}
 	v, exists, _, err := r.reserve(ctx, u.ID, false)
 	if err != nil {
 		return false, err
 	}
 	if exists && mode == modeCreate {
-		return false, ErrExists
+		return false, store.ErrExists
 	}
 	var num int64
 	if !exists {
 		if mode != modePut && mode != modeCreate {
-			return false, ErrNotFound
+			return false, store.ErrNotFound
 		}
 		if num, err = r.nextNumber(ctx); err != nil {
 			return false, err
@@ -249,16 +251,16 @@ func (r *Redis) putUser(ctx context.Context, u User, mode writeMode) (done bool,
 			}
 			switch status {
 			case "exists":
-				return false, ErrExists
+				return false, store.ErrExists
 			case "nf":
-				return false, ErrNotFound
+				return false, store.ErrNotFound
 			}
 			return false, nil
 		case "ok":
 			if old := str(res[1]); old != u.Username {
 				r.release(ctx, old, u.ID, v)
 			}
-			r.publish(ev)
+			r.events.Publish(ev)
 			return true, nil
 		default:
 			return false, unexpected(status)
@@ -266,39 +268,39 @@ func (r *Redis) putUser(ctx context.Context, u User, mode writeMode) (done bool,
 	}
 }
 
-func (r *Redis) DeleteUser(ctx context.Context, id string) error {
-	ev := Event{Kind: UserChanged, Subject: id}
+func (r *Store) DeleteUser(ctx context.Context, id string) error {
+	ev := store.Event{Kind: store.UserChanged, Subject: id}
 	for range maxAttempts {
 		v, exists, _, err := r.reserve(ctx, id, false)
 		if err != nil {
 			return err
 		}
 		if !exists {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		status, res, err := r.run(ctx, deleteUserScript,
 			[]string{r.userKey(id), r.namedKey(id), r.namesKey(id), r.resetsKey(id)},
-			v, newSecret(), r.channel, r.message(ev))
+			v, store.NewSecret(), r.channel, r.message(ev))
 		switch {
 		case err != nil:
 			return err
 		case status == "stale":
 			continue
 		case status == "nf":
-			return ErrNotFound
+			return store.ErrNotFound
 		case status != "ok":
 			return unexpected(status)
 		}
 		r.release(ctx, str(res[1]), id, v)
-		r.publish(ev)
+		r.events.Publish(ev)
 		return nil
 	}
-	return fmt.Errorf("%w: user %q is being changed concurrently", ErrUnavailable, id)
+	return fmt.Errorf("%w: user %q is being changed concurrently", store.ErrUnavailable, id)
 }
 
 // reserve returns a write version for the user, whether it exists and
 // its username; fence makes all smaller versions stale.
-func (r *Redis) reserve(ctx context.Context, id string, fence bool) (v int64, exists bool, name string, err error) {
+func (r *Store) reserve(ctx context.Context, id string, fence bool) (v int64, exists bool, name string, err error) {
 	mode := ""
 	if fence {
 		mode = "fence"
@@ -310,7 +312,7 @@ func (r *Redis) reserve(ctx context.Context, id string, fence bool) (v int64, ex
 	return integer(res[1]), integer(res[2]) == 1, str(res[3]), nil
 }
 
-func (r *Redis) nextNumber(ctx context.Context) (int64, error) {
+func (r *Store) nextNumber(ctx context.Context) (int64, error) {
 	n, err := r.c.Incr(ctx, r.prefix+"seq").Result()
 	if err != nil {
 		return 0, unavailable(err)
@@ -319,7 +321,7 @@ func (r *Redis) nextNumber(ctx context.Context) (int64, error) {
 }
 
 // claim makes id the holder of the username at version v.
-func (r *Redis) claim(ctx context.Context, name, id string, v int64) error {
+func (r *Store) claim(ctx context.Context, name, id string, v int64) error {
 	key := r.usernameKey(name)
 	for range maxAttempts {
 		status, res, err := r.run(ctx, claimScript, []string{key}, id, v, claimStale.Milliseconds())
@@ -334,18 +336,18 @@ func (r *Redis) claim(ctx context.Context, name, id string, v int64) error {
 		}
 		cur, owner, stale := str(res[1]), str(res[2]), integer(res[3]) == 1
 		if !stale {
-			return ErrExists
+			return store.ErrExists
 		}
 		// An old claim: taken for good if the owner has the name.
 		if u, err := r.User(ctx, owner); err == nil && u.Username == name {
-			return ErrExists
+			return store.ErrExists
 		}
 		_, exists, has, err := r.reserve(ctx, owner, true)
 		if err != nil {
 			return err
 		}
 		if exists && has == name {
-			return ErrExists
+			return store.ErrExists
 		}
 		status, _, err = r.run(ctx, stealScript, []string{key}, cur, id, v)
 		if err != nil {
@@ -355,12 +357,12 @@ func (r *Redis) claim(ctx context.Context, name, id string, v int64) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: username %q is being claimed concurrently", ErrUnavailable, name)
+	return fmt.Errorf("%w: username %q is being claimed concurrently", store.ErrUnavailable, name)
 }
 
 // release gives up id's claim on name if its version is at most v. A
 // failure leaves a claim behind, which claim can take over later.
-func (r *Redis) release(ctx context.Context, name, id string, v int64) {
+func (r *Store) release(ctx context.Context, name, id string, v int64) {
 	_, _, _ = r.run(ctx, releaseScript, []string{r.usernameKey(name)}, id, v)
 }
 

@@ -1,10 +1,12 @@
-package store
+package redis
 
 import (
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 func TestUserTag(t *testing.T) {
@@ -37,9 +39,9 @@ func TestSortable(t *testing.T) {
 }
 
 func TestParseMessage(t *testing.T) {
-	r := &Redis{self: "me"}
+	r := &Store{self: "me"}
 	for kind := range kindNames {
-		want := Event{Kind: kind, Subject: "a:b:c"}
+		want := store.Event{Kind: kind, Subject: "a:b:c"}
 		e, from, ok := parseMessage(r.message(want))
 		if !ok || e.Kind != want.Kind || e.Subject != want.Subject || from != "me" || time.Since(e.Sent) > time.Minute {
 			t.Fatalf("parseMessage(message(%+v)) = %+v, %q, %v", want, e, from, ok)

@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/tokengate/tokengate/store"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Sessions and handoff tokens are addressed by their own id or digest, so
@@ -20,7 +22,7 @@ import (
 
 // deleteSessionScript deletes the session and announces the end to its
 // subject's subscribers; ARGV channel, message without the subject.
-var deleteSessionScript = redis.NewScript(`
+var deleteSessionScript = goredis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return {'nf'} end
 redis.call('DEL', KEYS[1])
@@ -32,7 +34,7 @@ return {'ok', v}
 // ARGV id, expiry and the index's TTL, both in ms; the index forgets
 // sessions that expired before ARGV[4] (ms) and lives as long as its
 // latest session.
-var indexSessionScript = redis.NewScript(`
+var indexSessionScript = goredis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then
@@ -41,14 +43,14 @@ end
 return {'ok'}
 `)
 
-func (r *Redis) sessionKey(id string) string      { return r.prefix + "s:" + id }
-func (r *Redis) handoffKey(digest string) string  { return r.prefix + "h:" + digest }
-func (r *Redis) resetPtrKey(digest string) string { return r.prefix + "rt:" + digest }
+func (r *Store) sessionKey(id string) string      { return r.prefix + "s:" + id }
+func (r *Store) handoffKey(digest string) string  { return r.prefix + "h:" + digest }
+func (r *Store) resetPtrKey(digest string) string { return r.prefix + "rt:" + digest }
 
 // CreateSession writes the session, then indexes it under its subject's
 // hash tag (another slot, so another step). A failure in between leaves
 // a session that nobody got a cookie for and that expires unlisted.
-func (r *Redis) CreateSession(ctx context.Context, s Session) error {
+func (r *Store) CreateSession(ctx context.Context, s store.Session) error {
 	life := ttl(s.CreatedAt, s.ExpiresAt)
 	if err := r.putFor(ctx, s.Subject, r.sessionKey(s.ID), s, life); err != nil {
 		return err
@@ -62,34 +64,34 @@ func (r *Redis) CreateSession(ctx context.Context, s Session) error {
 
 // Sessions reads the index, then each session's own key: an ended session
 // can stay in the index (see DeleteSession) but its key is gone.
-func (r *Redis) Sessions(ctx context.Context, subject string, now time.Time) ([]Session, error) {
-	ids, err := r.c.ZRangeByScore(ctx, r.sessionsKey(subject), &redis.ZRangeBy{
+func (r *Store) Sessions(ctx context.Context, subject string, now time.Time) ([]store.Session, error) {
+	ids, err := r.c.ZRangeByScore(ctx, r.sessionsKey(subject), &goredis.ZRangeBy{
 		Min: "(" + strconv.FormatInt(now.UnixMilli(), 10), Max: "+inf",
 	}).Result()
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	slices.Sort(ids)
-	cmds := make([]*redis.StringCmd, len(ids))
-	_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	cmds := make([]*goredis.StringCmd, len(ids))
+	_, err = r.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, id := range ids {
 			cmds[i] = p.Get(ctx, r.sessionKey(id))
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, unavailable(err)
 	}
-	var out []Session
+	var out []store.Session
 	for _, c := range cmds {
 		b, err := c.Bytes()
-		if errors.Is(err, redis.Nil) {
+		if errors.Is(err, goredis.Nil) {
 			continue
 		}
 		if err != nil {
 			return nil, unavailable(err)
 		}
-		var s Session
+		var s store.Session
 		if err := json.Unmarshal(b, &s); err != nil {
 			return nil, unavailable(err)
 		}
@@ -100,35 +102,35 @@ func (r *Redis) Sessions(ctx context.Context, subject string, now time.Time) ([]
 	return out, nil
 }
 
-func (r *Redis) Session(ctx context.Context, id string) (Session, error) {
-	var s Session
+func (r *Store) Session(ctx context.Context, id string) (store.Session, error) {
+	var s store.Session
 	err := r.getJSON(ctx, r.sessionKey(id), &s)
 	return s, err
 }
 
-func (r *Redis) DeleteSession(ctx context.Context, id string) error {
+func (r *Store) DeleteSession(ctx context.Context, id string) error {
 	status, res, err := r.run(ctx, deleteSessionScript, []string{r.sessionKey(id)},
-		r.channel, r.messagePrefix(SessionEnded))
+		r.channel, r.messagePrefix(store.SessionEnded))
 	if err != nil || status != "ok" {
-		return r.finish(status, err, Event{})
+		return r.finish(status, err, store.Event{})
 	}
-	var s Session
+	var s store.Session
 	if err := json.Unmarshal([]byte(str(res[1])), &s); err != nil {
 		return unavailable(err)
 	}
 	// The index is in the subject's slot. Should this step fail, Sessions
 	// still leaves the ended session out, and the entry expires with it.
 	_ = r.c.ZRem(ctx, r.sessionsKey(s.Subject), id).Err()
-	r.publish(Event{Kind: SessionEnded, Subject: s.Subject})
+	r.events.Publish(store.Event{Kind: store.SessionEnded, Subject: s.Subject})
 	return nil
 }
 
-func (r *Redis) CreateHandoff(ctx context.Context, h Handoff) error {
+func (r *Store) CreateHandoff(ctx context.Context, h store.Handoff) error {
 	return r.putFor(ctx, h.Subject, r.handoffKey(h.Digest), h, ttl(h.CreatedAt, h.ExpiresAt))
 }
 
-func (r *Redis) Handoff(ctx context.Context, digest string) (Handoff, error) {
-	var h Handoff
+func (r *Store) Handoff(ctx context.Context, digest string) (store.Handoff, error) {
+	var h store.Handoff
 	err := r.getJSON(ctx, r.handoffKey(digest), &h)
 	return h, err
 }
@@ -137,10 +139,10 @@ func (r *Redis) Handoff(ctx context.Context, digest string) (Handoff, error) {
 // and reset tokens and counters itself when their TTL (lifetime plus
 // ttlSlack) ends. Reads still compare expiry times, so nothing expired is
 // ever accepted in between.
-func (r *Redis) PurgeExpired(ctx context.Context, now time.Time) (int, error) { return 0, nil }
+func (r *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) { return 0, nil }
 
 // putFor stores v as JSON under key for ttl if the subject exists.
-func (r *Redis) putFor(ctx context.Context, subject, key string, v any, ttl time.Duration) error {
+func (r *Store) putFor(ctx context.Context, subject, key string, v any, ttl time.Duration) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -150,7 +152,7 @@ func (r *Redis) putFor(ctx context.Context, subject, key string, v any, ttl time
 		return unavailable(err)
 	}
 	if !n {
-		return ErrNotFound
+		return store.ErrNotFound
 	}
 	if err := r.c.Set(ctx, key, b, ttl).Err(); err != nil {
 		return unavailable(err)
@@ -158,10 +160,10 @@ func (r *Redis) putFor(ctx context.Context, subject, key string, v any, ttl time
 	return nil
 }
 
-func (r *Redis) getJSON(ctx context.Context, key string, v any) error {
+func (r *Store) getJSON(ctx context.Context, key string, v any) error {
 	b, err := r.c.Get(ctx, key).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return ErrNotFound
+	if errors.Is(err, goredis.Nil) {
+		return store.ErrNotFound
 	}
 	if err != nil {
 		return unavailable(err)

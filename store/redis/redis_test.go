@@ -1,47 +1,52 @@
-package store_test
+package redis_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tokengate/tokengate/internal/redistest"
 	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/redis"
+	"github.com/tokengate/tokengate/store/storetest"
 )
 
-func TestRedisConformance(t *testing.T) {
-	srv := startRedis(t)
-	runConformance(t, func(t *testing.T) store.Store { return openRedis(t, srv, "") })
+func TestConformance(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return openRedis(t, srv, "") })
 }
 
 // TestRedisClusterConformance runs the suite on a one-node Redis Cluster:
 // the node refuses any script or command whose keys span hash slots, so
 // this proves every operation stays on one slot.
-func TestRedisClusterConformance(t *testing.T) {
+func TestClusterConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	srv := startRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
-	if line, err := srv.do("CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil || line != "+OK" {
+	srv := redistest.Start(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	if line, err := srv.Do("CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil || line != "+OK" {
 		t.Fatalf("CLUSTER ADDSLOTSRANGE: %q, %v", line, err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if line, _ := srv.do("CLUSTER", "INFO"); line == "cluster_state:ok" {
+		if line, _ := srv.Do("CLUSTER", "INFO"); line == "cluster_state:ok" {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("cluster not ok after 10s")
 		}
 	}
-	cluster := func(c *store.RedisConfig) { c.Cluster = true }
-	runConformance(t, func(t *testing.T) store.Store { return openRedis(t, srv, "", cluster) })
+	cluster := func(c *redis.Config) { c.Cluster = true }
+	storetest.Run(t, func(t *testing.T) store.Store { return openRedis(t, srv, "", cluster) })
 
 	// Events cross the cluster bus too.
 	a, b := openRedis(t, srv, "cl:", cluster), openRedis(t, srv, "cl:", cluster)
@@ -71,8 +76,8 @@ func waitEvent(t *testing.T, events <-chan store.Event, want store.Event) {
 }
 
 // TestRedisKeyLayout pins down the documented key layout and TTLs.
-func TestRedisKeyLayout(t *testing.T) {
-	srv := startRedis(t)
+func TestKeyLayout(t *testing.T) {
+	srv := redistest.Start(t)
 	ctx := t.Context()
 	s := openRedis(t, srv, "kl:")
 	now := time.Now()
@@ -82,13 +87,13 @@ func TestRedisKeyLayout(t *testing.T) {
 		s.CreateSession(ctx, store.Session{ID: "s1", Subject: "alice", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
 		s.CreateHandoff(ctx, store.Handoff{Digest: "h1", Subject: "alice", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}),
 		s.CreateReset(ctx, store.ResetToken{Digest: "r1", Subject: "alice", CreatedAt: now, ExpiresAt: now.Add(2 * time.Hour)}),
-		cfErr(s.Fail(ctx, "ip:1", 10*time.Minute, now)),
-		cfErr(s.RevokeTemp(ctx, "alice")),
+		storetest.Err(s.Fail(ctx, "ip:1", 10*time.Minute, now)),
+		storetest.Err(s.RevokeTemp(ctx, "alice")),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer c.Close()
 	keys, err := c.Keys(ctx, "kl:*").Result()
 	if err != nil {
@@ -123,14 +128,14 @@ func TestRedisKeyLayout(t *testing.T) {
 
 // TestRedisStaleClaims: a username claim left behind blocks the name until
 // it is old and its owner does not have the name.
-func TestRedisStaleClaims(t *testing.T) {
-	srv := startRedis(t)
+func TestStaleClaims(t *testing.T) {
+	srv := redistest.Start(t)
 	ctx := t.Context()
 	s := openRedis(t, srv, "sc:")
 	if err := s.PutUser(ctx, store.User{ID: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer c.Close()
 	old := time.Now().Add(-time.Minute).UnixMilli()
 	for _, tc := range []struct {
@@ -170,12 +175,12 @@ func TestRedisStaleClaims(t *testing.T) {
 
 // TestRedisEvents: changes made through one instance reach another
 // instance's subscribers, once, and not a third deployment's.
-func TestRedisEvents(t *testing.T) {
-	srv := startRedis(t)
+func TestEvents(t *testing.T) {
+	srv := redistest.Start(t)
 	ctx := t.Context()
 	a, b, other := openRedis(t, srv, "ev:"), openRedis(t, srv, "ev:"), openRedis(t, srv, "ev2:")
-	var onA cfRecorder
-	defer a.Subscribe(onA.record)()
+	var onA storetest.Recorder
+	defer a.Subscribe(onA.Record)()
 	remote := make(chan store.Event, 100)
 	defer b.Subscribe(func(e store.Event) { remote <- e })()
 	stray := make(chan store.Event, 100)
@@ -186,20 +191,20 @@ func TestRedisEvents(t *testing.T) {
 		want store.Event
 	}{
 		{func() error { return a.PutUser(ctx, store.User{ID: "al:ice"}) }, store.Event{Kind: store.UserChanged, Subject: "al:ice"}},
-		{func() error { return cfErr(a.RevokeTemp(ctx, "al:ice")) }, store.Event{Kind: store.TempRevoked, Subject: "al:ice"}},
+		{func() error { return storetest.Err(a.RevokeTemp(ctx, "al:ice")) }, store.Event{Kind: store.TempRevoked, Subject: "al:ice"}},
 		{func() error { return a.CreateNamed(ctx, store.NamedToken{ID: "n", Subject: "al:ice", Name: "n"}) }, store.Event{Kind: store.NamedChanged, Subject: "al:ice"}},
 		{func() error {
 			return errors.Join(
-				a.CreateSession(ctx, store.Session{ID: "s", Subject: "al:ice", CreatedAt: cfT0, ExpiresAt: cfT0.Add(time.Hour)}),
+				a.CreateSession(ctx, store.Session{ID: "s", Subject: "al:ice", CreatedAt: storetest.T0, ExpiresAt: storetest.T0.Add(time.Hour)}),
 				a.DeleteSession(ctx, "s"))
 		}, store.Event{Kind: store.SessionEnded, Subject: "al:ice"}},
-		{func() error { return a.SetPassword(ctx, "al:ice", "h", cfT0) }, store.Event{Kind: store.TempRevoked, Subject: "al:ice"}},
+		{func() error { return a.SetPassword(ctx, "al:ice", "h", storetest.T0) }, store.Event{Kind: store.TempRevoked, Subject: "al:ice"}},
 		{func() error { return a.DeleteUser(ctx, "al:ice") }, store.Event{Kind: store.UserChanged, Subject: "al:ice"}},
 	} {
 		if err := tc.do(); err != nil {
 			t.Fatal(err)
 		}
-		if got := onA.take(); !reflect.DeepEqual(got, []store.Event{tc.want}) {
+		if got := onA.Take(); !reflect.DeepEqual(got, []store.Event{tc.want}) {
 			t.Fatalf("local events %+v, want %+v", got, tc.want)
 		}
 		waitEvent(t, remote, tc.want)
@@ -212,7 +217,7 @@ func TestRedisEvents(t *testing.T) {
 	waitEvent(t, remote, store.Event{Kind: store.UserChanged, Subject: "marker"}) // B's local call
 	deadline := time.After(5 * time.Second)
 	for {
-		if got := onA.take(); len(got) > 0 {
+		if got := onA.Take(); len(got) > 0 {
 			if len(got) != 1 || got[0].Sent.IsZero() || got[0].Kind != store.UserChanged || got[0].Subject != "marker" {
 				t.Fatalf("A got %+v besides B's marker: its own echoes?", got)
 			}
@@ -238,8 +243,8 @@ func TestRedisEvents(t *testing.T) {
 // takes to reach another's subscribers:
 //
 //	go test -run TestRedisPropagation -v ./store/
-func TestRedisPropagation(t *testing.T) {
-	srv := startRedis(t)
+func TestPropagation(t *testing.T) {
+	srv := redistest.Start(t)
 	p := newPropagation(t, srv)
 	const n = 200
 	e2e := make([]time.Duration, n)
@@ -260,7 +265,7 @@ func TestRedisPropagation(t *testing.T) {
 
 // BenchmarkPropagation: go test -run ^$ -bench Propagation ./store/
 func BenchmarkPropagation(b *testing.B) {
-	srv := startRedis(b)
+	srv := redistest.Start(b)
 	p := newPropagation(b, srv)
 	var all []time.Duration
 	b.ReportAllocs()
@@ -273,13 +278,13 @@ func BenchmarkPropagation(b *testing.B) {
 }
 
 type propagation struct {
-	a, b *store.Redis
+	a, b *redis.Store
 	got  chan time.Time
 	mu   sync.Mutex
 	lag  []time.Duration
 }
 
-func newPropagation(tb testing.TB, srv *redisServer) *propagation {
+func newPropagation(tb testing.TB, srv *redistest.Server) *propagation {
 	p := &propagation{got: make(chan time.Time, 16)}
 	p.a = openRedis(tb, srv, "lag:")
 	p.b = openRedis(tb, srv, "lag:")
@@ -342,7 +347,7 @@ type healthLog struct {
 	lost, restored chan time.Time
 }
 
-func watchHealth(r *store.Redis) *healthLog {
+func watchHealth(r *redis.Store) *healthLog {
 	h := &healthLog{lost: make(chan time.Time, 10), restored: make(chan time.Time, 10)}
 	r.OnHealth(func(e store.HealthEvent) {
 		if e == store.SubscriptionLost {
@@ -367,8 +372,8 @@ func wait(t *testing.T, c <-chan time.Time, what string, limit time.Duration) ti
 // TestRedisReconnect: the server restarts; operations meanwhile fail
 // fast with ErrUnavailable, OnReconnect fires once it is back, and events
 // flow again.
-func TestRedisReconnect(t *testing.T) {
-	srv := startRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+func TestReconnect(t *testing.T) {
+	srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
 	ctx := t.Context()
 	a, b := openRedis(t, srv, "rc:"), openRedis(t, srv, "rc:")
 	health := watchHealth(b)
@@ -380,10 +385,10 @@ func TestRedisReconnect(t *testing.T) {
 	waitEvent(t, events, store.Event{Kind: store.UserChanged, Subject: "alice"})
 
 	killed := time.Now()
-	srv.kill()
+	srv.Kill()
 	for _, op := range []func() error{
-		func() error { return cfErr(a.RevokeTemp(ctx, "alice")) },
-		func() error { return cfErr(a.Subject(ctx, "alice")) },
+		func() error { return storetest.Err(a.RevokeTemp(ctx, "alice")) },
+		func() error { return storetest.Err(a.Subject(ctx, "alice")) },
 		func() error { return a.PutUser(ctx, store.User{ID: "bob"}) },
 	} {
 		start := time.Now()
@@ -400,7 +405,7 @@ func TestRedisReconnect(t *testing.T) {
 		t.Fatal("Connected during the outage")
 	}
 
-	srv.restart()
+	restart(t, srv)
 	restarted := time.Now()
 	t.Logf("OnReconnect %v after the restart", wait(t, health.restored, "OnReconnect", 10*time.Second).Sub(restarted))
 	if !b.Connected() {
@@ -422,15 +427,15 @@ func TestRedisReconnect(t *testing.T) {
 // TestRedisHungServer: a server that stops answering without closing its
 // connections (SIGSTOP, like a partition) is noticed by the subscription's
 // pings within about a second, and operations time out fast.
-func TestRedisHungServer(t *testing.T) {
-	srv := startRedis(t)
+func TestHungServer(t *testing.T) {
+	srv := redistest.Start(t)
 	ctx := t.Context()
 	s := openRedis(t, srv, "hg:")
 	if err := s.PutUser(ctx, store.User{ID: "alice"}); err != nil {
 		t.Fatal(err)
 	}
 	health := watchHealth(s)
-	srv.pause()
+	pause(t, srv)
 	paused := time.Now()
 	start := time.Now()
 	if _, err := s.Subject(ctx, "alice"); !errors.Is(err, store.ErrUnavailable) {
@@ -447,7 +452,7 @@ func TestRedisHungServer(t *testing.T) {
 	if s.Connected() {
 		t.Fatal("Connected while hung")
 	}
-	srv.resume()
+	srv.Resume()
 	wait(t, health.restored, "OnReconnect", 10*time.Second)
 	if _, err := s.Subject(ctx, "alice"); err != nil {
 		t.Fatal(err)
@@ -456,13 +461,13 @@ func TestRedisHungServer(t *testing.T) {
 
 // TestRedisDurability: with appendfsync always, what a call returned
 // survives kill -9.
-func TestRedisDurability(t *testing.T) {
-	srv := startRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+func TestDurability(t *testing.T) {
+	srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
 	ctx := t.Context()
 	s := openRedis(t, srv, "du:")
 	users := []store.User{
-		{ID: "alice", Username: "al", Name: "Alice", CreatedAt: cfT0, PasswordHash: "h"},
-		{ID: "bob", Username: "bob", CreatedAt: cfT0},
+		{ID: "alice", Username: "al", Name: "Alice", CreatedAt: storetest.T0, PasswordHash: "h"},
+		{ID: "bob", Username: "bob", CreatedAt: storetest.T0},
 	}
 	for _, u := range users {
 		if err := s.PutUser(ctx, u); err != nil {
@@ -479,7 +484,7 @@ func TestRedisDurability(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tok := store.NamedToken{ID: "n1", Subject: "alice", Name: "ci", CreatedAt: cfT0, Secret: []byte("s")}
+	tok := store.NamedToken{ID: "n1", Subject: "alice", Name: "ci", CreatedAt: storetest.T0, Secret: []byte("s")}
 	if err := s.CreateNamed(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -488,8 +493,8 @@ func TestRedisDurability(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.kill()
-	srv.restart()
+	srv.Kill()
+	restart(t, srv)
 	s2 := openRedis(t, srv, "du:")
 	after, err := s2.Users(ctx)
 	if err != nil || !reflect.DeepEqual(after, before) {
@@ -514,23 +519,23 @@ func TestRedisDurability(t *testing.T) {
 	}
 }
 
-// TestOpenRedisUnreachable: opening fails fast with ErrUnavailable.
-func TestOpenRedisUnreachable(t *testing.T) {
-	hung := startRedis(t)
-	hung.pause()
-	defer hung.resume()
+// TestOpenUnreachable: opening fails fast with ErrUnavailable.
+func TestOpenUnreachable(t *testing.T) {
+	hung := redistest.Start(t)
+	pause(t, hung)
+	defer hung.Resume()
 	for _, tc := range []struct {
 		name string
 		addr string
 		ctx  func() (context.Context, context.CancelFunc)
 	}{
-		{"nothing listening", fmt.Sprintf("127.0.0.1:%d", freePort(t)), func() (context.Context, context.CancelFunc) {
+		{"nothing listening", freeAddr(t), func() (context.Context, context.CancelFunc) {
 			return context.Background(), func() {}
 		}},
-		{"hung server", hung.addr(), func() (context.Context, context.CancelFunc) {
+		{"hung server", hung.Addr, func() (context.Context, context.CancelFunc) {
 			return context.Background(), func() {}
 		}},
-		{"hung server, short context", hung.addr(), func() (context.Context, context.CancelFunc) {
+		{"hung server, short context", hung.Addr, func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 100*time.Millisecond)
 		}},
 	} {
@@ -538,7 +543,7 @@ func TestOpenRedisUnreachable(t *testing.T) {
 			ctx, cancel := tc.ctx()
 			defer cancel()
 			start := time.Now()
-			s, err := store.OpenRedis(ctx, store.RedisConfig{Addrs: []string{tc.addr}})
+			s, err := redis.Open(ctx, redis.Config{Addrs: []string{tc.addr}})
 			if err == nil {
 				s.Close()
 				t.Fatal("opened")
@@ -551,19 +556,19 @@ func TestOpenRedisUnreachable(t *testing.T) {
 			}
 		})
 	}
-	if _, err := store.OpenRedis(t.Context(), store.RedisConfig{}); err == nil {
+	if _, err := redis.Open(t.Context(), redis.Config{}); err == nil {
 		t.Fatal("opened without an address")
 	}
 }
 
 // TestRedisForeignMessages: malformed messages on the channel are
 // ignored; an unknown kind is taken as UserChanged.
-func TestRedisForeignMessages(t *testing.T) {
-	srv := startRedis(t)
+func TestForeignMessages(t *testing.T) {
+	srv := redistest.Start(t)
 	s := openRedis(t, srv, "fm:")
 	events := make(chan store.Event, 10)
 	defer s.Subscribe(func(e store.Event) { events <- e })()
-	c := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer c.Close()
 	for _, m := range []string{"garbage", "temp:x:notatime:alice", "future:other:1:bob", "temp:other:1:a:b"} {
 		if err := c.Publish(t.Context(), "fm:events", m).Err(); err != nil {
@@ -572,4 +577,60 @@ func TestRedisForeignMessages(t *testing.T) {
 	}
 	waitEvent(t, events, store.Event{Kind: store.UserChanged, Subject: "bob"})
 	waitEvent(t, events, store.Event{Kind: store.TempRevoked, Subject: "a:b"})
+}
+
+var prefixes atomic.Int64
+
+// openRedis opens a store on the server with a key prefix of its own, so
+// that tests sharing a server do not see each other; prefix "" picks a
+// fresh one. It is closed at the end of the test.
+func openRedis(tb testing.TB, s *redistest.Server, prefix string, edit ...func(*redis.Config)) *redis.Store {
+	tb.Helper()
+	if prefix == "" {
+		prefix = fmt.Sprintf("t%d:", prefixes.Add(1))
+	}
+	cfg := redis.Config{Addrs: []string{s.Addr}, KeyPrefix: prefix}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := redis.Open(ctx, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Close() })
+	return r
+}
+
+func restart(t *testing.T, s *redistest.Server) {
+	t.Helper()
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pause hangs the server; the test skips where that cannot be done.
+func pause(t *testing.T, s *redistest.Server) {
+	t.Helper()
+	if err := s.Pause(); errors.Is(err, redistest.ErrNoSIGSTOP) {
+		t.Skip(err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freeAddr is a loopback address with nothing listening.
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func BenchmarkSubject(b *testing.B) {
+	srv := redistest.Start(b)
+	storetest.BenchmarkSubject(b, func(b *testing.B) store.Store { return openRedis(b, srv, "") })
 }

@@ -1,11 +1,13 @@
-package store
+package bolt
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/tokengate/tokengate/store"
+
+	bbolt "go.etcd.io/bbolt"
 )
 
 // Named tokens are keyed by subject ␀ id so that one prefix scan lists a
@@ -13,18 +15,18 @@ import (
 
 func namedKey(subject, rest string) []byte { return []byte(subject + "\x00" + rest) }
 
-func (s *Bolt) CreateNamed(ctx context.Context, t NamedToken) error {
+func (s *Store) CreateNamed(ctx context.Context, t store.NamedToken) error {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	err = s.update(func(tx *bolt.Tx) error {
-		if err := getUser(tx, t.Subject, new(User)); err != nil {
+	err = s.update(func(tx *bbolt.Tx) error {
+		if err := getUser(tx, t.Subject, new(store.User)); err != nil {
 			return err
 		}
 		names := tx.Bucket(bucketNamedNames)
 		if names.Get(namedKey(t.Subject, t.Name)) != nil {
-			return ErrExists
+			return store.ErrExists
 		}
 		if err := names.Put(namedKey(t.Subject, t.Name), []byte(t.ID)); err != nil {
 			return err
@@ -32,24 +34,24 @@ func (s *Bolt) CreateNamed(ctx context.Context, t NamedToken) error {
 		return tx.Bucket(bucketNamed).Put(namedKey(t.Subject, t.ID), b)
 	})
 	if err == nil {
-		s.publish(Event{Kind: NamedChanged, Subject: t.Subject})
+		s.events.Publish(store.Event{Kind: store.NamedChanged, Subject: t.Subject})
 	}
 	return err
 }
 
-func (s *Bolt) Named(ctx context.Context, subject, id string) (NamedToken, error) {
-	var t NamedToken
-	err := s.view(func(tx *bolt.Tx) error { return getNamed(tx, subject, id, &t) })
+func (s *Store) Named(ctx context.Context, subject, id string) (store.NamedToken, error) {
+	var t store.NamedToken
+	err := s.view(func(tx *bbolt.Tx) error { return getNamed(tx, subject, id, &t) })
 	return t, err
 }
 
-func (s *Bolt) NamedTokens(ctx context.Context, subject string) ([]NamedToken, error) {
-	var out []NamedToken
-	err := s.view(func(tx *bolt.Tx) error {
+func (s *Store) NamedTokens(ctx context.Context, subject string) ([]store.NamedToken, error) {
+	var out []store.NamedToken
+	err := s.view(func(tx *bbolt.Tx) error {
 		prefix := namedKey(subject, "")
 		c := tx.Bucket(bucketNamed).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var t NamedToken
+			var t store.NamedToken
 			if err := json.Unmarshal(v, &t); err != nil {
 				return err
 			}
@@ -60,16 +62,16 @@ func (s *Bolt) NamedTokens(ctx context.Context, subject string) ([]NamedToken, e
 	return out, err
 }
 
-func (s *Bolt) UpdateNamed(ctx context.Context, subject, id string, u NamedUpdate) error {
-	err := s.update(func(tx *bolt.Tx) error {
-		var t NamedToken
+func (s *Store) UpdateNamed(ctx context.Context, subject, id string, u store.NamedUpdate) error {
+	err := s.update(func(tx *bbolt.Tx) error {
+		var t store.NamedToken
 		if err := getNamed(tx, subject, id, &t); err != nil {
 			return err
 		}
 		names := tx.Bucket(bucketNamedNames)
 		if u.Name != nil && *u.Name != t.Name {
 			if names.Get(namedKey(subject, *u.Name)) != nil {
-				return ErrExists
+				return store.ErrExists
 			}
 			if err := names.Delete(namedKey(subject, t.Name)); err != nil {
 				return err
@@ -89,33 +91,33 @@ func (s *Bolt) UpdateNamed(ctx context.Context, subject, id string, u NamedUpdat
 		return tx.Bucket(bucketNamed).Put(namedKey(subject, id), b)
 	})
 	if err == nil {
-		s.publish(Event{Kind: NamedChanged, Subject: subject})
+		s.events.Publish(store.Event{Kind: store.NamedChanged, Subject: subject})
 	}
 	return err
 }
 
-func (s *Bolt) DeleteNamed(ctx context.Context, subject, id string) error {
-	err := s.update(func(tx *bolt.Tx) error { return deleteNamed(tx, subject, id) })
+func (s *Store) DeleteNamed(ctx context.Context, subject, id string) error {
+	err := s.update(func(tx *bbolt.Tx) error { return deleteNamed(tx, subject, id) })
 	if err == nil {
-		s.publish(Event{Kind: NamedChanged, Subject: subject})
+		s.events.Publish(store.Event{Kind: store.NamedChanged, Subject: subject})
 	}
 	return err
 }
 
-func getNamed(tx *bolt.Tx, subject, id string, t *NamedToken) error {
+func getNamed(tx *bbolt.Tx, subject, id string, t *store.NamedToken) error {
 	v := tx.Bucket(bucketNamed).Get(namedKey(subject, id))
 	if v == nil {
-		return ErrNotFound
+		return store.ErrNotFound
 	}
 	return json.Unmarshal(v, t)
 }
 
 // deleteNamed removes one of the subject's named tokens, or all when id
 // is "".
-func deleteNamed(tx *bolt.Tx, subject, id string) error {
+func deleteNamed(tx *bbolt.Tx, subject, id string) error {
 	tokens, names := tx.Bucket(bucketNamed), tx.Bucket(bucketNamedNames)
 	if id != "" {
-		var t NamedToken
+		var t store.NamedToken
 		if err := getNamed(tx, subject, id, &t); err != nil {
 			return err
 		}
@@ -124,7 +126,7 @@ func deleteNamed(tx *bolt.Tx, subject, id string) error {
 		}
 		return tokens.Delete(namedKey(subject, id))
 	}
-	for _, b := range []*bolt.Bucket{tokens, names} {
+	for _, b := range []*bbolt.Bucket{tokens, names} {
 		prefix := namedKey(subject, "")
 		c := b.Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {

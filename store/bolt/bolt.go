@@ -1,9 +1,10 @@
-package store
+// Package bolt is the embedded store backend: one bbolt file, nothing
+// to set up, for a single instance.
+package bolt
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -12,8 +13,15 @@ import (
 	"path/filepath"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/tokengate/tokengate/store"
+
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
+
+// ErrLocked: another process holds the database file. bbolt allows one
+// writer process per file.
+var ErrLocked = errors.New("the database file is locked by another process")
 
 var (
 	bucketUsers      = []byte("users")
@@ -31,26 +39,30 @@ var (
 		bucketSessions, bucketUserSess, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters}
 )
 
-// Bolt is the embedded store: one bbolt file, nothing to set up. bbolt
+// Store is the embedded store: one bbolt file, nothing to set up. bbolt
 // locks its file, so a process must open a path once and share the handle.
-type Bolt struct {
-	db *bolt.DB
-	notifier
+type Store struct {
+	db     *bbolt.DB
+	events store.Notifier
 }
 
-var _ Store = (*Bolt)(nil)
+var _ store.Store = (*Store)(nil)
 
-// OpenBolt opens (creating if needed) the database at path. It waits at
+// Open opens (creating if needed) the database at path. It waits at
 // most timeout for another process's lock.
-func OpenBolt(path string, timeout time.Duration) (*Bolt, error) {
+func Open(path string, timeout time.Duration) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("opening %s: %w after %s (%w): a running Caddy, or another tokengate, holds it; "+
+			"give each instance a file of its own, or use the redis store to share state", path, ErrLocked, timeout, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -62,14 +74,17 @@ func OpenBolt(path string, timeout time.Duration) (*Bolt, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Bolt{db: db}, nil
+	return &Store{db: db}, nil
 }
 
-// Close releases the file.
-func (s *Bolt) Close() error { return s.db.Close() }
+// Subscribe implements Store.
+func (s *Store) Subscribe(fn func(store.Event)) func() { return s.events.Subscribe(fn) }
 
-func (s *Bolt) view(fn func(*bolt.Tx) error) error   { return wrap(s.db.View(fn)) }
-func (s *Bolt) update(fn func(*bolt.Tx) error) error { return wrap(s.db.Update(fn)) }
+// Close releases the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) view(fn func(*bbolt.Tx) error) error   { return wrap(s.db.View(fn)) }
+func (s *Store) update(fn func(*bbolt.Tx) error) error { return wrap(s.db.Update(fn)) }
 
 // callerError carries an error of a caller's function through a
 // transaction, so that wrap returns it as it is.
@@ -83,16 +98,16 @@ func wrap(err error) error {
 	if errors.As(err, &ce) {
 		return ce.err
 	}
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists) {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 }
 
-func (s *Bolt) Subject(ctx context.Context, id string) (Subject, error) {
-	var sub Subject
+func (s *Store) Subject(ctx context.Context, id string) (store.Subject, error) {
+	var sub store.Subject
 	var missing bool
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		if err := getUser(tx, id, &sub.User); err != nil {
 			return err
 		}
@@ -106,7 +121,7 @@ func (s *Bolt) Subject(ctx context.Context, id string) (Subject, error) {
 	}
 	// First use: create generation 1 in a write transaction, re-reading in
 	// case a concurrent caller created it first.
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		if err := getUser(tx, id, &sub.User); err != nil {
 			return err
 		}
@@ -114,63 +129,63 @@ func (s *Bolt) Subject(ctx context.Context, id string) (Subject, error) {
 		if sub.Temp, ok = getTemp(tx, id); ok {
 			return nil
 		}
-		sub.Temp = TempSecret{Generation: 1, Secret: newSecret()}
+		sub.Temp = store.TempSecret{Generation: 1, Secret: store.NewSecret()}
 		return putTemp(tx, id, sub.Temp)
 	})
 	return sub, err
 }
 
-func (s *Bolt) RevokeTemp(ctx context.Context, id string) (TempSecret, error) {
-	var t TempSecret
-	err := s.update(func(tx *bolt.Tx) error {
-		if err := getUser(tx, id, new(User)); err != nil {
+func (s *Store) RevokeTemp(ctx context.Context, id string) (store.TempSecret, error) {
+	var t store.TempSecret
+	err := s.update(func(tx *bbolt.Tx) error {
+		if err := getUser(tx, id, new(store.User)); err != nil {
 			return err
 		}
 		t = bump(tx, id)
 		return putTemp(tx, id, t)
 	})
 	if err == nil {
-		s.publish(Event{Kind: TempRevoked, Subject: id})
+		s.events.Publish(store.Event{Kind: store.TempRevoked, Subject: id})
 	}
 	return t, err
 }
 
-func (s *Bolt) User(ctx context.Context, id string) (User, error) {
-	var u User
-	err := s.view(func(tx *bolt.Tx) error { return getUser(tx, id, &u) })
+func (s *Store) User(ctx context.Context, id string) (store.User, error) {
+	var u store.User
+	err := s.view(func(tx *bbolt.Tx) error { return getUser(tx, id, &u) })
 	return u, err
 }
 
-func (s *Bolt) UserByName(ctx context.Context, username string) (User, error) {
-	var u User
-	err := s.view(func(tx *bolt.Tx) error {
+func (s *Store) UserByName(ctx context.Context, username string) (store.User, error) {
+	var u store.User
+	err := s.view(func(tx *bbolt.Tx) error {
 		id := tx.Bucket(bucketUsernames).Get([]byte(username))
 		if id == nil {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		return getUser(tx, string(id), &u)
 	})
 	return u, err
 }
 
-func (s *Bolt) PutUser(ctx context.Context, u User) error {
-	return s.writeUser(u.ID, func(old *User, exists bool) (User, error) { return u, nil })
+func (s *Store) PutUser(ctx context.Context, u store.User) error {
+	return s.writeUser(u.ID, func(old *store.User, exists bool) (store.User, error) { return u, nil })
 }
 
-func (s *Bolt) CreateUser(ctx context.Context, u User) error {
-	return s.writeUser(u.ID, func(_ *User, exists bool) (User, error) {
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	return s.writeUser(u.ID, func(_ *store.User, exists bool) (store.User, error) {
 		if exists {
-			return u, ErrExists
+			return u, store.ErrExists
 		}
 		return u, nil
 	})
 }
 
-func (s *Bolt) UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error) {
-	var out User
-	err := s.writeUser(id, func(old *User, exists bool) (User, error) {
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*store.User) error) (store.User, error) {
+	var out store.User
+	err := s.writeUser(id, func(old *store.User, exists bool) (store.User, error) {
 		if !exists {
-			return User{}, ErrNotFound
+			return store.User{}, store.ErrNotFound
 		}
 		u := *old
 		if err := fn(&u); err != nil {
@@ -186,11 +201,11 @@ func (s *Bolt) UpdateUser(ctx context.Context, id string, fn func(*User) error) 
 // writeUser writes the record next returns, given the current one, in one
 // transaction: bbolt serializes writers, so nothing changes in between.
 // It keeps usernames unique and a user's number stable.
-func (s *Bolt) writeUser(id string, next func(old *User, exists bool) (User, error)) error {
-	err := s.update(func(tx *bolt.Tx) error {
-		var old User
+func (s *Store) writeUser(id string, next func(old *store.User, exists bool) (store.User, error)) error {
+	err := s.update(func(tx *bbolt.Tx) error {
+		var old store.User
 		err := getUser(tx, id, &old)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		exists := err == nil
@@ -203,7 +218,7 @@ func (s *Bolt) writeUser(id string, next func(old *User, exists bool) (User, err
 		}
 		names := tx.Bucket(bucketUsernames)
 		if owner := names.Get([]byte(u.Username)); owner != nil && string(owner) != u.ID {
-			return ErrExists
+			return store.ErrExists
 		}
 		if exists {
 			u.Number = old.Number
@@ -225,14 +240,14 @@ func (s *Bolt) writeUser(id string, next func(old *User, exists bool) (User, err
 		return putUser(tx, u)
 	})
 	if err == nil {
-		s.publish(Event{Kind: UserChanged, Subject: id})
+		s.events.Publish(store.Event{Kind: store.UserChanged, Subject: id})
 	}
 	return err
 }
 
-func (s *Bolt) DeleteUser(ctx context.Context, id string) error {
-	err := s.update(func(tx *bolt.Tx) error {
-		var u User
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	err := s.update(func(tx *bbolt.Tx) error {
+		var u store.User
 		if err := getUser(tx, id, &u); err != nil {
 			return err
 		}
@@ -255,16 +270,16 @@ func (s *Bolt) DeleteUser(ctx context.Context, id string) error {
 		return putTemp(tx, id, bump(tx, id))
 	})
 	if err == nil {
-		s.publish(Event{Kind: UserChanged, Subject: id})
+		s.events.Publish(store.Event{Kind: store.UserChanged, Subject: id})
 	}
 	return err
 }
 
-func (s *Bolt) Users(ctx context.Context) ([]User, error) {
-	var out []User
-	err := s.view(func(tx *bolt.Tx) error {
+func (s *Store) Users(ctx context.Context) ([]store.User, error) {
+	var out []store.User
+	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
-			var u User
+			var u store.User
 			if err := json.Unmarshal(v, &u); err != nil {
 				return err
 			}
@@ -275,7 +290,7 @@ func (s *Bolt) Users(ctx context.Context) ([]User, error) {
 	return out, err
 }
 
-func putUser(tx *bolt.Tx, u User) error {
+func putUser(tx *bbolt.Tx, u store.User) error {
 	b, err := json.Marshal(u)
 	if err != nil {
 		return err
@@ -283,37 +298,31 @@ func putUser(tx *bolt.Tx, u User) error {
 	return tx.Bucket(bucketUsers).Put([]byte(u.ID), b)
 }
 
-func getUser(tx *bolt.Tx, id string, u *User) error {
+func getUser(tx *bbolt.Tx, id string, u *store.User) error {
 	v := tx.Bucket(bucketUsers).Get([]byte(id))
 	if v == nil {
-		return ErrNotFound
+		return store.ErrNotFound
 	}
 	return json.Unmarshal(v, u)
 }
 
 // Temp secrets are stored as an 8-byte big-endian generation followed by
 // the secret.
-func getTemp(tx *bolt.Tx, id string) (TempSecret, bool) {
+func getTemp(tx *bbolt.Tx, id string) (store.TempSecret, bool) {
 	v := tx.Bucket(bucketTemp).Get([]byte(id))
 	if len(v) < 8 {
-		return TempSecret{}, false
+		return store.TempSecret{}, false
 	}
-	return TempSecret{Generation: binary.BigEndian.Uint64(v), Secret: bytes.Clone(v[8:])}, true
+	return store.TempSecret{Generation: binary.BigEndian.Uint64(v), Secret: bytes.Clone(v[8:])}, true
 }
 
-func putTemp(tx *bolt.Tx, id string, t TempSecret) error {
+func putTemp(tx *bbolt.Tx, id string, t store.TempSecret) error {
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(t.Secret)), t.Generation)
 	return tx.Bucket(bucketTemp).Put([]byte(id), append(v, t.Secret...))
 }
 
 // bump returns the next temporary state: a new secret, generation + 1.
-func bump(tx *bolt.Tx, id string) TempSecret {
+func bump(tx *bbolt.Tx, id string) store.TempSecret {
 	cur, _ := getTemp(tx, id) // absent: generation 0, so the next is 1
-	return TempSecret{Generation: cur.Generation + 1, Secret: newSecret()}
-}
-
-func newSecret() []byte {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return b
+	return store.TempSecret{Generation: cur.Generation + 1, Secret: store.NewSecret()}
 }

@@ -1,0 +1,170 @@
+// Package redisstore is the tokengate.stores.redis module: the shared
+// store (store/redis) on a Redis server, Sentinel group or Cluster, for
+// several Caddy instances that hear each other's revocations.
+package redisstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/tokengate/tokengate/caddymodule/stores"
+	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/store/redis"
+)
+
+func init() { caddy.RegisterModule(Module{}) }
+
+// Module configures the Redis store.
+type Module struct {
+	// The server address, or a cluster's seed nodes, or the Sentinels
+	// (with master_name), as host:port. Required.
+	Addresses []string `json:"addresses,omitempty"`
+
+	// The ACL user name; placeholders are expanded. Default: none.
+	Username string `json:"username,omitempty"`
+
+	// The password; placeholders such as {env.REDIS_PASSWORD} are
+	// expanded. Default: none.
+	Password string `json:"password,omitempty"`
+
+	// The database number (not with a cluster). Default: 0.
+	DB int `json:"db,omitempty"`
+
+	// Connect with TLS (1.2 or later). Default: false.
+	TLS bool `json:"tls,omitempty"`
+
+	// The prefix of every key and of the event channel, so that several
+	// deployments can share a server. Default: "tokengate:".
+	KeyPrefix string `json:"key_prefix,omitempty"`
+
+	// With Sentinel, the master's name; then addresses are the
+	// Sentinels. Default: none.
+	MasterName string `json:"master_name,omitempty"`
+
+	cfg redis.Config
+	key string // the pool key: every setting that changes the connection
+}
+
+// Interface guards; caddymodule checks the store-module interface.
+var (
+	_ caddy.Provisioner     = (*Module)(nil)
+	_ caddy.Validator       = (*Module)(nil)
+	_ caddyfile.Unmarshaler = (*Module)(nil)
+)
+
+// CaddyModule returns the Caddy module information.
+func (Module) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "tokengate.stores.redis", New: func() caddy.Module { return new(Module) }}
+}
+
+// Provision builds the client settings; it connects to nothing.
+func (m *Module) Provision(caddy.Context) error {
+	repl := caddy.NewReplacer()
+	m.cfg = redis.Config{
+		Addrs:      m.Addresses,
+		Username:   repl.ReplaceAll(m.Username, ""),
+		Password:   repl.ReplaceAll(m.Password, ""),
+		DB:         m.DB,
+		KeyPrefix:  m.KeyPrefix,
+		MasterName: m.MasterName,
+	}
+	if m.TLS {
+		m.cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	// A reload with a rotated password or TLS must open a new connection;
+	// the password is in the key only as a digest.
+	m.key = fmt.Sprintf("%s|%s|%d|%s|%s|%x|%t", strings.Join(m.Addresses, ","), m.cfg.Username,
+		m.DB, m.KeyPrefix, m.MasterName, sha256.Sum256([]byte(m.cfg.Password)), m.TLS)
+	return nil
+}
+
+// Validate checks the settings.
+func (m *Module) Validate() error {
+	if len(m.Addresses) == 0 {
+		return errors.New("store redis: at least one address is required")
+	}
+	if m.DB < 0 {
+		return fmt.Errorf("store redis: bad db %d", m.DB)
+	}
+	return nil
+}
+
+// Kind names the backend in metrics and logs.
+func (*Module) Kind() string { return "redis" }
+
+// Shared is true: every instance on the server shares the state, so they
+// need the same configured key.
+func (*Module) Shared() bool { return true }
+
+// connectTimeout bounds how long starting waits for Redis.
+const connectTimeout = 5 * time.Second
+
+// OpenStore connects and subscribes, or takes this process's open
+// connection with the same settings.
+func (m *Module) OpenStore(ctx context.Context) (store.Store, func() error, error) {
+	return stores.Open("redis:"+m.key, func() (stores.Closer, error) {
+		ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+		defer cancel()
+		return redis.Open(ctx, m.cfg)
+	})
+}
+
+// UnmarshalCaddyfile reads
+//
+//	store redis {
+//		address <host:port>...
+//		username <name>
+//		password <password>
+//		db <n>
+//		tls
+//		key_prefix <prefix>
+//		master_name <name>
+//	}
+func (m *Module) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the module name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "address":
+			m.Addresses = append(m.Addresses, d.RemainingArgs()...)
+		case "username", "password", "key_prefix", "master_name":
+			dst := map[string]*string{"username": &m.Username, "password": &m.Password,
+				"key_prefix": &m.KeyPrefix, "master_name": &m.MasterName}[d.Val()]
+			if !d.AllArgs(dst) {
+				return d.ArgErr()
+			}
+		case "db":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return d.Errf("bad db %q", s)
+			}
+			m.DB = n
+		case "tls":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			m.TLS = true
+		default:
+			return d.Errf("unrecognized redis option %q", d.Val())
+		}
+	}
+	if len(m.Addresses) == 0 {
+		return d.Err("store redis needs at least one address")
+	}
+	return nil
+}
