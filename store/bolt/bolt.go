@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/tokengate/tokengate/store"
-
 	bbolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 // ErrLocked: another process holds the database file. bbolt allows one

@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/tokengate/tokengate/store"
-
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 // Named tokens are keyed by subject ␀ id so that one prefix scan lists a

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/tokengate/tokengate/store"
-
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 func (s *Store) CreateReset(ctx context.Context, t store.ResetToken) error {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokengate/tokengate/store"
-
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 // Events between instances. Each mutation's script PUBLISHes on P events,

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tokengate/tokengate/store"
-
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 // Named tokens live on their subject's slot: n:{T} maps id → JSON and

@@ -17,10 +17,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tokengate/tokengate/store"
-
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 // Key layout (P is Config.KeyPrefix, {T} the user's hash tag, see

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokengate/tokengate/store"
-
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 // Reset tokens. The tokens themselves live on their subject's slot, in the

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tokengate/tokengate/store"
-
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 // Sessions and handoff tokens are addressed by their own id or digest, so

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokengate/tokengate/store"
-
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tokengate/tokengate/store"
 )
 
 // Usernames. A user's record lives on the user's slot and the claim on its
