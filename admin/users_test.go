@@ -80,7 +80,7 @@ func TestUserRoutes(t *testing.T) {
 				if loc := w.Header().Get("Location"); loc != "/tokengate/users/bob" {
 					t.Fatalf("Location %q", loc)
 				}
-				if _, err := e.svc.Password(context.Background(), "bob", "bob-password-1"); err != nil {
+				if _, err := e.svc.Login(context.Background(), testClient, "bob", "bob-password-1"); err != nil {
 					t.Fatalf("bob's password: %v", err)
 				}
 			}},
@@ -164,7 +164,7 @@ func TestUserRoutes(t *testing.T) {
 		{name: "patch password hash", method: "PATCH", path: "/tokengate/users/alice",
 			body: `{"password_hash":"` + hash + `"}`, status: 200,
 			check: func(t *testing.T, e *env, _ *httptest.ResponseRecorder) {
-				if _, err := e.svc.Password(context.Background(), "alice", "bob-password-1"); err != nil {
+				if _, err := e.svc.Login(context.Background(), testClient, "alice", "bob-password-1"); err != nil {
 					t.Fatalf("alice's new password: %v", err)
 				}
 			}},
@@ -191,7 +191,7 @@ func TestUserRoutes(t *testing.T) {
 		{name: "block", method: "POST", path: "/tokengate/users/alice/block", status: 200,
 			check: func(t *testing.T, e *env, w *httptest.ResponseRecorder) {
 				wantUser(func(u admin.User) bool { return u.Blocked })(t, e, w)
-				if _, err := e.svc.Password(context.Background(), "alice", "alice-password-1"); !errors.Is(err, auth.ErrUserBlocked) {
+				if _, err := e.svc.Login(context.Background(), testClient, "alice", "alice-password-1"); !errors.Is(err, auth.ErrUserBlocked) {
 					t.Fatalf("blocked alice's password: %v", err)
 				}
 			}},

@@ -3,35 +3,74 @@ package auth
 import (
 	"context"
 	"errors"
+	"net/netip"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
 
-// Password checks a user's password and returns the identity. Unknown
-// users and wrong passwords are indistinguishable to the caller, and both
-// cost a bcrypt comparison so that timing does not tell them apart.
-func (s *Service) Password(ctx context.Context, username, password string) (*Identity, error) {
+// Login checks a username and password sent by the client at addr, within
+// the client's and the target user's brute-force budgets. A guess
+// reserves its place in both budgets before the password is checked, and
+// gives it back only if the password was right, so n parallel guesses get
+// at most the budget's worth of checks, on this instance and on every
+// instance sharing the store; the rest get *ErrTooManyFailures. Checks
+// wait in a bounded, per-client fair queue (ErrBusy when full).
+//
+// Unknown users, users without a password and wrong passwords are
+// indistinguishable: all answer ErrBadCredentials, after as long as a
+// real check takes (see checkTiming).
+func (s *Service) Login(ctx context.Context, addr netip.Addr, username, password string) (*Identity, error) {
+	client := s.ClientKey(addr)
+	held, err := s.reserve(ctx, client, UserKey(username))
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.checkPassword(ctx, client, username, password)
+	if errors.Is(err, ErrBadCredentials) {
+		s.keep(held)
+	} else {
+		s.giveBack(ctx, held)
+	}
+	return id, err
+}
+
+// checkPassword compares the password with the user's hash, or with the
+// dummy hash for an unknown user or one without a password, in the
+// client's lane, then waits out the rest of the time a real check takes.
+func (s *Service) checkPassword(ctx context.Context, client, username, password string) (*Identity, error) {
 	u, err := s.store.UserByName(ctx, username)
 	var sub *subject
 	if err == nil {
 		sub, _, err = s.subject(ctx, u.ID)
 	}
-	hash := s.dummyHash
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, tokens.ErrSubjectInvalid):
 		sub = nil
 	case err != nil:
 		return nil, s.storeErr(err)
-	default:
-		hash = []byte(sub.passwordHash)
 	}
-	if err := s.acquire(ctx); err != nil {
+	hash, real := s.dummyHash, false
+	if sub != nil && sub.passwordHash != "" {
+		hash, real = []byte(sub.passwordHash), true
+	}
+	release, err := s.checks.acquire(ctx, client)
+	if err != nil {
 		return nil, err
 	}
+	start := s.timing.start()
 	ok, _ := comparePassword(hash, password)
-	s.release()
-	if sub == nil || !ok {
+	release()
+	s.checksRun.Add(1)
+	if real {
+		s.timing.observe(hash, start)
+	}
+	if !real || !ok {
+		// Only failures are padded: a caller who got in learns nothing
+		// from the time it took.
+		s.timing.pad(ctx, start)
 		return nil, ErrBadCredentials
 	}
 	if sub.blocked {
@@ -40,6 +79,15 @@ func (s *Service) Password(ctx context.Context, username, password string) (*Ide
 	return sub.identity, nil
 }
 
-// defaultDummyHash is compared against for unknown users. Cost 14 matches
-// what `caddy hash-password` produces by default.
-const defaultDummyHash = "$2a$14$ajq8Q7fbtFRQvXpdCq7Jcuy.Rx1h/L4J60Otx.gyNLbAYctGMJ9tK"
+// newDummyHash returns the hash compared against for unknown users and
+// users without a password: a random password at bcrypt's least cost. It
+// is cheap on purpose: checkTiming's padding makes up the time a real
+// check takes, so a flood of guesses at unknown names costs little CPU.
+func newDummyHash() []byte {
+	h, _ := bcrypt.GenerateFromPassword(tokens.NewSecret()[:16], bcrypt.MinCost)
+	return h
+}
+
+// PasswordChecks is how many password comparisons logins have run, the
+// dummy ones included: what a flood of guesses cost.
+func (s *Service) PasswordChecks() uint64 { return s.checksRun.Load() }

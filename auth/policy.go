@@ -84,29 +84,14 @@ func (s *Service) HashPassword(ctx context.Context, password string) (string, er
 	if err := s.policy.Check(password); err != nil {
 		return "", err
 	}
-	if err := s.acquire(ctx); err != nil {
+	release, err := s.checks.acquire(ctx, "")
+	if err != nil {
 		return "", err
 	}
-	defer s.release()
+	defer release()
 	if s.passwordCost != 0 {
 		h, err := bcrypt.GenerateFromPassword([]byte(password), s.passwordCost)
 		return string(h), err
 	}
 	return HashPassword(password)
 }
-
-// acquire takes a bcrypt slot. A caller already gone gets none, even if
-// one is free: select would pick at random between the two.
-func (s *Service) acquire(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%w: %w", ErrCanceled, err)
-	}
-	select {
-	case s.bcryptSlots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
-	}
-}
-
-func (s *Service) release() { <-s.bcryptSlots }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokengate/tokengate/cache"
@@ -83,10 +84,15 @@ type Service struct {
 	maxTempTTL time.Duration
 	cacheSize  int64
 	dummyHash  []byte
+	timing     *checkTiming
+	checksRun  atomic.Uint64
 	policy     Policy
 	budget     Budget
-	// bcryptSlots bounds concurrent password hashing and checking.
-	bcryptSlots  chan struct{}
+	// v4Prefix and v6Prefix group client addresses into budgets.
+	v4Prefix, v6Prefix int
+	onExhausted        func(key string)
+	// checks bounds and orders password hashing and checking.
+	checks       *checkQueue
 	passwordCost int // 0: PasswordCost
 	cancel       func()
 	// heard is set for stores whose change notifications can be lost (a
@@ -129,7 +135,7 @@ func WithBudget(b Budget) Option { return func(s *Service) { s.budget = b } }
 // WithPasswordConcurrency bounds how many password hashes are computed or
 // checked at once. Default: half the CPUs, at least 1.
 func WithPasswordConcurrency(n int) Option {
-	return func(s *Service) { s.bcryptSlots = make(chan struct{}, max(n, 1)) }
+	return func(s *Service) { s.checks = newCheckQueue(n) }
 }
 
 // DefaultMaxStaleness bounds how long cached state is trusted after a
@@ -156,21 +162,27 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 		return nil, tokens.ErrBadKey
 	}
 	s := &Service{
-		store:      st,
-		key:        key,
-		verifier:   tokens.NewVerifier(),
-		epochs:     cache.NewEpochs(),
-		now:        time.Now,
-		maxTempTTL: DefaultMaxTemporaryTTL,
-		cacheSize:  DefaultCacheSize,
-		dummyHash:  []byte(defaultDummyHash),
-		policy:     DefaultPolicy,
-		budget:     DefaultBudget,
-		maxStale:   DefaultMaxStaleness,
+		store:       st,
+		key:         key,
+		verifier:    tokens.NewVerifier(),
+		epochs:      cache.NewEpochs(),
+		now:         time.Now,
+		maxTempTTL:  DefaultMaxTemporaryTTL,
+		cacheSize:   DefaultCacheSize,
+		timing:      newCheckTiming(),
+		v4Prefix:    DefaultIPv4Prefix,
+		v6Prefix:    DefaultIPv6Prefix,
+		onExhausted: func(string) {},
+		policy:      DefaultPolicy,
+		budget:      DefaultBudget,
+		maxStale:    DefaultMaxStaleness,
 	}
 	WithPasswordConcurrency(runtime.NumCPU() / 2)(s)
 	for _, o := range opts {
 		o(s)
+	}
+	if s.dummyHash == nil {
+		s.dummyHash = newDummyHash()
 	}
 	var err error
 	// Subject entries are few and small; tokens get the rest of the budget.

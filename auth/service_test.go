@@ -178,7 +178,7 @@ func TestFailClosed(t *testing.T) {
 	if err := authenticate(down, tok); !errors.Is(err, auth.ErrUnavailable) {
 		t.Fatalf("store down, nothing cached: got %v, want ErrUnavailable", err)
 	}
-	if _, err := down.Password(ctx, "alice", "secret-password"); !errors.Is(err, auth.ErrUnavailable) {
+	if _, err := down.Login(ctx, testClient, "alice", "secret-password"); !errors.Is(err, auth.ErrUnavailable) {
 		t.Fatalf("password with store down: got %v, want ErrUnavailable", err)
 	}
 }
@@ -281,7 +281,7 @@ func TestPassword(t *testing.T) {
 		{"alice", "wrong", auth.ErrBadCredentials},
 		{"nobody", "secret-password", auth.ErrBadCredentials},
 	} {
-		if _, err := s.Password(ctx, tc.user, tc.pass); !errors.Is(err, tc.want) {
+		if _, err := s.Login(ctx, testClient, tc.user, tc.pass); !errors.Is(err, tc.want) {
 			t.Errorf("%s/%s: got %v, want %v", tc.user, tc.pass, err, tc.want)
 		}
 	}
@@ -331,11 +331,11 @@ func TestPasswordCanceled(t *testing.T) {
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
 	for i := range 50 {
-		if _, err := s.Password(gone, "alice", "secret-password"); !errors.Is(err, auth.ErrCanceled) {
-			t.Fatalf("try %d: Password = %v, want ErrCanceled", i, err)
+		if _, err := s.Login(gone, testClient, "alice", "secret-password"); !errors.Is(err, auth.ErrCanceled) {
+			t.Fatalf("try %d: Login = %v, want ErrCanceled", i, err)
 		}
 		if _, err := s.HashPassword(gone, "DtUYwi&l5I1KX4@Le"); !errors.Is(err, auth.ErrCanceled) {
-			t.Fatalf("try %d: HashPassword = %v, want ErrCanceled", i, err)
+			t.Fatalf("try %d: HashLogin = %v, want ErrCanceled", i, err)
 		}
 	}
 }

@@ -173,10 +173,10 @@ func TestPasswordHashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newService(t, st, tokens.NewServerKey())
-	if _, err := s.Password(ctx, "carol", "hunter22"); err != nil {
+	if _, err := s.Login(ctx, testClient, "carol", "hunter22"); err != nil {
 		t.Fatalf("argon2id password: %v", err)
 	}
-	if _, err := s.Password(ctx, "carol", "hunter23"); !errors.Is(err, auth.ErrBadCredentials) {
+	if _, err := s.Login(ctx, testClient, "carol", "hunter23"); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Fatalf("wrong argon2id password: %v", err)
 	}
 }

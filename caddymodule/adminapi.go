@@ -39,7 +39,6 @@ func (adminAPI) Routes() []caddy.AdminRoute {
 	h := &admin.Handler{
 		Service:       activeService,
 		ParseDuration: caddy.ParseDuration,
-		Logger:        caddy.Log().Named("admin.api"),
 	}
 	return []caddy.AdminRoute{{
 		Pattern: admin.Prefix,

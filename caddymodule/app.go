@@ -80,6 +80,14 @@ type App struct {
 	// The brute-force window. Default: 5m.
 	FailureWindow caddy.Duration `json:"failure_window,omitempty"`
 
+	// Leading bits of a client's IPv4 address that name its brute-force
+	// budget: 32 counts each address, 24 each /24. Default: 32.
+	FailureIPv4Prefix int `json:"failure_ipv4_prefix,omitempty"`
+
+	// Likewise for IPv6; a subscriber usually holds a whole /64, so
+	// counting per address would give one host 2^64 budgets. Default: 64.
+	FailureIPv6Prefix int `json:"failure_ipv6_prefix,omitempty"`
+
 	// Password hashes computed or checked at once, so that a password
 	// flood cannot starve token checks. Default: half the CPUs, at least 1.
 	PasswordConcurrency int `json:"password_concurrency,omitempty"`
@@ -186,6 +194,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.FailureBudget == 0 {
 		a.FailureBudget = auth.DefaultBudget.Max
 	}
+	if a.FailureIPv4Prefix == 0 {
+		a.FailureIPv4Prefix = auth.DefaultIPv4Prefix
+	}
+	if a.FailureIPv6Prefix == 0 {
+		a.FailureIPv6Prefix = auth.DefaultIPv6Prefix
+	}
 	if a.FailureWindow == 0 {
 		a.FailureWindow = caddy.Duration(auth.DefaultBudget.Window)
 	}
@@ -233,6 +247,9 @@ func (a *App) Validate() error {
 	if a.PasswordMinLength < 1 || a.PasswordMinClasses < 1 || a.PasswordMinClasses > 4 ||
 		a.FailureBudget < 1 || a.PasswordConcurrency < 1 {
 		return fmt.Errorf("password_min_length, failure_budget and password_concurrency must be positive; password_min_classes 1-4")
+	}
+	if a.FailureIPv4Prefix < 1 || a.FailureIPv4Prefix > 32 || a.FailureIPv6Prefix < 1 || a.FailureIPv6Prefix > 128 {
+		return fmt.Errorf("failure_prefixes: IPv4 prefix 1-32, IPv6 prefix 1-128")
 	}
 	if !strings.Contains(a.ResetURL, "{token}") {
 		return fmt.Errorf("reset_url must contain {token}")

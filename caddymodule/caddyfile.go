@@ -40,6 +40,7 @@ func init() {
 //		password_min_classes <n>
 //		password_concurrency <n>
 //		failure_budget <count> [<window>]
+//		failure_prefixes <ipv4 bits> <ipv6 bits>
 //		user <id> {
 //			password <bcrypt hash>
 //			name <name>
@@ -119,6 +120,17 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 				a.FailureWindow = caddy.Duration(dur)
 			}
+		case "failure_prefixes":
+			var v4, v6 string
+			if !d.AllArgs(&v4, &v6) {
+				return d.ArgErr()
+			}
+			n4, err4 := strconv.Atoi(v4)
+			n6, err6 := strconv.Atoi(v6)
+			if err4 != nil || err6 != nil || n4 < 1 || n4 > 32 || n6 < 1 || n6 > 128 {
+				return d.Errf("bad failure_prefixes %s %s: want IPv4 bits 1-32 and IPv6 bits 1-128", v4, v6)
+			}
+			a.FailureIPv4Prefix, a.FailureIPv6Prefix = n4, n6
 		case "session_cookie":
 			if !d.AllArgs(&a.SessionCookie) {
 				return d.ArgErr()

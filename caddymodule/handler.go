@@ -156,7 +156,6 @@ func (h *Handler) front() *doors {
 			ClientIP:      clientIP,
 			SessionCookie: h.app.SessionCookie,
 			SessionTTL:    time.Duration(h.app.SessionTTL),
-			Logger:        h.logger,
 		}
 		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers}
 		d.openpaas = &openpaas.Handler{Auth: a, Callers: d.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}

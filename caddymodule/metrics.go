@@ -149,11 +149,12 @@ func (m *metrics) refuse(e *onezone.Error) {
 	m.refused[len(refusalReasons)].Inc()
 }
 
-// cacheCollector reports one Service's cache counts when scraped, so the
-// hot path only bumps the caches' own striped counters.
+// cacheCollector reports one Service's cache and password-check counts
+// when scraped, so the hot path only bumps the Service's own counters.
 type cacheCollector struct {
 	svc                     *auth.Service
 	hits, misses, evictions *prometheus.Desc
+	passwordChecks          *prometheus.Desc
 }
 
 func newCacheCollector(svc *auth.Service) *cacheCollector {
@@ -165,6 +166,8 @@ func newCacheCollector(svc *auth.Service) *cacheCollector {
 		hits:      desc("hits", "Cache lookups answered from the cache, by cache (tokens, subjects)."),
 		misses:    desc("misses", "Cache lookups that had to verify or read the store (including entries stale after a change)."),
 		evictions: desc("evictions", "Entries evicted to keep the cache within cache_size."),
+		passwordChecks: prometheus.NewDesc("tokengate_password_checks_total",
+			"Password comparisons run for logins (Basic, the sign-in form), unknown users' dummy ones included.", nil, nil),
 	}
 }
 
@@ -172,6 +175,7 @@ func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.hits
 	ch <- c.misses
 	ch <- c.evictions
+	ch <- c.passwordChecks
 }
 
 func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
@@ -184,4 +188,5 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.misses, prometheus.CounterValue, float64(s.stats.Misses), s.name)
 		ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(s.stats.Evictions), s.name)
 	}
+	ch <- prometheus.MustNewConstMetric(c.passwordChecks, prometheus.CounterValue, float64(c.svc.PasswordChecks()))
 }

@@ -72,6 +72,10 @@ func (a *App) start() error {
 		auth.WithBudget(auth.Budget{Max: a.FailureBudget, Window: time.Duration(a.FailureWindow), UserFactor: auth.DefaultBudget.UserFactor}),
 		auth.WithPasswordConcurrency(a.PasswordConcurrency),
 		auth.WithMaxStaleness(time.Duration(a.MaxStaleness)),
+		auth.WithClientPrefixes(a.FailureIPv4Prefix, a.FailureIPv6Prefix),
+		auth.WithExhaustedHook(func(key string) {
+			a.logger.Warn("brute-force budget used up; refusing credentials", zap.String("key", key))
+		}),
 	)
 	if err != nil {
 		return err
@@ -93,6 +97,11 @@ func (a *App) start() error {
 	if err != nil {
 		return err
 	}
+	// Time a check of each declared hash kind, so that the first login of
+	// such a user is padded like every other (auth.checkTiming).
+	learnCtx, stopLearning := context.WithCancel(context.Background())
+	a.acquired(func() error { stopLearning(); return nil })
+	go svc.Learn(learnCtx, declaredHashes(a.Users))
 	a.run.auth.Store(svc)
 	a.run.stop, a.run.done = make(chan struct{}), make(chan struct{})
 	go a.purge(svc)

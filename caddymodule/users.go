@@ -32,3 +32,12 @@ func declaredUsers(us []UserConfig) []auth.DeclaredUser {
 	}
 	return out
 }
+
+// declaredHashes are the declared users' password hashes.
+func declaredHashes(us []UserConfig) []string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = u.Password
+	}
+	return out
+}

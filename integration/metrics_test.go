@@ -15,7 +15,7 @@ import (
 // tokengate_revocations_total{kind="temporary"}.
 type series map[string]float64
 
-func (c *caddyProc) scrape(t *testing.T) series {
+func (c *caddyProc) scrape(t testing.TB) series {
 	t.Helper()
 	resp, err := c.client.Get("http://" + c.admin + "/metrics")
 	if err != nil {

@@ -35,12 +35,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	username, password := r.PostFormValue("username"), r.PostFormValue("password")
 	d := loginData{Username: username, Redirect: SafeRedirect(r.PostFormValue("redirect"))}
 	// The same budgets as Basic credentials: the client's and the user's.
-	keys := []string{auth.IPKey(h.callers.ClientIP(r).String()), auth.UserKey(username)}
-	err := h.auth.Admit(r.Context(), keys...)
-	var id *auth.Identity
-	if err == nil {
-		id, err = h.auth.Password(r.Context(), username, password)
-	}
+	id, err := h.auth.Login(r.Context(), h.callers.ClientIP(r), username, password)
 	if err == nil {
 		err = h.callers.StartSession(w, r, id.ID)
 	}
@@ -54,7 +49,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		http.Redirect(w, r, d.Redirect, http.StatusSeeOther)
 	case errors.Is(err, auth.ErrBadCredentials):
-		h.callers.Failed(r, keys...)
 		h.render(w, http.StatusUnauthorized, "login.html", d, "Wrong username or password.")
 	case errors.Is(err, auth.ErrUserBlocked):
 		h.render(w, http.StatusForbidden, "login.html", d, "This account is blocked. Ask an administrator.")

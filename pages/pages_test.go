@@ -466,7 +466,7 @@ func TestPagesReset(t *testing.T) {
 	if f.PasswordHash(t, authtest.Alice) == before {
 		t.Fatal("the password hash did not change")
 	}
-	if _, err := f.auth.Password(t.Context(), authtest.Alice, good); err != nil {
+	if _, err := f.auth.Login(t.Context(), testClient, authtest.Alice, good); err != nil {
 		t.Errorf("signing in with the new password: %v", err)
 	}
 }

@@ -30,7 +30,7 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 	if post {
 		tok = r.PostFormValue("token")
 	}
-	ip := auth.IPKey(h.callers.ClientIP(r).String())
+	ip := h.auth.ClientKey(h.callers.ClientIP(r))
 	err := h.auth.Admit(r.Context(), ip)
 	if e, ok := auth.IsTooManyFailures(err); ok {
 		secs := httpx.RetryAfter(w, e.RetryAfter)

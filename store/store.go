@@ -233,6 +233,16 @@ type Store interface {
 	// Fail counts one failure against key in a window of the given
 	// length that starts at the first failure, and returns the counter.
 	Fail(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error)
+	// Take reserves an attempt against key's budget: if the counter of
+	// the open window is below limit, it counts one more exactly as Fail
+	// does and ok is true; otherwise nothing changes and ok is false. The
+	// check and the count are one atomic step, on every instance sharing
+	// the store, so n parallel attempts never get more than limit.
+	Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (c Counter, ok bool, err error)
+	// Return gives back an attempt Take counted in the window of c (the
+	// attempt turned out not to be a failure). Nothing if that window is
+	// over or the counter was cleared.
+	Return(ctx context.Context, c Counter) error
 	// Counter returns key's counter; zero if none or its window is over.
 	Counter(ctx context.Context, key string, now time.Time) (Counter, error)
 	// Counters lists the counters whose windows are still open.

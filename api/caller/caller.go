@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -43,8 +41,6 @@ type Authenticator struct {
 	SessionCookie string
 	// SessionTTL is how long a session lasts.
 	SessionTTL time.Duration
-	// Logger hears of brute-force budgets used up, once per window.
-	Logger *zap.Logger
 }
 
 // Authenticate returns the caller, trying the token sources (by default
@@ -63,24 +59,13 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		return a.token(r, raw)
 	}
 	if user, pass, ok := basic(r); ok {
-		keys := []string{auth.IPKey(a.ClientIP(r).String()), auth.UserKey(user)}
-		if err := a.Auth.Admit(r.Context(), keys...); err != nil {
-			return nil, err
-		}
-		id, err := a.Auth.Password(r.Context(), user, pass)
-		if errors.Is(err, auth.ErrBadCredentials) {
-			a.Failed(r, keys...)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return id, nil
+		return a.Auth.Login(r.Context(), a.ClientIP(r), user, pass)
 	}
 	if c, err := r.Cookie(a.SessionCookie); err == nil && c.Value != "" {
 		if !safeMethod(r.Method) && CrossSite(r) {
 			return nil, ErrCrossSite
 		}
-		ip := auth.IPKey(a.ClientIP(r).String())
+		ip := a.Auth.ClientKey(a.ClientIP(r))
 		if err := a.Auth.Admit(r.Context(), ip); err != nil {
 			return nil, err
 		}
@@ -110,16 +95,11 @@ func guessed(err error) bool {
 		errors.Is(err, tokens.ErrSubjectInvalid)
 }
 
-// Failed counts a failed credential against the keys and logs, once per
-// window, a budget this failure used up. Counting is best effort: a store
-// failure here must not turn a refusal into something else.
+// Failed counts a failed credential against the keys (auth reports a
+// budget it used up). Counting is best effort: a store failure here must
+// not turn a refusal into something else.
 func (a *Authenticator) Failed(r *http.Request, keys ...string) {
-	exhausted, _ := a.Auth.Failed(r.Context(), keys...)
-	for _, k := range exhausted {
-		if ce := a.Logger.Check(zap.WarnLevel, "brute-force budget used up; refusing credentials"); ce != nil {
-			ce.Write(zap.String("key", k))
-		}
-	}
+	_, _ = a.Auth.Failed(r.Context(), keys...)
 }
 
 func (a *Authenticator) token(r *http.Request, raw string) (*auth.Identity, error) {

@@ -170,7 +170,7 @@ func (h *Handler) getToken(w http.ResponseWriter, r *http.Request, tok string) {
 // GET /api/authenticationtoken/{token}/user → the token's user; the token
 // is the credential. A caller without a session gets one.
 func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) {
-	ip := auth.IPKey(h.Callers.ClientIP(r).String())
+	ip := h.Auth.ClientKey(h.Callers.ClientIP(r))
 	if err := h.Auth.Admit(r.Context(), ip); err != nil {
 		if !writeTooMany(w, err) {
 			fail(w, errGetToken, err)

@@ -79,7 +79,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // admit refuses a client past its budget of bad reset tokens.
 func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (string, bool) {
-	ip := auth.IPKey(h.Callers.ClientIP(r).String())
+	ip := h.Auth.ClientKey(h.Callers.ClientIP(r))
 	err := h.Auth.Admit(r.Context(), ip)
 	if e, ok := auth.IsTooManyFailures(err); ok {
 		secs := httpx.RetryAfter(w, e.RetryAfter)

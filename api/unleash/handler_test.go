@@ -148,7 +148,7 @@ func TestResetPassword(t *testing.T) {
 	if f.PasswordHash(t, authtest.Alice) == before {
 		t.Error("the password hash did not change")
 	}
-	if _, err := f.Auth.Password(t.Context(), authtest.Alice, good); err != nil {
+	if _, err := f.Auth.Login(t.Context(), testClient, authtest.Alice, good); err != nil {
 		t.Errorf("signing in with the new password: %v", err)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tokengate/tokengate/api/caller"
@@ -89,7 +88,6 @@ func New(tb testing.TB, opts ...auth.Option) *Fixture {
 		ClientIP:      func(*http.Request) netip.Addr { return ClientIP },
 		SessionCookie: SessionCookie,
 		SessionTTL:    time.Hour,
-		Logger:        zap.NewNop(),
 	}
 	return &Fixture{Auth: a, Callers: c, st: st}
 }

@@ -117,15 +117,40 @@ func deleteResets(tx *bbolt.Tx, subject string) error {
 }
 
 func (s *Store) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (store.Counter, error) {
-	var c store.Counter
-	err := s.update(func(tx *bbolt.Tx) error {
+	c, _, err := s.count(key, 0, window, now)
+	return c, err
+}
+
+func (s *Store) Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (store.Counter, bool, error) {
+	return s.count(key, limit, window, now)
+}
+
+// count counts one against key unless limit > 0 and the open window's
+// count has reached it.
+func (s *Store) count(key string, limit int, window time.Duration, now time.Time) (c store.Counter, ok bool, err error) {
+	err = s.update(func(tx *bbolt.Tx) error {
 		if err := getJSON(tx, bucketCounters, key, &c); err != nil || !now.Before(c.Until) {
 			c = store.Counter{Key: key, Until: now.Add(window)}
 		}
+		if limit > 0 && c.Count >= limit {
+			return nil
+		}
+		ok = true
 		c.Count++
 		return putJSON(tx, bucketCounters, key, c)
 	})
-	return c, err
+	return c, ok, err
+}
+
+func (s *Store) Return(ctx context.Context, c store.Counter) error {
+	return s.update(func(tx *bbolt.Tx) error {
+		var cur store.Counter
+		if err := getJSON(tx, bucketCounters, c.Key, &cur); err != nil || !cur.Until.Equal(c.Until) || cur.Count == 0 {
+			return nil
+		}
+		cur.Count--
+		return putJSON(tx, bucketCounters, c.Key, cur)
+	})
 }
 
 func (s *Store) Counter(ctx context.Context, key string, now time.Time) (store.Counter, error) {

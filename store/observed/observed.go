@@ -46,6 +46,8 @@ const (
 	opConsumeReset
 	opSetPassword
 	opFail
+	opTake
+	opReturn
 	opCounter
 	opCounters
 	opClearCounter
@@ -58,7 +60,7 @@ var OpNames = [NumOps]string{
 	"create_named", "named", "named_tokens", "update_named", "delete_named",
 	"create_session", "session", "delete_session", "sessions", "create_handoff", "handoff",
 	"create_reset", "reset", "consume_reset", "set_password",
-	"fail", "counter", "counters", "clear_counter", "purge_expired",
+	"fail", "take", "return", "counter", "counters", "clear_counter", "purge_expired",
 }
 
 // Revocation kinds, as the kind label names them.
@@ -319,6 +321,16 @@ func (o *observed) SetPassword(ctx context.Context, id, hash string, now time.Ti
 func (o *observed) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (_ store.Counter, err error) {
 	defer o.done(opFail, o.now(), &err)
 	return o.Store.Fail(ctx, key, window, now)
+}
+
+func (o *observed) Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (_ store.Counter, ok bool, err error) {
+	defer o.done(opTake, o.now(), &err)
+	return o.Store.Take(ctx, key, limit, window, now)
+}
+
+func (o *observed) Return(ctx context.Context, c store.Counter) (err error) {
+	defer o.done(opReturn, o.now(), &err)
+	return o.Store.Return(ctx, c)
 }
 
 func (o *observed) Counter(ctx context.Context, key string, now time.Time) (_ store.Counter, err error) {

@@ -213,11 +213,17 @@ func decodeReset(v string) (store.ResetToken, error) {
 // (the JSON time), with a TTL of the window plus ttlSlack.
 
 // failScript counts a failure in the open window or starts a new one;
-// ARGV now, until (sortable, JSON), TTL in ms.
+// ARGV now, until (sortable, JSON), TTL in ms, limit (0: none). At the
+// limit it counts nothing and answers 'full'.
 var failScript = goredis.NewScript(`
 local u = redis.call('HGET', KEYS[1], 'until')
 if u and ARGV[1] < u then
-  local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+  local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+  local limit = tonumber(ARGV[5])
+  if limit > 0 and n >= limit then
+    return {'full', n, redis.call('HGET', KEYS[1], 'u')}
+  end
+  n = redis.call('HINCRBY', KEYS[1], 'n', 1)
   return {'ok', n, redis.call('HGET', KEYS[1], 'u')}
 end
 redis.call('DEL', KEYS[1])
@@ -226,30 +232,54 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {'new', 1}
 `)
 
+// returnScript takes one back from the window ending at ARGV[1]
+// (sortable), if that window is still the key's and above zero.
+var returnScript = goredis.NewScript(`
+if redis.call('HGET', KEYS[1], 'until') ~= ARGV[1] then return {'ok'} end
+if tonumber(redis.call('HGET', KEYS[1], 'n') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], 'n', -1)
+end
+return {'ok'}
+`)
+
 func (r *Store) counterKey(key string) string { return r.prefix + "c:" + key }
 
 func (r *Store) Fail(ctx context.Context, key string, window time.Duration, now time.Time) (store.Counter, error) {
+	c, _, err := r.count(ctx, key, 0, window, now)
+	return c, err
+}
+
+func (r *Store) Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (store.Counter, bool, error) {
+	return r.count(ctx, key, limit, window, now)
+}
+
+func (r *Store) count(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (store.Counter, bool, error) {
 	until := now.Add(window)
 	u, err := json.Marshal(until)
 	if err != nil {
-		return store.Counter{}, err
+		return store.Counter{}, false, err
 	}
 	status, res, err := r.run(ctx, failScript, []string{r.counterKey(key)},
-		sortable(now), sortable(until), u, (max(window, 0) + ttlSlack).Milliseconds())
+		sortable(now), sortable(until), u, (max(window, 0) + ttlSlack).Milliseconds(), max(limit, 0))
 	if err != nil {
-		return store.Counter{}, err
+		return store.Counter{}, false, err
 	}
 	c := store.Counter{Key: key, Count: int(integer(res[1])), Until: until}
 	switch status {
 	case "new":
-	case "ok":
+	case "ok", "full":
 		if err := json.Unmarshal([]byte(str(res[2])), &c.Until); err != nil {
-			return store.Counter{}, unavailable(err)
+			return store.Counter{}, false, unavailable(err)
 		}
 	default:
-		return store.Counter{}, unexpected(status)
+		return store.Counter{}, false, unexpected(status)
 	}
-	return c, nil
+	return c, status != "full", nil
+}
+
+func (r *Store) Return(ctx context.Context, c store.Counter) error {
+	_, _, err := r.run(ctx, returnScript, []string{r.counterKey(c.Key)}, sortable(c.Until))
+	return err
 }
 
 func (r *Store) Counter(ctx context.Context, key string, now time.Time) (store.Counter, error) {

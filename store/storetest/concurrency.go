@@ -293,3 +293,29 @@ func cfConcurrentUpdateUser(t *testing.T, open Opener) {
 		t.Fatalf("counter = %q, %v after %d successful updates", u.Name, err, done)
 	}
 }
+
+// cfConcurrentTake: of many attempts racing for a budget, exactly limit
+// get a place, however many ask at once.
+func cfConcurrentTake(t *testing.T, open Opener) {
+	const workers, limit = 40, 10
+	ctx := t.Context()
+	s := open(t)
+	var mu sync.Mutex
+	taken := 0
+	for _, err := range cfRace(workers, func(int) error {
+		_, ok, err := s.Take(ctx, "ip:192.0.2.1", limit, time.Hour, T0)
+		if ok {
+			mu.Lock()
+			taken++
+			mu.Unlock()
+		}
+		return err
+	}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, err := s.Counter(ctx, "ip:192.0.2.1", T0); taken != limit || err != nil || c.Count != limit {
+		t.Fatalf("%d attempts got a place, counter %+v (%v); want exactly %d", taken, c, err, limit)
+	}
+}

@@ -111,3 +111,59 @@ func cfPurgeExpired(t *testing.T, open Opener) {
 		t.Fatalf("live counter purged: %+v, %v", c, err)
 	}
 }
+
+// cfTakeReturn: Take counts like Fail up to the limit and then refuses
+// without counting; Return gives one back in the same window only.
+func cfTakeReturn(t *testing.T, open Opener) {
+	ctx := t.Context()
+	s := open(t)
+	var held []store.Counter
+	for i := 1; i <= 3; i++ {
+		c, ok, err := s.Take(ctx, "k", 3, time.Hour, T0)
+		if err != nil || !ok || c.Count != i || !c.Until.Equal(T0.Add(time.Hour)) {
+			t.Fatalf("Take %d = %+v, %v, %v", i, c, ok, err)
+		}
+		held = append(held, c)
+	}
+	if c, ok, err := s.Take(ctx, "k", 3, time.Hour, T0.Add(time.Minute)); err != nil || ok || c.Count != 3 {
+		t.Fatalf("Take at the limit = %+v, %v, %v; want refused, count 3", c, ok, err)
+	}
+	if err := s.Return(ctx, held[0]); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Counter(ctx, "k", T0); c.Count != 2 {
+		t.Fatalf("after Return: count %d, want 2", c.Count)
+	}
+	if _, ok, _ := s.Take(ctx, "k", 3, time.Hour, T0); !ok {
+		t.Fatal("Take refused after a Return freed a place")
+	}
+	// A Return of an earlier window leaves the new window alone.
+	later := T0.Add(2 * time.Hour)
+	if c, ok, err := s.Take(ctx, "k", 3, time.Hour, later); err != nil || !ok || c.Count != 1 {
+		t.Fatalf("Take in a new window = %+v, %v, %v", c, ok, err)
+	}
+	if err := s.Return(ctx, held[1]); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Counter(ctx, "k", later); c.Count != 1 {
+		t.Fatalf("a stale Return changed the new window: count %d", c.Count)
+	}
+	// Fail and Take count in one window.
+	if _, err := s.Fail(ctx, "k", time.Hour, later); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Counter(ctx, "k", later); c.Count != 2 {
+		t.Fatalf("Fail after Take: count %d, want 2", c.Count)
+	}
+	// Returning what a cleared counter held does nothing.
+	c, _, _ := s.Take(ctx, "other", 5, time.Hour, T0)
+	if err := s.ClearCounter(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Return(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Counter(ctx, "other", T0); c.Count != 0 {
+		t.Fatalf("Return revived a cleared counter: %+v", c)
+	}
+}

@@ -61,6 +61,8 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateUser", cfUpdateUser},
 		{"ConcurrentCreateUser", cfConcurrentCreateUser},
 		{"ConcurrentUpdateUser", cfConcurrentUpdateUser},
+		{"TakeReturn", cfTakeReturn},
+		{"ConcurrentTake", cfConcurrentTake},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}

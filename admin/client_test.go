@@ -1,0 +1,6 @@
+package admin_test
+
+import "net/netip"
+
+// testClient is the address the tests' password checks come from.
+var testClient = netip.MustParseAddr("192.0.2.1")
