@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/tokengate/tokengate/store"
@@ -110,7 +111,7 @@ func (s *Service) reserve(ctx context.Context, keys ...string) ([]store.Counter,
 func (s *Service) keep(held []store.Counter) {
 	for _, c := range held {
 		if c.Count == s.limit(c.Key) {
-			s.onExhausted(c.Key)
+			s.exhausted.report(c, s.now(), s.onExhausted)
 		}
 	}
 }
@@ -160,7 +161,7 @@ func (s *Service) Failed(ctx context.Context, keys ...string) (exhausted []strin
 		}
 		if c.Count == s.limit(k) {
 			exhausted = append(exhausted, k)
-			s.onExhausted(k)
+			s.exhausted.report(c, now, s.onExhausted)
 		}
 	}
 	return exhausted, nil
@@ -201,4 +202,36 @@ func IsTooManyFailures(err error) (*ErrTooManyFailures, bool) {
 	var e *ErrTooManyFailures
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// exhaustions reports each used-up budget once per window: two attempts
+// that reserved a place, one given back meanwhile, can both see the last
+// place taken.
+type exhaustions struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // key → the window's end
+}
+
+// maxExhaustions bounds the memory: past it, ended windows are dropped.
+const maxExhaustions = 4096
+
+func (e *exhaustions) report(c store.Counter, now time.Time, fn func(string)) {
+	e.mu.Lock()
+	if e.seen == nil {
+		e.seen = make(map[string]time.Time)
+	}
+	if until, ok := e.seen[c.Key]; ok && until.Equal(c.Until) {
+		e.mu.Unlock()
+		return
+	}
+	if len(e.seen) >= maxExhaustions {
+		for k, until := range e.seen {
+			if !now.Before(until) {
+				delete(e.seen, k)
+			}
+		}
+	}
+	e.seen[c.Key] = c.Until
+	e.mu.Unlock()
+	fn(c.Key)
 }

@@ -41,7 +41,7 @@ func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ toke
 	if err := s.store.CreateNamed(ctx, rec); err != nil {
 		return store.NamedToken{}, "", s.opErr(err)
 	}
-	tok, err := tokens.Mint(&tokens.Claims{
+	tok, err := s.key.Mint(&tokens.Claims{
 		Subject:  subject,
 		Kind:     tokens.Named,
 		Type:     typ,

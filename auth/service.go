@@ -91,6 +91,8 @@ type Service struct {
 	// v4Prefix and v6Prefix group client addresses into budgets.
 	v4Prefix, v6Prefix int
 	onExhausted        func(key string)
+	exhausted          exhaustions
+	guesses            guesses
 	// checks bounds and orders password hashing and checking.
 	checks       *checkQueue
 	passwordCost int // 0: PasswordCost
@@ -181,6 +183,7 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 	for _, o := range opts {
 		o(s)
 	}
+	s.guesses.max, s.guesses.window = s.budget.Max*s.budget.UserFactor, s.budget.Window
 	if s.dummyHash == nil {
 		s.dummyHash = newDummyHash()
 	}

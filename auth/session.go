@@ -29,7 +29,7 @@ func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Dur
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", s.storeErr(err)
 	}
-	return tokens.Mint(&tokens.Claims{
+	return s.key.Mint(&tokens.Claims{
 		Subject:    subject,
 		Kind:       tokens.Session,
 		Type:       tokens.Access,

@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 	"unsafe"
 
@@ -13,9 +15,14 @@ import (
 // Authenticate verifies a token presented for a request. A token seen
 // before costs one cache lookup: no store round trip, no signature check.
 // The Service sets r.Now.
+//
+// A client whose tokens keep failing as undecodable or forged is refused
+// with *ErrTooManyFailures once past its budget (see guesses); stale
+// tokens (expired, revoked, ended) do not count, as a browser may hold
+// them honestly.
 func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request) (*Token, error) {
 	r.Now = s.now()
-	t, err := s.verify(ctx, raw, r.Now)
+	t, err := s.verify(ctx, raw, r.Now, r.ClientIP)
 	if err != nil {
 		return nil, err
 	}
@@ -29,11 +36,18 @@ func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request
 }
 
 // verify returns the token from the cache, or verifies and caches it.
-func (s *Service) verify(ctx context.Context, raw string, now time.Time) (*Token, error) {
+func (s *Service) verify(ctx context.Context, raw string, now time.Time, addr netip.Addr) (*Token, error) {
 	if t, ok := s.tokens.Get(raw); ok && s.fresh(now) {
 		return t, nil
 	}
+	client := s.ClientKey(addr)
+	if wait, refused := s.guesses.refused(client, now); refused {
+		return nil, &ErrTooManyFailures{Key: client, RetryAfter: wait}
+	}
 	t, stamp, err := s.verifyCold(ctx, raw)
+	if errors.Is(err, tokens.ErrMalformed) || errors.Is(err, tokens.ErrInvalid) {
+		s.guesses.failed(client, now)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -58,34 +72,29 @@ func (t *Token) cost() int64 {
 
 // verifyCold checks a token against its subject's current state. The
 // stamp was taken before that state was read; cache the token under it.
+//
+// A token's tag is checked first, with the server key alone: a forged
+// token is refused as invalid before any state is read, so it learns
+// nothing of its subject. A tagged token then answers what its state
+// says (deleted subject, blocked, revoked generation). A token minted
+// before tags existed carries none: it is checked against the current
+// state, and any refusal is reported as invalid, since its authenticity
+// is known only once its signature has been checked.
 func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Stamp, error) {
 	var (
 		sub   *subject
 		stamp cache.Stamp
 	)
 	c, err := s.verifier.Verify(raw, func(c *tokens.Claims) ([]byte, error) {
-		var err error
-		if sub, stamp, err = s.subject(ctx, c.Subject); err != nil {
-			return nil, err
+		untagged := c.Tag == ""
+		if !untagged && !s.key.CheckTag(c) {
+			return nil, fmt.Errorf("%w: tag", tokens.ErrInvalid)
 		}
-		if sub.blocked {
-			return nil, ErrUserBlocked
+		key, err := s.signingKey(ctx, c, &sub, &stamp)
+		if err != nil && untagged && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrCanceled) {
+			return nil, fmt.Errorf("%w: untagged token refused (%v)", tokens.ErrInvalid, err)
 		}
-		switch c.Kind {
-		case tokens.Temporary:
-			if err := tokens.CheckGeneration(c.Generation, sub.generation); err != nil {
-				return nil, err
-			}
-			return sub.tempKey, nil
-		case tokens.Named:
-			return s.namedKey(ctx, c)
-		case tokens.Session:
-			if err := tokens.CheckGeneration(c.Generation, sub.generation); err != nil {
-				return nil, err
-			}
-			return s.sessionKey(ctx, c, sub)
-		}
-		return nil, fmt.Errorf("%w: unknown kind %q", tokens.ErrInvalid, c.Kind)
+		return key, err
 	})
 	if err != nil {
 		return nil, stamp, err
@@ -98,6 +107,33 @@ func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Sta
 		Caveats:    c.Caveats,
 		ValidUntil: tokens.ValidUntil(c.Caveats),
 	}, stamp, nil
+}
+
+// signingKey reads the state the token's kind needs, refuses it if that
+// state says so, and returns the key its signature must check with.
+func (s *Service) signingKey(ctx context.Context, c *tokens.Claims, sub **subject, stamp *cache.Stamp) ([]byte, error) {
+	var err error
+	if *sub, *stamp, err = s.subject(ctx, c.Subject); err != nil {
+		return nil, err
+	}
+	if (*sub).blocked {
+		return nil, ErrUserBlocked
+	}
+	switch c.Kind {
+	case tokens.Temporary:
+		if err := tokens.CheckGeneration(c.Generation, (*sub).generation); err != nil {
+			return nil, err
+		}
+		return (*sub).tempKey, nil
+	case tokens.Named:
+		return s.namedKey(ctx, c)
+	case tokens.Session:
+		if err := tokens.CheckGeneration(c.Generation, (*sub).generation); err != nil {
+			return nil, err
+		}
+		return s.sessionKey(ctx, c, *sub)
+	}
+	return nil, fmt.Errorf("%w: unknown kind %q", tokens.ErrInvalid, c.Kind)
 }
 
 // IssueTemporary mints a temporary token for user id. Its caveats must
@@ -115,7 +151,7 @@ func (s *Service) IssueTemporary(ctx context.Context, id string, typ tokens.Type
 	if sub.blocked {
 		return "", ErrUserBlocked
 	}
-	return tokens.Mint(&tokens.Claims{
+	return s.key.Mint(&tokens.Claims{
 		Subject:    id,
 		Kind:       tokens.Temporary,
 		Type:       typ,

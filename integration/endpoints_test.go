@@ -383,11 +383,12 @@ func TestRevokeTemporaryTokens(t *testing.T) {
 		t.Errorf("generation after one revocation and refused DELETEs: %s, want 2", r)
 	}
 
-	// A forged token of the previous generation is revoked, not invalid
-	// (Onezone compares generations before signatures).
+	// A forged token of the previous generation is invalid, not revoked:
+	// Onezone compares generations before signatures, which tells anyone
+	// a user's generation; tokengate checks a token's tag first (issue 14).
 	forged := jwtClaims(t, old1)
 	forged["jti"] = "forged-old-generation"
-	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": signHS256(t, forged, randomKey(t))}, nil), "tokenRevoked")
+	wantRefused(t, c.do(t, http.MethodGet, base+"/x", hdr{"X-Auth-Token": signHS256(t, forged, randomKey(t))}, nil), "tokenInvalid")
 
 	// A new token works; bob's old one is untouched.
 	fresh := c.mintTemporary(t, base, "alice", alicePassword, 600)

@@ -193,7 +193,10 @@ func TestGateRefusedTokens(t *testing.T) {
 			resign(t, real, withClaims(claims, map[string]any{"cav": []any{map[string]any{"type": "time", "validUntil": now + 3000}}})),
 			"tokenInvalid", ""},
 		{"subject changed to bob, real signature", resign(t, real, withClaims(claims, map[string]any{"sub": "bob"})), "tokenInvalid", ""},
-		{"unknown subject", signHS256(t, withClaims(claims, map[string]any{"sub": "mallory"}), randomKey(t)), "tokenSubjectInvalid", ""},
+		// Forged tokens are invalid whatever their subject's state: no
+		// answer tells a forger whether a user exists (issue 14).
+		{"unknown subject", signHS256(t, withClaims(claims, map[string]any{"sub": "mallory"}), randomKey(t)), "tokenInvalid", ""},
+		{"forged, tag removed", signHS256(t, withClaims(claims, map[string]any{"sub": "mallory", "aut": ""}), randomKey(t)), "tokenInvalid", ""},
 		{"from another instance", other.mintTemporary(t, other.site(0), "alice", alicePassword, 600), "tokenInvalid", ""},
 		{"ip caveat not matching", c.mintWith(t, base, "alice", alicePassword,
 			caveats(timeCav, map[string]any{"type": "ip", "whitelist": []string{"10.1.2.3", "192.168.0.0/16"}})),

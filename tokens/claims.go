@@ -78,6 +78,9 @@ type Claims struct {
 	IssuedAt   int64    `json:"iat"`
 	ExpiresAt  int64    `json:"exp,omitempty"`
 	Caveats    []Caveat `json:"cav,omitempty"`
+	// Tag proves the server minted the token (see tag.go); empty on
+	// tokens minted before tags existed.
+	Tag string `json:"aut,omitempty"`
 }
 
 // The jwt.Claims methods exist only to satisfy the parser: tokengate turns

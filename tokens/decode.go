@@ -36,6 +36,9 @@ func decodeMinted(b []byte, c *Claims) bool {
 		}
 		d.lit(`]`)
 	}
+	if d.opt(`,"aut":`) {
+		c.Tag = d.str()
+	}
 	d.lit(`}`)
 	return d.ok && len(d.b) == 0
 }

@@ -65,15 +65,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		if !safeMethod(r.Method) && CrossSite(r) {
 			return nil, ErrCrossSite
 		}
-		ip := a.Auth.ClientKey(a.ClientIP(r))
-		if err := a.Auth.Admit(r.Context(), ip); err != nil {
-			return nil, err
-		}
-		id, err := a.token(r, c.Value)
-		if guessed(err) {
-			a.Failed(r, ip)
-		}
-		return id, err
+		// Guessed cookies count against the client's token budget in
+		// auth (in memory, no store write per garbage cookie).
+		return a.token(r, c.Value)
 	}
 	return nil, ErrNone
 }
@@ -86,19 +80,15 @@ func Canceled(err error) bool {
 	return errors.Is(err, auth.ErrCanceled) || errors.Is(err, context.Canceled)
 }
 
-// guessed reports whether a token error looks like guessing (undecodable,
-// forged, unknown subject) rather than a stale credential a browser
-// still holds (ended, revoked, expired, blocked), which must not lock
-// the client out of password login.
-func guessed(err error) bool {
-	return errors.Is(err, tokens.ErrMalformed) || errors.Is(err, tokens.ErrInvalid) ||
-		errors.Is(err, tokens.ErrSubjectInvalid)
-}
-
 // Failed counts a failed credential against the keys (auth reports a
-// budget it used up). Counting is best effort: a store failure here must
-// not turn a refusal into something else.
+// budget it used up), unless the request came from another site
+// (FromOtherSite): a web page must not be able to use up its visitors'
+// budget. Counting is best effort: a store failure here must not turn a
+// refusal into something else.
 func (a *Authenticator) Failed(r *http.Request, keys ...string) {
+	if FromOtherSite(r) {
+		return
+	}
 	_, _ = a.Auth.Failed(r.Context(), keys...)
 }
 

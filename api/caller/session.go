@@ -27,8 +27,13 @@ func (a *Authenticator) StartSession(w http.ResponseWriter, r *http.Request, sub
 }
 
 // EndSession ends the request's session, if it has a valid one, so that
-// no copy of its cookie works any more, and clears the cookie.
+// no copy of its cookie works any more, and clears the cookie. A request
+// from another site (FromOtherSite) ends nothing: any web page could
+// otherwise log its visitors out.
 func (a *Authenticator) EndSession(w http.ResponseWriter, r *http.Request) error {
+	if FromOtherSite(r) {
+		return nil
+	}
 	if t := a.Session(r); t != nil {
 		if err := a.Auth.EndSession(r.Context(), t); err != nil {
 			return err

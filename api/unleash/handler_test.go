@@ -1,6 +1,7 @@
 package unleash_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -191,3 +192,42 @@ func TestCallerGone(t *testing.T) {
 		t.Errorf("the reset token: %v", err)
 	}
 }
+
+// TestOtherSitesCostNothing: a web page that makes its visitors' browsers
+// GET the validate endpoint with bad tokens (an <img> per guess) neither
+// uses up the visitor's brute-force budget nor ends the visitor's
+// session (issue 14, finding 5); the same GETs sent directly still count.
+func TestOtherSitesCostNothing(t *testing.T) {
+	h, f := newHandler(t)
+	cookie, _ := f.Session(t, authtest.Alice)
+	fromEvil := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Cookie": {cookie}}
+	for range 2 * auth.DefaultBudget.Max {
+		if w := authtest.Do(h, "GET", unleash.ValidatePath+"?token=guess", "", fromEvil); w.Code != http.StatusUnauthorized {
+			t.Fatalf("cross-site guess: %d %s", w.Code, w.Body)
+		}
+	}
+	if _, err := f.Auth.Login(t.Context(), authtest.ClientIP, authtest.Alice, "wrong"); !isBadCredentials(err) {
+		t.Fatalf("the visitor's own login after cross-site guesses: %v, want a plain wrong-password answer", err)
+	}
+	if w := authtest.Do(h, "GET", unleash.ValidatePath+"?token=guess", "", http.Header{"Cookie": {cookie}}); w.Code != http.StatusUnauthorized {
+		t.Fatalf("direct guess: %d", w.Code)
+	}
+	if f.Callers.Session(authtest.Request("GET", "/", "", http.Header{"Cookie": {cookie}})) != nil {
+		t.Fatal("a same-site validate request should end the session, as Unleash does")
+	}
+	// The session survived every cross-site request: a fresh one shows the
+	// same-site path ends it, the cross-site one does not.
+	cookie2, _ := f.Session(t, authtest.Alice)
+	authtest.Do(h, "GET", unleash.ValidatePath+"?token=guess", "", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Cookie": {cookie2}})
+	if f.Callers.Session(authtest.Request("GET", "/", "", http.Header{"Cookie": {cookie2}})) == nil {
+		t.Fatal("a cross-site request ended the visitor's session")
+	}
+	for range auth.DefaultBudget.Max {
+		authtest.Do(h, "GET", unleash.ValidatePath+"?token=guess", "", nil)
+	}
+	if w := authtest.Do(h, "GET", unleash.ValidatePath+"?token=guess", "", nil); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("direct guesses past the budget: %d, want 429", w.Code)
+	}
+}
+
+func isBadCredentials(err error) bool { return errors.Is(err, auth.ErrBadCredentials) }
