@@ -12,20 +12,25 @@ import (
 // against the cheap dummy) and users whose hash is cheaper than another's
 // all answer after the same time, so timing tells no usernames apart.
 //
-// It keeps a moving average of the compare time per hash class (the hash
-// up to its salt: algorithm and parameters) and pads each check to the
-// largest. A class is learnt from the first check of a user with such a
+// It keeps, per hash class (the hash up to its salt: algorithm and
+// parameters), a moving average of the compare time and of its deviation,
+// as TCP estimates round trips, and pads every failed check to the
+// largest average plus twice its deviation: a real compare then ends
+// before the target almost always, so real and dummy checks answer at
+// the same moment rather than the real ones a little later. A class is learnt from the first check of a user with such a
 // hash, or ahead of time through Learn (SyncUsers learns the declared
 // users' classes at start). It measures real elapsed time, not the
 // Service's clock: it is about what a client can observe.
 type checkTiming struct {
 	mu      sync.Mutex
-	classes map[string]time.Duration
-	target  time.Duration // the largest average
+	classes map[string]classTiming
+	target  time.Duration // the largest avg + 2·dev
 }
 
+type classTiming struct{ avg, dev time.Duration }
+
 func newCheckTiming() *checkTiming {
-	return &checkTiming{classes: make(map[string]time.Duration)}
+	return &checkTiming{classes: make(map[string]classTiming)}
 }
 
 func (t *checkTiming) start() time.Time { return time.Now() }
@@ -36,16 +41,18 @@ func (t *checkTiming) observe(hash []byte, start time.Time) {
 	c := hashClass(hash)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	avg, ok := t.classes[c]
+	ct, ok := t.classes[c]
 	if !ok {
-		avg = d
+		ct = classTiming{avg: d, dev: d / 4}
 	} else {
-		avg += (d - avg) / 8
+		diff := d - ct.avg
+		ct.avg += diff / 8
+		ct.dev += (max(diff, -diff) - ct.dev) / 4
 	}
-	t.classes[c] = avg
+	t.classes[c] = ct
 	t.target = 0
-	for _, a := range t.classes {
-		t.target = max(t.target, a)
+	for _, ct := range t.classes {
+		t.target = max(t.target, ct.avg+2*ct.dev)
 	}
 }
 
