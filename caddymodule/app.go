@@ -112,6 +112,7 @@ type App struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	logger  *zap.Logger
+	ctx     caddy.Context // to read the http app in Start
 
 	run *running
 }
@@ -154,6 +155,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // and syncing the declared users wait for Start.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	a.ctx = ctx
 	if a.StoreRaw == nil {
 		a.StoreRaw = json.RawMessage(`{"module":"bolt"}`)
 	}
