@@ -112,7 +112,7 @@ type App struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	logger  *zap.Logger
-	ctx     caddy.Context // to read the http app in Start
+	ctx     caddy.Context // to read the http app and the logs in Start
 
 	run *running
 }
