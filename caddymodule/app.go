@@ -49,7 +49,9 @@ type App struct {
 	// use. Default: 64 MiB.
 	CacheSize int64 `json:"cache_size,omitempty"`
 
-	// Name of the browser session cookie. Default: tokengate_session.
+	// Name of the browser session cookie, without a __Host- or __Secure-
+	// prefix: over HTTPS (see the handler's session_cookie_secure) the
+	// cookie is Secure and named __Host-<name>. Default: tokengate_session.
 	SessionCookie string `json:"session_cookie,omitempty"`
 
 	// How long a browser session lasts. Default: 12h.
@@ -110,6 +112,7 @@ type App struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	logger  *zap.Logger
+	ctx     caddy.Context // to read the http app and the logs in Start
 
 	run *running
 }
@@ -152,6 +155,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // and syncing the declared users wait for Start.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	a.ctx = ctx
 	if a.StoreRaw == nil {
 		a.StoreRaw = json.RawMessage(`{"module":"bolt"}`)
 	}
@@ -251,6 +255,10 @@ func (a *App) Validate() error {
 	if a.FailureIPv4Prefix < 1 || a.FailureIPv4Prefix > 32 || a.FailureIPv6Prefix < 1 || a.FailureIPv6Prefix > 128 {
 		return fmt.Errorf("failure_prefixes: IPv4 prefix 1-32, IPv6 prefix 1-128")
 	}
+	if p := cookiePrefix(a.SessionCookie); p != "" {
+		return fmt.Errorf("session_cookie %q: give the name without %s; tokengate adds __Host- itself whenever the cookie is Secure",
+			a.SessionCookie, p)
+	}
 	if !strings.Contains(a.ResetURL, "{token}") {
 		return fmt.Errorf("reset_url must contain {token}")
 	}
@@ -260,6 +268,18 @@ func (a *App) Validate() error {
 		}
 	}
 	return nil
+}
+
+// cookiePrefix returns the cookie-name prefix that browsers give a
+// meaning (RFC 6265bis: __Host-, __Secure-, in any case) name begins
+// with, or "".
+func cookiePrefix(name string) string {
+	for _, p := range []string{"__Host-", "__Secure-"} {
+		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
+			return name[:len(p)]
+		}
+	}
+	return ""
 }
 
 // ResetLink builds the link for a password-reset token.

@@ -256,6 +256,7 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 //			templates <dir>
 //		}]
 //		login_redirect [<path>]
+//		session_cookie_secure auto|always
 //	}
 //
 // A bare login_redirect sends browsers to this route's sign-in page (the
@@ -319,6 +320,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.LoginRedirect = args[0]
 			default:
 				return d.ArgErr()
+			}
+		case "session_cookie_secure":
+			if !d.AllArgs(&h.SessionCookieSecure) {
+				return d.ArgErr()
+			}
+			if _, err := secureFunc(h.SessionCookieSecure); err != nil {
+				return d.Err(err.Error())
 			}
 		default:
 			return d.Errf("unrecognized tokengate subdirective %q", d.Val())

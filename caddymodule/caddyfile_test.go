@@ -123,6 +123,10 @@ func TestCaddyfileDirective(t *testing.T) {
 			}
 		}`, `{"login_redirect":"/signin","pages":{"login":"/signin"}}`},
 		{"login_redirect arguments", "tokengate {\n\tlogin_redirect /a /b\n}", "!wrong argument count"},
+		{"session_cookie_secure always", "tokengate {\n\tsession_cookie_secure always\n}", `{"session_cookie_secure":"always"}`},
+		{"session_cookie_secure auto", "tokengate {\n\tsession_cookie_secure auto\n}", `{"session_cookie_secure":"auto"}`},
+		{"session_cookie_secure bad", "tokengate {\n\tsession_cookie_secure yes\n}", `!session_cookie_secure "yes": want auto or always`},
+		{"session_cookie_secure bare", "tokengate {\n\tsession_cookie_secure\n}", "!wrong argument count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var h Handler

@@ -63,9 +63,18 @@ type Handler struct {
 	// clients still get 401. Default: "", off.
 	LoginRedirect string `json:"login_redirect,omitempty"`
 
+	// When the session cookie is Secure, and named with the __Host-
+	// prefix: "auto", when the request came over HTTPS as Caddy
+	// determines it (TLS here, or X-Forwarded-Proto: https from one of
+	// the server's trusted_proxies); "always", for a site that is only
+	// ever reached over HTTPS, through a proxy that does not say so.
+	// Default: auto.
+	SessionCookieSecure string `json:"session_cookie_secure,omitempty"`
+
 	app        *App
-	sources    caller.Sources   // the configured ones, then the session cookie
-	configured caller.Sources   // the configured ones alone, for the endpoints
+	configured caller.Sources // the configured ones; the session cookie comes last
+	sessions   [2]string      // the session cookie's names, plain and __Host-
+	secure     func(*http.Request) bool
 	templates  *pages.Templates // nil unless Pages
 	logger     *zap.Logger
 
@@ -119,13 +128,16 @@ func (h *Handler) setup(app *App) error {
 	if h.LogoutPath == "" {
 		h.LogoutPath = "/logout"
 	}
-	configured, err := caller.ParseSources(h.TokenSources)
-	if err != nil {
+	if h.SessionCookieSecure == "" {
+		h.SessionCookieSecure = secureAuto
+	}
+	if h.secure, err = secureFunc(h.SessionCookieSecure); err != nil {
 		return err
 	}
-	// The session cookie always counts, last: browsers carry it.
-	h.configured = configured
-	h.sources = append(configured[:len(configured):len(configured)], caller.Source{Kind: caller.Cookie, Name: h.app.SessionCookie})
+	if h.configured, err = caller.ParseSources(h.TokenSources); err != nil {
+		return err
+	}
+	h.sessions = caller.SessionCookieNames(h.app.SessionCookie)
 	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
 		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
 	}
@@ -155,6 +167,7 @@ func (h *Handler) front() *doors {
 			Sources:       h.configured,
 			ClientIP:      clientIP,
 			SessionCookie: h.app.SessionCookie,
+			Secure:        h.secure,
 			SessionTTL:    time.Duration(h.app.SessionTTL),
 		}
 		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers}
@@ -191,9 +204,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		d.pages.ServeHTTP(w, r)
 		return nil
 	}
-	raw, src := h.sources.Find(r)
+	raw, src := h.configured.Find(r)
 	if raw == "" {
-		return h.refuse(w, r, onezone.NoCredentials(), nil)
+		// The session cookie always counts, last: browsers carry it.
+		sess := caller.Source{Kind: caller.Cookie, Name: d.callers.SessionCookieName(r)}
+		if raw = sess.Get(r); raw == "" {
+			return h.refuse(w, r, onezone.NoCredentials(), nil)
+		}
+		src = &sess
 	}
 	t, err := d.auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: clientIP(r), Interface: "rest"})
 	if err != nil {
@@ -202,10 +220,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	h.app.metrics.accepted.Inc()
 	src.Remove(r, h.ForwardToken)
-	if !(h.ForwardToken && src.Kind == caller.Cookie && src.Name == h.app.SessionCookie) {
-		// The session cookie is tokengate's, whatever authenticated the
-		// request: the upstream never needs it.
-		caller.RemoveCookie(r, h.app.SessionCookie)
+	for _, name := range h.sessions {
+		// The session cookie, under either name, is tokengate's, whatever
+		// authenticated the request: the upstream never needs it.
+		if !(h.ForwardToken && src.Kind == caller.Cookie && src.Name == name) {
+			caller.RemoveCookie(r, name)
+		}
 	}
 	setIdentity(r, t.Identity)
 	return next.ServeHTTP(w, r)

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -46,20 +47,27 @@ func TestGateDropsSessionCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := app.SessionCookie
+	name, host := app.SessionCookie, "__Host-"+app.SessionCookie
 	for _, tc := range []struct {
 		name   string
+		tls    bool // the request came over TLS: the cookie is __Host-
 		cookie []string
 		want   []string // the Cookie headers the upstream sees
 	}{
-		{"plain", []string{"a=1; " + name + "=" + sess + "; b=2"}, []string{"a=1; b=2"}},
-		{"a space before =", []string{name + " =" + sess}, nil},
-		{"spaces around the name", []string{"a=1;  " + name + "  =" + sess}, []string{"a=1"}},
-		{"several headers", []string{"a=1;b=2", name + " =" + sess, "c=3"}, []string{"a=1;b=2", "c=3"}},
+		{"plain", false, []string{"a=1; " + name + "=" + sess + "; b=2"}, []string{"a=1; b=2"}},
+		{"a space before =", false, []string{name + " =" + sess}, nil},
+		{"spaces around the name", false, []string{"a=1;  " + name + "  =" + sess}, []string{"a=1"}},
+		{"several headers", false, []string{"a=1;b=2", name + " =" + sess, "c=3"}, []string{"a=1;b=2", "c=3"}},
+		// Under either name, the cookie is tokengate's.
+		{"__Host- over TLS", true, []string{"a=1; " + host + "=" + sess + "; " + name + "=old"}, []string{"a=1"}},
+		{"__Host- beside plain", false, []string{host + "=old; " + name + "=" + sess + "; b=2"}, []string{"b=2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := gateRequest("")
 			r.Header.Del("X-Auth-Token")
+			if tc.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
 			r.Header["Cookie"] = slices.Clone(tc.cookie)
 			w, seen := serveGate(t, h, r)
 			if seen == nil {

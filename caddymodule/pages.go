@@ -73,7 +73,7 @@ func (h *Handler) redirectToLogin(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	u := *r.URL
-	for _, s := range h.sources {
+	for _, s := range h.configured {
 		if s.Kind == caller.Query && strings.Contains(u.RawQuery, s.Name) {
 			u.RawQuery = caller.DropQueryParam(u.RawQuery, s.Name)
 		}

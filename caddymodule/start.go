@@ -17,9 +17,14 @@ import (
 // users.
 const startTimeout = 10 * time.Second
 
-// Start opens the store, loads (or generates) the key, writes the
-// declared users and begins purging expired records.
+// Start refuses a config with a gate that can never run and warns of
+// gates that leave something open (inspectHTTP), then opens the store,
+// loads (or generates) the key, writes the declared users and begins
+// purging expired records.
 func (a *App) Start() error {
+	if err := a.inspectHTTP(); err != nil {
+		return err
+	}
 	_, err := a.started()
 	return err
 }

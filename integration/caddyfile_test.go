@@ -22,6 +22,8 @@ import (
 // upstream), {{.Dir}} (its scratch directory), {{index .Site 1}} (the
 // address of site 1), {{.AliceHash}}.
 type caddyfile struct {
+	// Snippets, written before the global options block.
+	Snippets []string
 	// Global options after the preamble's own, e.g. a servers block.
 	Global []string
 	// Options of the global tokengate block, before the users.
@@ -153,6 +155,7 @@ func (cf caddyfile) render(d cfgData, shared *sharedStore) (string, error) {
 		app = append(extra, app...)
 	}
 	var b strings.Builder
+	write(&b, 0, cf.Snippets...)
 	b.WriteString("{\n")
 	write(&b, 1, "admin {{.Admin}}", "auto_https off", "persist_config off", "grace_period 1s", "default_bind 127.0.0.1")
 	write(&b, 1, cf.Global...)

@@ -17,8 +17,8 @@ import (
 )
 
 // documentedLogFilter returns the `format filter { ... }` block of
-// Caddyfile.example: the filter the README tells operators to add to
-// every site with a log directive.
+// Caddyfile.example: that of its tokengate_log_filter snippet, which the
+// README tells operators to import in every log.
 func documentedLogFilter(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(modRoot, "Caddyfile.example"))

@@ -37,8 +37,13 @@ type Authenticator struct {
 	Sources Sources
 	// ClientIP returns the client address as the server determines it.
 	ClientIP func(*http.Request) netip.Addr
-	// SessionCookie is the name of the session cookie.
+	// SessionCookie is the configured name of the session cookie, which
+	// SessionCookieName prefixes over HTTPS.
 	SessionCookie string
+	// Secure reports whether a request reached the site over HTTPS: its
+	// session cookie is then Secure and named with HostPrefix. Default
+	// (nil): r.TLS != nil, TLS terminated by this server.
+	Secure func(*http.Request) bool
 	// SessionTTL is how long a session lasts.
 	SessionTTL time.Duration
 }
@@ -61,7 +66,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if user, pass, ok := basic(r); ok {
 		return a.Auth.Login(r.Context(), a.ClientIP(r), user, pass)
 	}
-	if c, err := r.Cookie(a.SessionCookie); err == nil && c.Value != "" {
+	if c, err := r.Cookie(a.SessionCookieName(r)); err == nil && c.Value != "" {
 		if !safeMethod(r.Method) && CrossSite(r) {
 			return nil, ErrCrossSite
 		}
@@ -102,7 +107,7 @@ func (a *Authenticator) token(r *http.Request, raw string) (*auth.Identity, erro
 
 // Session returns the request's session token, verified, or nil.
 func (a *Authenticator) Session(r *http.Request) *auth.Token {
-	c, err := r.Cookie(a.SessionCookie)
+	c, err := r.Cookie(a.SessionCookieName(r))
 	if err != nil || c.Value == "" {
 		return nil
 	}

@@ -7,22 +7,45 @@ import (
 	"github.com/tokengate/tokengate/internal/httpx"
 )
 
+// HostPrefix begins the session cookie's name over HTTPS. A browser
+// takes a __Host- cookie only with Secure, Path=/ and no Domain, so no
+// plain-HTTP page and no sibling subdomain can set one that shadows it
+// (session fixation); tokengate never sets a Domain.
+const HostPrefix = "__Host-"
+
+// SessionCookieNames are the two names the session cookie configured as
+// name can have: plain, and prefixed for HTTPS.
+func SessionCookieNames(name string) [2]string { return [2]string{name, HostPrefix + name} }
+
+// SessionCookieName is the name of the session cookie on r and its
+// response: the configured name, with HostPrefix if r came over HTTPS.
+// Setting, reading and clearing the cookie all ask here, so that a
+// cookie is found again under the name it was set with. Over HTTPS the
+// plain name is not read: such a cookie may come from a plain-HTTP page.
+func (a *Authenticator) SessionCookieName(r *http.Request) string {
+	if a.secure(r) {
+		return HostPrefix + a.SessionCookie
+	}
+	return a.SessionCookie
+}
+
+// secure reports whether r came over HTTPS, as Secure decides.
+func (a *Authenticator) secure(r *http.Request) bool {
+	if a.Secure == nil {
+		return r.TLS != nil
+	}
+	return a.Secure(r)
+}
+
 // StartSession opens a session for the subject and sets its cookie:
-// HttpOnly, SameSite=Lax, Secure when the request came over TLS, Path=/.
+// HttpOnly, SameSite=Lax, Path=/, and over HTTPS Secure and named with
+// HostPrefix.
 func (a *Authenticator) StartSession(w http.ResponseWriter, r *http.Request, subject string) error {
 	tok, err := a.Auth.StartSession(r.Context(), subject, a.SessionTTL)
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     a.SessionCookie,
-		Value:    tok,
-		Path:     "/",
-		MaxAge:   int(a.SessionTTL / time.Second),
-		HttpOnly: true,
-		Secure:   r.TLS != nil,
-		SameSite: http.SameSiteLaxMode,
-	})
+	http.SetCookie(w, a.sessionCookie(r, tok, int(a.SessionTTL/time.Second)))
 	return nil
 }
 
@@ -39,18 +62,25 @@ func (a *Authenticator) EndSession(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 	}
-	if _, err := r.Cookie(a.SessionCookie); err == nil {
-		http.SetCookie(w, &http.Cookie{
-			Name:     a.SessionCookie,
-			Value:    "",
-			Path:     "/",
-			MaxAge:   -1,
-			HttpOnly: true,
-			Secure:   r.TLS != nil,
-			SameSite: http.SameSiteLaxMode,
-		})
+	if _, err := r.Cookie(a.SessionCookieName(r)); err == nil {
+		http.SetCookie(w, a.sessionCookie(r, "", -1))
 	}
 	return nil
+}
+
+// sessionCookie is the session cookie for r's response. Clearing one
+// repeats every attribute: a browser ignores a __Host- Set-Cookie
+// without Secure, and keeps a cookie whose Path differs.
+func (a *Authenticator) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     a.SessionCookieName(r),
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   a.secure(r),
+		SameSite: http.SameSiteLaxMode,
+	}
 }
 
 // Logout serves POST to the logout path: it ends the caller's session and
