@@ -3,8 +3,9 @@ package integration
 // The pages for people (part 7): sign-in, account and password reset,
 // through the real Caddy, in a real headless Chromium driven with
 // chromedp, plus the HTTP-level checks a browser cannot make. The browser
-// tests save a screenshot of each page under docs/screenshots for the
-// README.
+// tests take a screenshot of each page; with TOKENGATE_SCREENSHOTS=1 they
+// save them under docs/screenshots for the README (otherwise a test run
+// leaves the work tree as it was).
 
 import (
 	"context"
@@ -626,10 +627,14 @@ func (b *tab) upstreamSaw() seen {
 	return s
 }
 
-// shot saves a screenshot of the whole page as docs/screenshots/<name>.png.
+// shot takes a screenshot of the whole page and, with
+// TOKENGATE_SCREENSHOTS=1, saves it as docs/screenshots/<name>.png.
 func (b *tab) shot(name string) {
 	b.t.Helper()
 	png := run(b, chromedp.FullScreenshot(100))
+	if os.Getenv("TOKENGATE_SCREENSHOTS") != "1" {
+		return
+	}
 	dir := filepath.Join(modRoot, "docs", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
