@@ -168,3 +168,59 @@ func BenchmarkLoginDuringGuessFlood(b *testing.B) {
 		b.ReportMetric(float64(loaded)/float64(quiet), "ratio")
 	}
 }
+
+// 25 parallel sign-in form posts with wrong passwords from one client get
+// at most the budget's worth of password checks, the rest the form's 429.
+func TestParallelFormGuessesHoldTheBudget(t *testing.T) {
+	t.Parallel()
+	cfg := pagesSite
+	cfg.Global = []string{trustLoopbackProxy}
+	cfg.App = append(slices.Clone(cfg.App), "failure_budget 10 5m")
+	c := newCaddy(t, cfg)
+	before := c.passwordChecks(t)
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 25 {
+		wg.Go(func() {
+			<-start
+			r := c.do(t, http.MethodPost, c.site(0)+"/login",
+				fromIP("198.51.100.45", hdr{"Content-Type": "application/x-www-form-urlencoded"}),
+				"username=alice&password=wrong-"+strconv.Itoa(i))
+			mu.Lock()
+			statuses[r.Status]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	checks := c.passwordChecks(t) - before
+	t.Logf("25 parallel form posts: %d password checks, statuses %v", checks, statuses)
+	if checks > bruteBudget || statuses[http.StatusUnauthorized] != checks ||
+		statuses[http.StatusUnauthorized]+statuses[http.StatusTooManyRequests] != 25 {
+		t.Fatalf("%d checks, statuses %v; want at most %d checks, each a 401, the rest 429", checks, statuses, bruteBudget)
+	}
+}
+
+// The addresses of one IPv6 /64 share one budget, and an IPv4-mapped
+// address shares its IPv4 address's (finding 6).
+func TestBudgetPerIPv6Prefix(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, bruteSite)
+	for i := range bruteBudget {
+		ip := "2001:db8:5:6::" + strconv.FormatInt(int64(i+1), 16)
+		onezoneLogin.refused(t, onezoneLogin.attempt(t, c, ip, "alice", "wrong"))
+	}
+	onezoneLogin.banned(t, onezoneLogin.attempt(t, c, "2001:db8:5:6:ffff::1", "alice", alicePassword))
+	if r := onezoneLogin.attempt(t, c, "2001:db8:5:7::1", "alice", alicePassword); r.Status != onezoneLogin.ok {
+		t.Fatalf("the next /64: %s", r)
+	}
+	for range bruteBudget {
+		onezoneLogin.refused(t, onezoneLogin.attempt(t, c, "192.0.2.77", "alice", "wrong"))
+	}
+	onezoneLogin.banned(t, onezoneLogin.attempt(t, c, "::ffff:192.0.2.77", "alice", alicePassword))
+	if _, ok := c.bans(t)["ip:2001:db8:5:6::/64"]; !ok {
+		t.Errorf("bans %v: want the /64 listed", c.bans(t))
+	}
+}
