@@ -32,6 +32,13 @@ type Caveat struct {
 	nets []netip.Prefix // compiled Whitelist
 }
 
+// MaxValidUntil is the latest validUntil a time caveat may name,
+// 9999-12-31T23:59:59Z. Past it, time.Unix wraps around (from
+// 9223371974719179008 on, a far-future caveat reads as a far-past
+// time, which once let a temporary token past its maximum TTL) and RFC
+// 3339 cannot print the expiry; no token has a use for a later one.
+const MaxValidUntil = 253402300799
+
 // Request is what caveats are checked against.
 type Request struct {
 	Now       time.Time
@@ -86,8 +93,8 @@ func parseCaveat(raw json.RawMessage) (Caveat, error) {
 func (c *Caveat) compile() error {
 	switch c.Type {
 	case CaveatTime:
-		if c.ValidUntil <= 0 {
-			return fmt.Errorf("validUntil must be a positive epoch time")
+		if c.ValidUntil <= 0 || c.ValidUntil > MaxValidUntil {
+			return fmt.Errorf("validUntil must be an epoch time in seconds from 1 to %d (year 9999)", MaxValidUntil)
 		}
 	case CaveatIP:
 		if len(c.Whitelist) == 0 {
@@ -110,6 +117,22 @@ func (c *Caveat) compile() error {
 		return fmt.Errorf("interface must be one of %s", strings.Join(interfaces, ", "))
 	default:
 		return fmt.Errorf("unknown caveat type %q", c.Type)
+	}
+	return nil
+}
+
+// CheckCaveats reports the first caveat that a token could not carry
+// (Verify would refuse the token as malformed) as a *CaveatError
+// wrapping ErrBadCaveat. ParseCaveats' caveats pass; it is for caveats
+// built in code, which did not come through it.
+func CheckCaveats(caveats []Caveat) error {
+	for _, c := range caveats {
+		// compile fills in nets: check a copy, so that caveats shared
+		// by goroutines are only read.
+		if err := c.compile(); err != nil {
+			raw, _ := json.Marshal(c)
+			return &CaveatError{Err: ErrBadCaveat, Caveat: raw, Reason: err.Error()}
+		}
 	}
 	return nil
 }

@@ -51,6 +51,14 @@ func TestParseCaveats(t *testing.T) {
 		{name: "unsupported Onezone type", raw: `[{"type":"service","whitelist":["opw-abc"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"service","whitelist":["opw-abc"]}`},
 		{name: "zero validUntil", raw: `[{"type":"time","validUntil":0}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":0}`},
 		{name: "negative validUntil", raw: `[{"type":"time","validUntil":-5}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":-5}`},
+		// Beyond year 9999 time.Unix wraps around (from
+		// 9223371974719179008) and the expiry cannot be printed.
+		{name: "validUntil max int64", raw: `[{"type":"time","validUntil":9223372036854775807}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":9223372036854775807}`},
+		{name: "validUntil where time.Unix wraps", raw: `[{"type":"time","validUntil":9223371974719179008}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":9223371974719179008}`},
+		{name: "validUntil after year 9999", raw: `[{"type":"time","validUntil":253402300800}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":253402300800}`},
+		{name: "validUntil past int64", raw: `[{"type":"time","validUntil":9223372036854775808}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":9223372036854775808}`},
+		{name: "validUntil min int64", raw: `[{"type":"time","validUntil":-9223372036854775808}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":-9223372036854775808}`},
+		{name: "validUntil as exponent", raw: `[{"type":"time","validUntil":1e30}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":1e30}`},
 		{name: "validUntil as string", raw: `[{"type":"time","validUntil":"5"}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":"5"}`},
 		{name: "validUntil null", raw: `[{"type":"time","validUntil":null}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":null}`},
 		{name: "field name in other case", raw: `[{"type":"time","ValidUntil":5}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","ValidUntil":5}`},
@@ -70,6 +78,7 @@ func TestParseCaveats(t *testing.T) {
 		// Good.
 		{name: "empty list", raw: `[]`, want: `[]`},
 		{name: "time", raw: `[{"type":"time","validUntil":1700000000}]`, want: `[{"type":"time","validUntil":1700000000}]`},
+		{name: "time, last second of year 9999", raw: `[{"type":"time","validUntil":253402300799}]`, want: `[{"type":"time","validUntil":253402300799}]`},
 		{name: "time, fields reordered", raw: ` [ { "validUntil" : 5 , "type" : "time" } ] `, want: `[{"type":"time","validUntil":5}]`},
 		{name: "ipv4 cidr", raw: `[{"type":"ip","whitelist":["10.0.0.0/8"]}]`, want: `[{"type":"ip","whitelist":["10.0.0.0/8"]}]`},
 		{name: "ipv4 bare", raw: `[{"type":"ip","whitelist":["192.168.1.7"]}]`, want: `[{"type":"ip","whitelist":["192.168.1.7"]}]`},

@@ -8,8 +8,12 @@ import (
 )
 
 // Mint signs c with key. The caller fills in the claims; Mint only adds a
-// random ID when c has none.
+// random ID when c has none. It refuses caveats that Verify would refuse
+// (CheckCaveats): it signs no token that cannot be used.
 func Mint(c *Claims, key []byte) (string, error) {
+	if err := CheckCaveats(c.Caveats); err != nil {
+		return "", err
+	}
 	if c.ID == "" {
 		c.ID = NewID()
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"math"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -281,6 +282,45 @@ func TestMint(t *testing.T) {
 					t.Errorf("id %q is not fresh and 128-bit", got.ID)
 				}
 				seen[got.ID] = true
+			}
+		})
+	}
+}
+
+// TestMintRefusesBadCaveats: Mint signs no token that Verify would
+// refuse as malformed, however its caveats were built (issue 14,
+// finding 1: a validUntil past year 9999 was signed).
+func TestMintRefusesBadCaveats(t *testing.T) {
+	key := tokens.NewServerKey().SigningKey(tokens.Temporary, "alice", tokens.NewSecret())
+	for _, tc := range []struct {
+		name string
+		cav  tokens.Caveat
+		ok   bool
+	}{
+		{"year 9999", tokens.Caveat{Type: tokens.CaveatTime, ValidUntil: tokens.MaxValidUntil}, true},
+		{"after year 9999", tokens.Caveat{Type: tokens.CaveatTime, ValidUntil: tokens.MaxValidUntil + 1}, false},
+		{"max int64", tokens.Caveat{Type: tokens.CaveatTime, ValidUntil: math.MaxInt64}, false},
+		{"zero", tokens.Caveat{Type: tokens.CaveatTime}, false},
+		{"negative", tokens.Caveat{Type: tokens.CaveatTime, ValidUntil: -1}, false},
+		{"bad address", tokens.Caveat{Type: tokens.CaveatIP, Whitelist: []string{"1.2.3.4.5"}}, false},
+		{"unknown type", tokens.Caveat{Type: "service"}, false},
+		{"address", tokens.Caveat{Type: tokens.CaveatIP, Whitelist: []string{"10.0.0.0/8"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &tokens.Claims{Subject: "alice", Kind: tokens.Temporary, Type: tokens.Access, Generation: 1, Caveats: []tokens.Caveat{tc.cav}}
+			raw, err := tokens.Mint(c, key)
+			if !tc.ok {
+				var ce *tokens.CaveatError
+				if !errors.As(err, &ce) || !errors.Is(err, tokens.ErrBadCaveat) {
+					t.Fatalf("Mint = %q, %v; want a *CaveatError wrapping ErrBadCaveat", raw, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tokens.NewVerifier().Verify(raw, genKey(1, key)); err != nil {
+				t.Fatalf("Verify = %v", err)
 			}
 		})
 	}
