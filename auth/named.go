@@ -13,9 +13,14 @@ import (
 // IssueNamed creates a named token for the subject and returns its record
 // (without the secret) and the serialized token. The name must follow
 // CheckTokenName and be unique among the subject's named tokens
-// (ErrExists); a blocked subject gets ErrUserBlocked.
+// (ErrExists), the caveats well-formed (tokens.CheckCaveats); a blocked
+// subject gets ErrUserBlocked.
 func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ tokens.Type, caveats []tokens.Caveat) (store.NamedToken, string, error) {
 	if err := CheckTokenName(name); err != nil {
+		return store.NamedToken{}, "", err
+	}
+	// Before the record is stored: Mint would refuse them after.
+	if err := tokens.CheckCaveats(caveats); err != nil {
 		return store.NamedToken{}, "", err
 	}
 	sub, _, err := s.subject(ctx, subject)

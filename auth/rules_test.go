@@ -2,8 +2,10 @@ package auth_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/auth"
 )
@@ -131,6 +133,34 @@ func TestDeclaredUserCheck(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.u.Check(); (err != nil) != tc.bad {
 				t.Fatalf("got %v, want an error: %v", err, tc.bad)
+			}
+		})
+	}
+}
+
+// TestCheckTTL: configured durations are positive and at most a century.
+func TestCheckTTL(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    time.Duration
+		ok   bool
+	}{
+		{"a second", time.Second, true},
+		{"a century", auth.MaxTTL, true},
+		{"a century and a nanosecond", auth.MaxTTL + 1, false},
+		{"longest Duration", math.MaxInt64, false},
+		{"zero", 0, false},
+		{"negative", -time.Hour, false},
+		{"shortest Duration", math.MinInt64, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := auth.CheckTTL("session_ttl", tc.d)
+			var ve *auth.ValueError
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("refused: %v", err)
+			case !tc.ok && (!errors.As(err, &ve) || ve.Field != "session_ttl"):
+				t.Fatalf("got %v, want a *ValueError for session_ttl", err)
 			}
 		})
 	}

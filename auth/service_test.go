@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"math"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -268,6 +269,49 @@ func TestIssueTemporaryLimits(t *testing.T) {
 	}
 	if _, err := s.IssueTemporary(ctx, "nobody", tokens.Access, hour()); !errors.Is(err, tokens.ErrSubjectInvalid) {
 		t.Fatalf("unknown user: got %v", err)
+	}
+}
+
+// TestIssueTemporaryMaxTTLHolds: the maximum TTL holds for every integer
+// validUntil and every maximum, however large: no time arithmetic may
+// wrap (time.Unix does from 9223371974719179008 on) or saturate
+// (time.Time.Sub does at 292 years) into accepting.
+func TestIssueTemporaryMaxTTLHolds(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	st := openStore(t)
+	for _, tc := range []struct {
+		name   string
+		maxTTL time.Duration
+		until  int64
+		want   error
+	}{
+		// Past tokens.MaxValidUntil no time caveat is well-formed.
+		{"max int64", auth.DefaultMaxTemporaryTTL, math.MaxInt64, tokens.ErrBadCaveat},
+		{"where time.Unix wraps", auth.DefaultMaxTemporaryTTL, 9223371974719179008, tokens.ErrBadCaveat},
+		{"year 9999", auth.DefaultMaxTemporaryTTL, 253402300799, tokens.ErrTimeCaveatRequired},
+		{"max TTL plus one second", auth.DefaultMaxTemporaryTTL, now.Add(auth.DefaultMaxTemporaryTTL).Unix() + 1, tokens.ErrTimeCaveatRequired},
+		{"exactly the max TTL", auth.DefaultMaxTemporaryTTL, now.Add(auth.DefaultMaxTemporaryTTL).Unix(), nil},
+		{"negative", auth.DefaultMaxTemporaryTTL, -1, tokens.ErrBadCaveat},
+		{"min int64", auth.DefaultMaxTemporaryTTL, math.MinInt64, tokens.ErrBadCaveat},
+		// Sub saturates at the longest Duration, which then never exceeds
+		// a maximum of that length.
+		{"year 9999, longest max TTL", math.MaxInt64, 253402300799, tokens.ErrTimeCaveatRequired},
+		{"max int64, longest max TTL", math.MaxInt64, math.MaxInt64, tokens.ErrBadCaveat},
+		{"negative max TTL", -time.Hour, now.Unix(), tokens.ErrTimeCaveatRequired},
+		{"within the longest max TTL", math.MaxInt64, now.Add(200 * 365 * 24 * time.Hour).Unix(), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := auth.New(st, tokens.NewServerKey(), auth.WithClock(clock), auth.WithMaxTemporaryTTL(tc.maxTTL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			_, err = s.IssueTemporary(ctx, "alice", tokens.Access, []tokens.Caveat{{Type: tokens.CaveatTime, ValidUntil: tc.until}})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
 	}
 }
 

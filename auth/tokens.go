@@ -137,11 +137,16 @@ func (s *Service) signingKey(ctx context.Context, c *tokens.Claims, sub **subjec
 }
 
 // IssueTemporary mints a temporary token for user id. Its caveats must
-// include a time caveat no further away than the maximum TTL.
+// be well-formed (tokens.CheckCaveats) and include a time caveat no
+// further away than the maximum TTL.
 func (s *Service) IssueTemporary(ctx context.Context, id string, typ tokens.Type, caveats []tokens.Caveat) (string, error) {
+	if err := tokens.CheckCaveats(caveats); err != nil {
+		return "", err
+	}
 	now := s.now()
+	// Well-formed time caveats are positive: 0 is none.
 	until := tokens.ValidUntil(caveats)
-	if until == 0 || time.Unix(until, 0).Sub(now) > s.maxTempTTL {
+	if until == 0 || !expiresWithin(until, now, s.maxTempTTL) {
 		return "", fmt.Errorf("%w: max TTL %s", tokens.ErrTimeCaveatRequired, s.maxTempTTL)
 	}
 	sub, _, err := s.subject(ctx, id)
