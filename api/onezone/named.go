@@ -18,17 +18,26 @@ func parseCaveats(w http.ResponseWriter, raw json.RawMessage) ([]tokens.Caveat, 
 		return nil, true
 	}
 	caveats, err := tokens.ParseCaveats(raw)
-	var ce *tokens.CaveatError
-	switch {
-	case errors.As(err, &ce):
-		WriteError(w, newError(http.StatusBadRequest, "badValueCaveat",
-			"Provided caveat is invalid: '"+string(ce.Caveat)+"'.", map[string]any{"caveat": ce.Caveat}))
+	switch e := badCaveat(err); {
+	case e != nil:
+		WriteError(w, e)
 		return nil, false
 	case err != nil:
 		WriteError(w, badData("caveats"))
 		return nil, false
 	}
 	return caveats, true
+}
+
+// badCaveat is Onezone's answer to a caveat no token can carry, or nil
+// if err is not about one.
+func badCaveat(err error) *Error {
+	var ce *tokens.CaveatError
+	if !errors.As(err, &ce) || !errors.Is(err, tokens.ErrBadCaveat) {
+		return nil
+	}
+	return newError(http.StatusBadRequest, "badValueCaveat",
+		"Provided caveat is invalid: '"+string(ce.Caveat)+"'.", map[string]any{"caveat": ce.Caveat})
 }
 
 // tokenSpec decodes a creation request's caveats and type, in Onezone's
@@ -47,8 +56,13 @@ func tokenSpec(w http.ResponseWriter, typeRaw, caveatsRaw json.RawMessage) (toke
 }
 
 // storeError answers a failed named-token operation: missing → 404,
-// taken name → 409, a name against the rule → badValueName.
+// taken name → 409, a name against the rule → badValueName, a caveat
+// no token can carry → badValueCaveat.
 func storeError(w http.ResponseWriter, err error) {
+	if e := badCaveat(err); e != nil {
+		WriteError(w, e)
+		return
+	}
 	switch {
 	case errors.Is(err, auth.ErrBadValue):
 		WriteError(w, errBadName)

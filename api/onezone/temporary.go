@@ -38,7 +38,9 @@ func (h *Handler) createTemporary(w http.ResponseWriter, r *http.Request, _ stri
 		return
 	}
 	tok, err := h.Auth.IssueTemporary(r.Context(), id.ID, typ, caveats)
-	switch {
+	switch e := badCaveat(err); {
+	case e != nil:
+		WriteError(w, e)
 	case errors.Is(err, tokens.ErrTimeCaveatRequired):
 		maxTTL := int64(h.Auth.MaxTemporaryTTL().Seconds())
 		WriteError(w, newError(http.StatusBadRequest, "tokenTimeCaveatRequired",
