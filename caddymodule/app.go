@@ -234,18 +234,21 @@ func (a *App) Provision(ctx caddy.Context) error {
 
 // Validate checks the config.
 func (a *App) Validate() error {
-	if time.Duration(a.TemporaryMaxTTL) <= 0 {
-		return fmt.Errorf("temporary_max_ttl must be positive")
-	}
 	if a.CacheSize <= 0 {
 		return fmt.Errorf("cache_size must be positive")
 	}
-	for name, d := range map[string]caddy.Duration{
-		"session_ttl": a.SessionTTL, "authentication_token_ttl": a.AuthenticationTokenTTL,
-		"reset_token_ttl": a.ResetTokenTTL, "failure_window": a.FailureWindow, "max_staleness": a.MaxStaleness,
+	// In a fixed order, so that a config with two bad durations always
+	// names the same one.
+	for _, d := range [...]struct {
+		name string
+		d    caddy.Duration
+	}{
+		{"temporary_max_ttl", a.TemporaryMaxTTL}, {"session_ttl", a.SessionTTL},
+		{"authentication_token_ttl", a.AuthenticationTokenTTL}, {"reset_token_ttl", a.ResetTokenTTL},
+		{"failure_window", a.FailureWindow}, {"max_staleness", a.MaxStaleness},
 	} {
-		if d <= 0 {
-			return fmt.Errorf("%s must be positive", name)
+		if err := auth.CheckTTL(d.name, time.Duration(d.d)); err != nil {
+			return err
 		}
 	}
 	if a.PasswordMinLength < 1 || a.PasswordMinClasses < 1 || a.PasswordMinClasses > 4 ||

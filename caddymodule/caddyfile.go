@@ -1,8 +1,10 @@
 package caddymodule
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -12,6 +14,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/tokengate/tokengate/api/caller"
+	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/pages"
 )
 
@@ -114,9 +117,9 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			a.FailureBudget = n
 			if len(args) == 2 {
-				dur, err := caddy.ParseDuration(args[1])
-				if err != nil || dur <= 0 {
-					return d.Errf("bad failure_budget window %q", args[1])
+				dur, err := checkedDuration("failure_budget window", args[1])
+				if err != nil {
+					return d.Err(err.Error())
 				}
 				a.FailureWindow = caddy.Duration(dur)
 			}
@@ -183,19 +186,35 @@ func parseStore(d *caddyfile.Dispenser, a *App) error {
 	return nil
 }
 
-// parseDuration reads the option's one argument as a positive duration.
+// parseDuration reads the option's one argument as a duration that
+// auth.CheckTTL accepts.
 func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	opt := d.Val()
 	var s string
 	if !d.AllArgs(&s) {
 		return d.ArgErr()
 	}
-	dur, err := caddy.ParseDuration(s)
-	if err != nil || dur <= 0 {
-		return d.Errf("bad %s %q: want a positive duration", opt, s)
+	dur, err := checkedDuration(opt, s)
+	if err != nil {
+		return d.Err(err.Error())
 	}
 	*dst = caddy.Duration(dur)
 	return nil
+}
+
+// checkedDuration parses s as Caddy does (days included) and checks it
+// with auth.CheckTTL; an error names opt and says what is wanted. Caddy
+// refuses what time.Duration cannot hold (292 years) with only "invalid
+// duration": the message says the bound.
+func checkedDuration(opt, s string) (time.Duration, error) {
+	dur, err := caddy.ParseDuration(s)
+	if err == nil {
+		err = auth.CheckTTL(opt, dur)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bad %s %q: want a positive duration of at most %s (100 years)", opt, s, auth.MaxTTL)
+	}
+	return dur, nil
 }
 
 // parseInt reads the option's one argument as a positive integer.

@@ -56,6 +56,13 @@ func TestGlobalOption(t *testing.T) {
 		{"bad duration", "tokengate {\n\ttemporary_max_ttl soon\n}", `!bad temporary_max_ttl`},
 		{"negative duration", "tokengate {\n\ttemporary_max_ttl -1h\n}", `!bad temporary_max_ttl`},
 		{"bad session ttl", "tokengate {\n\tsession_ttl 0s\n}", `!bad session_ttl`},
+		// Issue 14, finding 1: past time.Duration, or past a century.
+		{"duration past time.Duration", "tokengate {\n\ttemporary_max_ttl 99999999999h\n}",
+			`!bad temporary_max_ttl "99999999999h": want a positive duration of at most 876000h0m0s (100 years)`},
+		{"days past time.Duration", "tokengate {\n\tsession_ttl 1e300d\n}", `!bad session_ttl "1e300d": want a positive duration`},
+		{"a century and an hour", "tokengate {\n\treset_token_ttl 876001h\n}", `!bad reset_token_ttl "876001h"`},
+		{"a century", "tokengate {\n\ttemporary_max_ttl 36500d\n}", `{"temporary_max_ttl":3153600000000000000}`},
+		{"window past time.Duration", "tokengate {\n\tfailure_budget 5 99999999999h\n}", `!bad failure_budget window "99999999999h"`},
 		{"bad size", "tokengate {\n\tcache_size lots\n}", `!bad cache_size`},
 		{"user without password", "tokengate {\n\tuser bob {\n\t\tname Bob\n\t}\n}", `!password hash required`},
 		{"password not a hash", "tokengate {\n\tuser bob {\n\t\tpassword hunter2\n\t}\n}", `!must be a hash from caddy hash-password`},
