@@ -101,7 +101,7 @@ type DeclaredUser struct {
 }
 
 // Check applies the rules every user has, and requires a supported
-// password hash.
+// password hash within the bounds of CheckHash.
 func (d DeclaredUser) Check() error {
 	if err := CheckUserID("id", d.ID); err != nil {
 		return err
@@ -112,7 +112,10 @@ func (d DeclaredUser) Check() error {
 	if d.PasswordHash == "" {
 		return fmt.Errorf("user %s: password hash required", d.ID)
 	}
-	if err := CheckHash(d.PasswordHash); err != nil {
+	switch err := CheckHash(d.PasswordHash); {
+	case errors.Is(err, ErrHashCost):
+		return fmt.Errorf("user %s: %w", d.ID, err)
+	case err != nil:
 		return fmt.Errorf("user %s: password must be a hash from caddy hash-password: %w", d.ID, err)
 	}
 	return nil

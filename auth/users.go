@@ -53,7 +53,11 @@ func (s *Service) hash(ctx context.Context, p Password) (string, error) {
 	case p.Plain != nil:
 		return s.HashPassword(ctx, *p.Plain)
 	case p.Hash != nil:
-		if err := CheckHash(*p.Hash); err != nil {
+		var ce *HashCostError
+		switch err := CheckHash(*p.Hash); {
+		case errors.As(err, &ce):
+			return "", &ValueError{"password_hash", "costs too much to check: " + ce.Detail}
+		case err != nil:
 			return "", &ValueError{"password_hash", "must be a hash from caddy hash-password: " + err.Error()}
 		}
 		return *p.Hash, nil
