@@ -130,6 +130,13 @@ func TestUserRoutes(t *testing.T) {
 			body: `{"id":"bob","password":"pw","password_hash":"` + hash + `"}`, status: 400, msg: "cannot both be given"},
 		{name: "create with a bad hash", method: "POST", path: "/tokengate/users", body: `{"id":"bob","password_hash":"plain"}`,
 			status: 400, msg: "password_hash must be a hash from caddy hash-password", check: gone("bob")},
+		// Issue 14, finding 2: a hash whose check would take 4 TiB.
+		{name: "create with a costly hash", method: "POST", path: "/tokengate/users",
+			body:   `{"id":"bob","password_hash":"$argon2id$v=19$m=4294967295,t=1,p=1$+3WVTYE4cI8lRSn/xyVmyg$T+8ngZLt1xpTJlxmqjCc+rtSqlLbEOp61CciE20avvw"}`,
+			status: 400, msg: "password_hash costs too much to check: argon2id m=4294967295,t=1,p=1 is over m=1048576", check: gone("bob")},
+		{name: "create with a costly bcrypt hash", method: "POST", path: "/tokengate/users",
+			body:   `{"id":"bob","password_hash":"` + strings.Replace(hash, "$04$", "$31$", 1) + `"}`,
+			status: 400, msg: "password_hash costs too much to check: bcrypt cost 31 is over 16", check: gone("bob")},
 		{name: "create with a weak password", method: "POST", path: "/tokengate/users", body: `{"id":"bob","password":"short"}`,
 			status: 400, msg: "password too weak: The password must be at least 10 characters long."},
 		{name: "create with an empty password", method: "POST", path: "/tokengate/users", body: `{"id":"bob","password":""}`,
@@ -180,6 +187,9 @@ func TestUserRoutes(t *testing.T) {
 		{name: "patch to a taken username", method: "PATCH", path: "/tokengate/users/alice", body: `{"username":"carol"}`,
 			status: 409, msg: `username "carol" is taken by user "carol"`},
 		{name: "patch to its own username", method: "PATCH", path: "/tokengate/users/alice", body: `{"username":"alice"}`, status: 200},
+		{name: "patch a costly hash", method: "PATCH", path: "/tokengate/users/alice",
+			body:   `{"password_hash":"$argon2id$v=19$m=47104,t=1,p=255$+3WVTYE4cI8lRSn/xyVmyg$T+8ngZLt1xpTJlxmqjCc+rtSqlLbEOp61CciE20avvw"}`,
+			status: 400, msg: "password_hash costs too much to check: argon2id m=47104,t=1,p=255"},
 		{name: "patch a password of 73 bytes", method: "PATCH", path: "/tokengate/users/alice",
 			body: `{"password":"` + strings.Repeat("p", 72) + `1"}`, status: 400, msg: "at most 72 bytes"},
 

@@ -9,10 +9,11 @@ import (
 	"github.com/caddyserver/caddy/v2"
 )
 
-// TestAppDurations: every duration of a JSON config is positive and at
+// TestAppValidate: every duration of a JSON config is positive and at
 // most auth.MaxTTL, and one past what time.Duration holds is refused
-// when the config is decoded (issue 14, finding 1).
-func TestAppDurations(t *testing.T) {
+// when the config is decoded (issue 14, finding 1); a declared user's
+// hash is within auth's bounds (finding 2).
+func TestAppValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name, config string
 		want         string // substring of the error; "" for none
@@ -26,6 +27,9 @@ func TestAppDurations(t *testing.T) {
 		{"past int64", `{"failure_window":9223372036854775808}`, "cannot unmarshal"},
 		{"negative", `{"max_staleness":-1}`, "max_staleness must be positive"},
 		{"negative handoff", `{"authentication_token_ttl":"-1s"}`, "authentication_token_ttl must be positive"},
+		// Issue 14, finding 2.
+		{"costly hash", `{"users":[{"id":"alice","password":"$argon2id$v=19$m=47104,t=11,p=1$+3WVTYE4cI8lRSn/xyVmyg$T+8ngZLt1xpTJlxmqjCc+rtSqlLbEOp61CciE20avvw"}]}`,
+			"users[0]: user alice: password hash costs too much to check: argon2id m=47104,t=11,p=1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := provisionJSON(t, tc.config)

@@ -66,6 +66,11 @@ func TestGlobalOption(t *testing.T) {
 		{"bad size", "tokengate {\n\tcache_size lots\n}", `!bad cache_size`},
 		{"user without password", "tokengate {\n\tuser bob {\n\t\tname Bob\n\t}\n}", `!password hash required`},
 		{"password not a hash", "tokengate {\n\tuser bob {\n\t\tpassword hunter2\n\t}\n}", `!must be a hash from caddy hash-password`},
+		// Issue 14, finding 2: one wrong password against these killed Caddy.
+		{"costly argon2id hash", "tokengate {\n\tuser alice {\n\t\tpassword $argon2id$v=19$m=4294967295,t=1,p=1$+3WVTYE4cI8lRSn/xyVmyg$T+8ngZLt1xpTJlxmqjCc+rtSqlLbEOp61CciE20avvw\n\t}\n}",
+			`!user alice: password hash costs too much to check: argon2id m=4294967295,t=1,p=1 is over m=1048576 (KiB, 1 GiB), t=10 or p=16`},
+		{"costly bcrypt hash", "tokengate {\n\tuser alice {\n\t\tpassword " + strings.Replace(hash, "$04$", "$17$", 1) + "\n\t}\n}",
+			`!user alice: password hash costs too much to check: bcrypt cost 17 is over 16`},
 		{"unknown user option", "tokengate {\n\tuser bob {\n\t\tpassword " + hash + "\n\t\tshoe 9\n\t}\n}", `!unrecognized user option "shoe"`},
 		{"key without value", "tokengate {\n\tkey\n}", `!wrong argument count`},
 	} {
