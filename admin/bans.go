@@ -37,7 +37,7 @@ func (rq *request) liftBan(args []string) error {
 	if !strings.HasPrefix(key, "ip:") && !strings.HasPrefix(key, "user:") {
 		return errorf(http.StatusBadRequest, nil, "ban key must be ip:<address> or user:<id>")
 	}
-	if err := rq.svc.LiftBan(rq.r.Context(), key); err != nil {
+	if _, err := rq.svc.LiftBan(rq.r.Context(), key); err != nil {
 		return serviceError(err, "ban")
 	}
 	return rq.noContent()

@@ -249,9 +249,9 @@ func (b *brokenStore) Counters(ctx context.Context, now time.Time) ([]store.Coun
 	return b.Store.Counters(ctx, now)
 }
 
-func (b *brokenStore) ClearCounter(ctx context.Context, key string) error {
+func (b *brokenStore) ClearCounter(ctx context.Context, key string, now time.Time) error {
 	if err := b.fail(ctx); err != nil {
 		return err
 	}
-	return b.Store.ClearCounter(ctx, key)
+	return b.Store.ClearCounter(ctx, key, now)
 }

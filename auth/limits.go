@@ -189,14 +189,6 @@ func (s *Service) Bans(ctx context.Context) ([]store.Counter, error) {
 	return out, nil
 }
 
-// LiftBan forgets a key's failures.
-func (s *Service) LiftBan(ctx context.Context, key string) error {
-	if err := s.store.ClearCounter(ctx, key); err != nil {
-		return s.storeErr(err)
-	}
-	return nil
-}
-
 // IsTooManyFailures returns the budget error in err, if any.
 func IsTooManyFailures(err error) (*ErrTooManyFailures, bool) {
 	var e *ErrTooManyFailures

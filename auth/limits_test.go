@@ -58,7 +58,7 @@ func TestBudgetWindow(t *testing.T) {
 	for range 3 {
 		s.Failed(ctx, ipB)
 	}
-	if err := s.LiftBan(ctx, ipB); err != nil {
+	if _, err := s.LiftBan(ctx, ipB); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Admit(ctx, ipB); err != nil {

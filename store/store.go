@@ -247,8 +247,10 @@ type Store interface {
 	Counter(ctx context.Context, key string, now time.Time) (Counter, error)
 	// Counters lists the counters whose windows are still open.
 	Counters(ctx context.Context, now time.Time) ([]Counter, error)
-	// ClearCounter forgets key's failures.
-	ClearCounter(ctx context.Context, key string) error
+	// ClearCounter forgets key's failures: ErrNotFound if it had none
+	// in a window open at now (a counter whose window is over is
+	// removed all the same).
+	ClearCounter(ctx context.Context, key string, now time.Time) error
 
 	// PurgeExpired removes sessions, handoff and reset tokens and
 	// counters that expired before now, and returns how many.

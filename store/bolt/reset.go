@@ -178,8 +178,19 @@ func (s *Store) Counters(ctx context.Context, now time.Time) ([]store.Counter, e
 	return out, err
 }
 
-func (s *Store) ClearCounter(ctx context.Context, key string) error {
-	return s.update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketCounters).Delete([]byte(key)) })
+func (s *Store) ClearCounter(ctx context.Context, key string, now time.Time) error {
+	var open bool
+	err := s.update(func(tx *bbolt.Tx) error {
+		// Undecodable is no counter, as Counter reads it.
+		var c store.Counter
+		open = getJSON(tx, bucketCounters, key, &c) == nil && now.Before(c.Until)
+		// Expired or not: an error here would roll the delete back.
+		return tx.Bucket(bucketCounters).Delete([]byte(key))
+	})
+	if err == nil && !open {
+		return store.ErrNotFound
+	}
+	return err
 }
 
 func putJSON(tx *bbolt.Tx, bucket []byte, key string, v any) error {

@@ -343,9 +343,9 @@ func (o *observed) Counters(ctx context.Context, now time.Time) (_ []store.Count
 	return o.Store.Counters(ctx, now)
 }
 
-func (o *observed) ClearCounter(ctx context.Context, key string) (err error) {
+func (o *observed) ClearCounter(ctx context.Context, key string, now time.Time) (err error) {
 	defer o.done(opClearCounter, o.now(), &err)
-	err = o.Store.ClearCounter(ctx, key)
+	err = o.Store.ClearCounter(ctx, key, now)
 	o.changed(err, noRevocation, "brute-force ban lifted", zap.String("key", key))
 	return err
 }

@@ -328,9 +328,27 @@ func openCounter(key string, v []any, now time.Time) store.Counter {
 	return c
 }
 
-func (r *Store) ClearCounter(ctx context.Context, key string) error {
-	if err := r.c.Del(ctx, r.counterKey(key)).Err(); err != nil {
-		return unavailable(err)
+// clearScript deletes a counter and says whether its window was open
+// at ARGV now (sortable), in one step: a window closing meanwhile cannot
+// make the answer wrong.
+var clearScript = goredis.NewScript(`
+local u = redis.call('HGET', KEYS[1], 'until')
+redis.call('DEL', KEYS[1])
+if u and ARGV[1] < u then
+  return {'ok'}
+end
+return {'none'}
+`)
+
+func (r *Store) ClearCounter(ctx context.Context, key string, now time.Time) error {
+	status, _, err := r.run(ctx, clearScript, []string{r.counterKey(key)}, sortable(now))
+	switch {
+	case err != nil:
+		return err
+	case status == "none":
+		return store.ErrNotFound
+	case status != "ok":
+		return unexpected(status)
 	}
 	return nil
 }

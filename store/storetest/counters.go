@@ -3,6 +3,7 @@ package storetest
 // Brute-force counters and purging what expired.
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -59,17 +60,31 @@ func cfCounters(t *testing.T, open Opener) {
 	if got := keys(T0.Add(w + 10*time.Second)); !slices.Equal(got, []string{"k=1"}) {
 		t.Fatalf("Counters after j's window = %v", got)
 	}
-	if err := s.ClearCounter(ctx, "k"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ClearCounter(ctx, "none"); err != nil {
+	at := T0.Add(w + time.Second)
+	if err := s.ClearCounter(ctx, "k", at); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := s.Counter(ctx, "k", T0.Add(w)); err != nil || c.Count != 0 {
 		t.Fatalf("Counter after ClearCounter = %+v, %v", c, err)
 	}
-	if got := keys(T0.Add(w + time.Second)); !slices.Equal(got, []string{"j=1"}) {
+	if got := keys(at); !slices.Equal(got, []string{"j=1"}) {
 		t.Fatalf("Counters after ClearCounter = %v", got)
+	}
+	// Nothing to clear is ErrNotFound (issue 14, finding 3: the admin
+	// API said "lifted" for any key): a key never counted, one cleared
+	// already, and one whose window is over.
+	for _, tc := range []struct {
+		key string
+		now time.Time
+	}{{"none", at}, {"k", at}, {"j", T0.Add(w + 10*time.Second)}} {
+		if err := s.ClearCounter(ctx, tc.key, tc.now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("ClearCounter(%s) = %v, want ErrNotFound", tc.key, err)
+		}
+	}
+	// The expired one is gone even so: asked about an earlier time,
+	// when it was open, the store no longer has it.
+	if got := keys(at); len(got) != 0 {
+		t.Fatalf("Counters after clearing an expired counter = %v", got)
 	}
 }
 
@@ -157,7 +172,7 @@ func cfTakeReturn(t *testing.T, open Opener) {
 	}
 	// Returning what a cleared counter held does nothing.
 	c, _, _ := s.Take(ctx, "other", 5, time.Hour, T0)
-	if err := s.ClearCounter(ctx, "other"); err != nil {
+	if err := s.ClearCounter(ctx, "other", T0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Return(ctx, c); err != nil {

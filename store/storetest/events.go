@@ -71,7 +71,7 @@ func cfEvents(t *testing.T, open Opener) {
 				s.CreateHandoff(ctx, store.Handoff{Digest: "ha", Subject: "alice", CreatedAt: T0, ExpiresAt: T0.Add(time.Hour)}),
 				s.CreateReset(ctx, cfReset("ra", "alice", T0, time.Hour)),
 				Err(s.Fail(ctx, "k", time.Minute, T0)),
-				s.ClearCounter(ctx, "k"),
+				s.ClearCounter(ctx, "k", T0),
 				Err(s.PurgeExpired(ctx, T0)))
 		}},
 	} {

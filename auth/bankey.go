@@ -1,0 +1,78 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/tokengate/tokengate/store"
+)
+
+// BanKey reads a key as an operator gives it to lift a ban:
+// "ip:<address>", a bare address, "user:<name>", or exactly what Bans
+// lists, and returns the key the failures are counted under. An
+// address is parsed and named by ClientKey, as a client's failures are
+// counted: every spelling of it (2001:db8:0:0::1, ::ffff:192.0.2.1)
+// lifts the one counter, with the grouping by network that counts it.
+// A user key is the name someone signed in with, as typed, and is kept
+// as it is; so is "ip:<network>", as Bans lists the key of a group of
+// addresses. Anything else is a *ValueError for "ban key".
+func (s *Service) BanKey(key string) (string, error) {
+	keys, err := s.banKeys(key)
+	if err != nil {
+		return "", err
+	}
+	return keys[0], nil
+}
+
+// banKeys returns the key BanKey reads and, if key is spelled as a key
+// ("ip:…") and otherwise, key as well: a counter made before ClientKey
+// grouped or unmapped addresses as it does now is under the key Bans
+// listed for it until its window ends.
+func (s *Service) banKeys(key string) ([]string, error) {
+	if name, ok := strings.CutPrefix(key, "user:"); ok {
+		if name == "" {
+			return nil, &ValueError{"ban key", "user:<name> needs a name"}
+		}
+		return []string{UserKey(name)}, nil
+	}
+	rest, listed := strings.CutPrefix(key, "ip:")
+	if a, err := netip.ParseAddr(rest); err == nil {
+		keys := []string{s.ClientKey(a)}
+		if listed && key != keys[0] {
+			keys = append(keys, key)
+		}
+		return keys, nil
+	}
+	// Only as listed: a bare network is not an address to lift.
+	if p, err := netip.ParsePrefix(rest); err == nil && listed {
+		return []string{IPKey(p.Masked().String())}, nil
+	}
+	return nil, &ValueError{"ban key", "must be ip:<address>, an address or user:<name>"}
+}
+
+// LiftBan forgets the failures counted against a key, given as BanKey
+// reads it, and returns the key it lifted. ErrNotFound if there are
+// none in an open window: nothing was lifted.
+func (s *Service) LiftBan(ctx context.Context, key string) (string, error) {
+	keys, err := s.banKeys(key)
+	if err != nil {
+		return "", err
+	}
+	now, lifted := s.now(), ""
+	for _, k := range keys {
+		switch err := s.store.ClearCounter(ctx, k, now); {
+		case err == nil && lifted == "":
+			lifted = k
+		case err == nil:
+		case !errors.Is(err, store.ErrNotFound):
+			return "", s.storeErr(err)
+		}
+	}
+	if lifted == "" {
+		return keys[0], fmt.Errorf("%w: no failures counted for %s", ErrNotFound, keys[0])
+	}
+	return lifted, nil
+}
