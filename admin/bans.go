@@ -1,9 +1,11 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/tokengate/tokengate/auth"
 )
 
 // Ban is a client or user past its brute-force budget, as the API shows
@@ -30,15 +32,17 @@ func (rq *request) listBans(_ []string) error {
 	return rq.reply(http.StatusOK, out)
 }
 
-// DELETE /tokengate/bans/{key} → 204: forget the failures of "ip:<addr>"
-// or "user:<id>".
+// DELETE /tokengate/bans/{key} → 200 {"key"}: forget the failures of
+// "ip:<addr>", a bare address or "user:<id>", spelled in any way
+// auth.Service.BanKey reads, and name the key lifted; 404 if none are
+// counted.
 func (rq *request) liftBan(args []string) error {
-	key := args[0]
-	if !strings.HasPrefix(key, "ip:") && !strings.HasPrefix(key, "user:") {
-		return errorf(http.StatusBadRequest, nil, "ban key must be ip:<address> or user:<id>")
-	}
-	if _, err := rq.svc.LiftBan(rq.r.Context(), key); err != nil {
+	key, err := rq.svc.LiftBan(rq.r.Context(), args[0])
+	switch {
+	case errors.Is(err, auth.ErrNotFound):
+		return errorf(http.StatusNotFound, err, "no failures counted for %s: nothing to lift", key)
+	case err != nil:
 		return serviceError(err, "ban")
 	}
-	return rq.noContent()
+	return rq.reply(http.StatusOK, map[string]string{"key": key})
 }

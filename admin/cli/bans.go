@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 
 	"github.com/tokengate/tokengate/admin"
+	"github.com/tokengate/tokengate/auth"
 )
 
 // bans list
@@ -30,16 +32,26 @@ func bansList(c *client, _ []string) error {
 	return tw.Flush()
 }
 
-// bans lift <ip-or-user>: an argument that parses as an IP address is a
-// client; anything else a user id.
+// bans lift <key>: a key as bans list prints it (ip:…, user:…), an IP
+// address in any spelling, or else a user id. It prints the key the
+// admin API lifted, and fails (with the API's one line) when the key
+// has no failures to lift.
 func bansLift(c *client, args []string) error {
-	key := "user:" + args[0]
-	if _, err := netip.ParseAddr(args[0]); err == nil {
-		key = "ip:" + args[0]
+	key := args[0]
+	if _, err := netip.ParseAddr(key); err != nil && !strings.HasPrefix(key, "ip:") && !strings.HasPrefix(key, "user:") {
+		key = auth.UserKey(key)
 	}
-	if _, err := c.call(http.MethodDelete, admin.Prefix+"bans/"+url.PathEscape(key), nil); err != nil || c.json {
+	b, err := c.call(http.MethodDelete, admin.Prefix+"bans/"+url.PathEscape(key), nil)
+	if err != nil || c.json {
+		if err == nil {
+			err = c.raw(b)
+		}
 		return err
 	}
-	_, err := fmt.Fprintf(c.out, "lifted %s\n", key)
+	var lifted struct{ Key string }
+	if err := decode(b, &lifted); err != nil || lifted.Key == "" {
+		return fmt.Errorf("unexpected answer from the admin API: %s", b)
+	}
+	_, err = fmt.Fprintf(c.out, "lifted %s\n", lifted.Key)
 	return err
 }

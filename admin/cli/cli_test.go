@@ -245,11 +245,44 @@ func TestCommands(t *testing.T) {
 				t.Fatalf("output %q", out)
 			}
 		}},
-		{name: "bans lift a user", args: []string{"bans", "lift", "alice"}, check: func(t *testing.T, out string) {
-			if out != "lifted user:alice\n" {
-				t.Fatalf("output %q", out)
-			}
-		}},
+		// Issue 14, finding 3: nothing to lift is a failure, not "lifted".
+		{name: "bans lift it again", args: []string{"bans", "lift", "203.0.113.7"},
+			stderr: "caddy tokengate: no failures counted for ip:203.0.113.7: nothing to lift\n"},
+		{name: "bans lift a user with no failures", args: []string{"bans", "lift", "alice"},
+			stderr: "caddy tokengate: no failures counted for user:alice: nothing to lift\n"},
+		{name: "bans lift a user", args: []string{"bans", "lift", "alice"}, setup: failed("user:alice"),
+			check: func(t *testing.T, out string) {
+				if out != "lifted user:alice\n" {
+					t.Fatalf("output %q", out)
+				}
+			}},
+		// An IPv6 client counts per /64.
+		{name: "bans lift as bans list prints it", args: []string{"bans", "lift", "ip:2001:db8::/64"}, setup: failed("ip:2001:db8::/64"),
+			check: func(t *testing.T, out string) {
+				if out != "lifted ip:2001:db8::/64\n" {
+					t.Fatalf("output %q", out)
+				}
+			}},
+		{name: "bans lift an address of it", args: []string{"bans", "lift", "2001:db8:0:0::1"}, setup: failed("ip:2001:db8::/64"),
+			check: func(t *testing.T, out string) {
+				if out != "lifted ip:2001:db8::/64\n" {
+					t.Fatalf("output %q", out)
+				}
+			}},
+		{name: "bans lift --json", args: []string{"bans", "lift", "203.0.113.7", "--json"}, setup: failed("ip:203.0.113.7"),
+			check: func(t *testing.T, out string) {
+				if out != `{"key":"ip:203.0.113.7"}`+"\n" {
+					t.Fatalf("output %q", out)
+				}
+			}},
+		{name: "bans lift a mapped address", args: []string{"bans", "lift", "::ffff:203.0.113.7"}, setup: failed("ip:203.0.113.7"),
+			check: func(t *testing.T, out string) {
+				if out != "lifted ip:203.0.113.7\n" {
+					t.Fatalf("output %q", out)
+				}
+			}},
+		{name: "bans lift a bad key", args: []string{"bans", "lift", "ip:nonsense"},
+			stderr: "caddy tokengate: ban key must be ip:<address>, an address or user:<name>\n"},
 		{name: "too many arguments", args: []string{"user", "show", "a", "b"},
 			stderr: "caddy tokengate: caddy tokengate user show takes 1 argument(s), got 2; usage: caddy tokengate user show <id> [flags]\n"},
 		{name: "unknown subcommand", args: []string{"user", "rename"}, stderr: `caddy tokengate: unknown command "rename" for "caddy tokengate user"` + "\n"},
@@ -271,6 +304,16 @@ func TestCommands(t *testing.T) {
 			}
 			tc.check(t, out)
 		})
+	}
+}
+
+// failed counts one failure against key (the server's budget is 1).
+func failed(key string) func(*testing.T, *server) {
+	return func(t *testing.T, s *server) {
+		t.Helper()
+		if _, err := s.svc.Failed(context.Background(), key); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -37,6 +37,9 @@ admin API can do all of this: keep it on loopback or a unix socket.
   token named delete <user> <token-id>
   revoke <user>        revoke all of the user's temporary tokens
   generation <user>    the user's temporary-token generation
+  bans list
+  bans lift <key>      a key as bans list prints it, an IP address, or a
+                       user id; fails if no failures are counted for it
 
 A user added without a password cannot use Basic authentication, only
 the tokens issued to it. Prefer --password-stdin to --password, which
@@ -106,7 +109,7 @@ func setUpCommand(cmd *cobra.Command) {
 	bans := group("bans", "See and lift brute-force blocks")
 	bans.AddCommand(
 		leaf("list", "List clients and users past their failure budget", 0, bansList),
-		leaf("lift <ip-or-user>", "Forget the failures of a client IP or a user", 1, bansLift),
+		leaf("lift <key>", "Forget the failures of a key as bans list prints it, a client IP or a user", 1, bansLift),
 	)
 
 	cmd.AddCommand(
