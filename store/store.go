@@ -248,8 +248,8 @@ type Store interface {
 	// Counters lists the counters whose windows are still open.
 	Counters(ctx context.Context, now time.Time) ([]Counter, error)
 	// ClearCounter forgets key's failures: ErrNotFound if it had none
-	// in a window open at now (a counter whose window is over is
-	// removed all the same).
+	// in a window open at now (a counter whose window is over, or whose
+	// places were all given back, is removed all the same).
 	ClearCounter(ctx context.Context, key string, now time.Time) error
 
 	// PurgeExpired removes sessions, handoff and reset tokens and

@@ -181,9 +181,10 @@ func (s *Store) Counters(ctx context.Context, now time.Time) ([]store.Counter, e
 func (s *Store) ClearCounter(ctx context.Context, key string, now time.Time) error {
 	var open bool
 	err := s.update(func(tx *bbolt.Tx) error {
-		// Undecodable is no counter, as Counter reads it.
+		// Undecodable is no counter, as Counter reads it; one whose
+		// places were all given back holds no failure.
 		var c store.Counter
-		open = getJSON(tx, bucketCounters, key, &c) == nil && now.Before(c.Until)
+		open = getJSON(tx, bucketCounters, key, &c) == nil && now.Before(c.Until) && c.Count > 0
 		// Expired or not: an error here would roll the delete back.
 		return tx.Bucket(bucketCounters).Delete([]byte(key))
 	})

@@ -328,13 +328,13 @@ func openCounter(key string, v []any, now time.Time) store.Counter {
 	return c
 }
 
-// clearScript deletes a counter and says whether its window was open
-// at ARGV now (sortable), in one step: a window closing meanwhile cannot
-// make the answer wrong.
+// clearScript deletes a counter and says whether it held failures in a
+// window open at ARGV now (sortable), in one step: a window closing or a
+// place given back meanwhile cannot make the answer wrong.
 var clearScript = goredis.NewScript(`
-local u = redis.call('HGET', KEYS[1], 'until')
+local v = redis.call('HMGET', KEYS[1], 'until', 'n')
 redis.call('DEL', KEYS[1])
-if u and ARGV[1] < u then
+if v[1] and ARGV[1] < v[1] and tonumber(v[2] or '0') > 0 then
   return {'ok'}
 end
 return {'none'}

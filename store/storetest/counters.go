@@ -72,11 +72,19 @@ func cfCounters(t *testing.T, open Opener) {
 	}
 	// Nothing to clear is ErrNotFound (issue 14, finding 3: the admin
 	// API said "lifted" for any key): a key never counted, one cleared
-	// already, and one whose window is over.
+	// already, one whose window is over, and one whose every place was
+	// given back (a right password after a reservation).
+	held, _, err := s.Take(ctx, "returned", 5, w, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Return(ctx, held); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		key string
 		now time.Time
-	}{{"none", at}, {"k", at}, {"j", T0.Add(w + 10*time.Second)}} {
+	}{{"none", at}, {"k", at}, {"j", T0.Add(w + 10*time.Second)}, {"returned", at}} {
 		if err := s.ClearCounter(ctx, tc.key, tc.now); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("ClearCounter(%s) = %v, want ErrNotFound", tc.key, err)
 		}
