@@ -172,6 +172,7 @@ func BenchmarkLoginDuringGuessFlood(b *testing.B) {
 // 25 parallel sign-in form posts with wrong passwords from one client get
 // at most the budget's worth of password checks, the rest the form's 429.
 func TestParallelFormGuessesHoldTheBudget(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	cfg := pagesSite
 	cfg.Global = []string{trustLoopbackProxy}
@@ -206,6 +207,7 @@ func TestParallelFormGuessesHoldTheBudget(t *testing.T) {
 // The addresses of one IPv6 /64 share one budget, and an IPv4-mapped
 // address shares its IPv4 address's (finding 6).
 func TestBudgetPerIPv6Prefix(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, bruteSite)
 	for i := range bruteBudget {

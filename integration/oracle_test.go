@@ -66,6 +66,7 @@ func TestNoOracleForForgedTokens(t *testing.T) {
 // such requests leave the visitor's session alone is tested at the
 // package, api/unleash TestOtherSitesCostNothing.)
 func TestOtherSitesCostVisitorsNothing(t *testing.T) {
+	bothStores(t)
 	t.Parallel()
 	c := newCaddy(t, bruteSite)
 	base := c.site(0)
