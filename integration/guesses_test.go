@@ -97,23 +97,40 @@ func TestParallelGuessesAcrossInstances(t *testing.T) {
 
 // BenchmarkLoginDuringGuessFlood measures a correct login from one client
 // (median of 15) without and with another client flooding wrong
-// passwords over 15 connections with no budget to stop it. That client's
-// checks wait in a lane of their own, so another client's check waits for
-// at most one of them (TestQueueFairAcrossClients proves the order); the
-// ratio is the number to watch: the target is at most 2×.
+// passwords over 15 connections. That client's checks wait in a lane of
+// their own, so another client's check waits for at most one of them
+// (TestQueueFairAcrossClients proves the order); the ratio is the number
+// to watch: the target is at most 2×. Cases: the flood stopped by
+// the default budget after 10 checks, and with no budget to stop it at
+// password_concurrency 1 (the default on 2 cores) and 2.
 //
 // The flood's own client runs on the same cores as Caddy here, so the
 // ratio is pessimistic for a server whose attacker is elsewhere.
 //
 //	go test -run '^$' -bench BenchmarkLoginDuringGuessFlood -benchtime 1x ./integration
 func BenchmarkLoginDuringGuessFlood(b *testing.B) {
-	const floodConcurrency = 2 // password_concurrency; 1, the default on 2 cores, measures 2.2-2.5×
 	h, err := bcrypt.GenerateFromPassword([]byte("flood-pw-1"), floodCost)
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := floodSite(string(h))
-	cfg.App = append(slices.Clone(cfg.App[:len(cfg.App)-1]), "password_concurrency "+strconv.Itoa(floodConcurrency))
+	for _, tc := range []struct {
+		name   string
+		app    []string
+		checks int // password checks that show the flood is under way
+	}{
+		{"budget-10/concurrency-1", []string{"failure_budget 10 5m", "password_concurrency 1"}, 10},
+		{"no-budget/concurrency-1", []string{"failure_budget 1000000000", "password_concurrency 1"}, 40},
+		{"no-budget/concurrency-2", []string{"failure_budget 1000000000", "password_concurrency 2"}, 40},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := floodSite(string(h))
+			cfg.App = append([]string{"temporary_max_ttl 1h"}, tc.app...)
+			floodRatio(b, cfg, tc.checks)
+		})
+	}
+}
+
+func floodRatio(b *testing.B, cfg caddyfile, underWay int) {
 	c := startBenchCaddy(b, cfg)
 	c.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
 	b.Cleanup(c.client.CloseIdleConnections)
@@ -154,8 +171,7 @@ func BenchmarkLoginDuringGuessFlood(b *testing.B) {
 				}
 			})
 		}
-		// The flood is under way once its first checks have run.
-		for deadline := time.Now().Add(10 * time.Second); c.passwordChecks(b) < 40; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); c.passwordChecks(b) < underWay; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				b.Fatal("the flood ran no password checks")
 			}

@@ -128,6 +128,22 @@ func (s *Store) Take(ctx context.Context, key string, limit int, window time.Dur
 // count counts one against key unless limit > 0 and the open window's
 // count has reached it.
 func (s *Store) count(key string, limit int, window time.Duration, now time.Time) (c store.Counter, ok bool, err error) {
+	// A budget already used up is refused from a read: a write
+	// transaction costs an fsync, and a flood of refused guesses must
+	// cost next to nothing. The write below checks again.
+	if limit > 0 {
+		full := false
+		err = s.view(func(tx *bbolt.Tx) error {
+			if getJSON(tx, bucketCounters, key, &c) == nil && now.Before(c.Until) && c.Count >= limit {
+				full = true
+			}
+			return nil
+		})
+		if err != nil || full {
+			return c, false, err
+		}
+		c = store.Counter{}
+	}
 	err = s.update(func(tx *bbolt.Tx) error {
 		if err := getJSON(tx, bucketCounters, key, &c); err != nil || !now.Before(c.Until) {
 			c = store.Counter{Key: key, Until: now.Add(window)}
