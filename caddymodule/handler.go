@@ -149,6 +149,7 @@ func (h *Handler) setup(app *App) error {
 	if h.Service != "" && (strings.Contains(h.Service, "*") || strings.TrimSpace(h.Service) != h.Service) {
 		return fmt.Errorf("service %q: want a name without * or surrounding spaces", h.Service)
 	}
+	h.app.addService(h.Service)
 	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
 		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
 	}
@@ -181,7 +182,7 @@ func (h *Handler) front() *doors {
 			Secure:        h.secure,
 			SessionTTL:    time.Duration(h.app.SessionTTL),
 		}
-		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers}
+		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers, ServiceExists: h.app.serviceExists}
 		d.openpaas = &openpaas.Handler{Auth: a, Callers: d.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
 		d.unleash = &unleash.Handler{Auth: a, Callers: d.callers}
 		if h.Pages != nil {

@@ -38,6 +38,17 @@ func TestGateCaveats(t *testing.T) {
 	}
 	named, _ := r.JSON["token"].(string)
 
+	// No route of this Caddy is gitlab or jira-*: such a token could pass
+	// nowhere, and is not created.
+	for _, path := range []string{tempPath, "/api/v3/onezone/user/tokens/named"} {
+		r := c.do(t, http.MethodPost, plain+path, hdr{"Authorization": basic("alice", alicePassword)},
+			map[string]any{"name": "nowhere", "caveats": []any{timeCav, map[string]any{"type": "service", "whitelist": []string{"gitlab", "jira-*"}}}})
+		wantError(t, r, http.StatusBadRequest, "tokenServiceForbidden")
+		if got := errorDetails(r.JSON)["service"]; got != "gitlab" {
+			t.Errorf("%s: details.service = %v, want gitlab", path, got)
+		}
+	}
+
 	const (
 		readonlyJSON    = `{"type":"data.readonly"}`
 		pathJSON        = `{"type":"data.path","whitelist":["L2RvY3M=","L2ltZy9wdWJsaWMv"]}`
