@@ -212,30 +212,31 @@ func decodePath(s string) (string, error) {
 }
 
 // hasDotSegment reports whether path has a "." or ".." segment. It does
-// not allocate: the gate calls it on every request a data.path caveat
-// checks.
+// not allocate, and skips from dot to dot: the gate calls it on every
+// request a data.path caveat checks.
 func hasDotSegment(path string) bool {
-	for path != "" {
-		i := strings.IndexByte(path, '/')
-		seg := path
-		if i >= 0 {
-			seg, path = path[:i], path[i+1:]
-		} else {
-			path = ""
+	for i := 0; i < len(path); {
+		j := strings.IndexByte(path[i:], '.')
+		if j < 0 {
+			return false
 		}
-		if seg == "." || seg == ".." {
+		i += j
+		end := i + 1
+		if end < len(path) && path[end] == '.' {
+			end++
+		}
+		if (i == 0 || path[i-1] == '/') && (end == len(path) || path[end] == '/') {
 			return true
 		}
+		i = end
 	}
 	return false
 }
 
 // underPath reports whether path is prefix or below it, on segment
-// boundaries: "/a" holds "/a" and "/a/b", not "/ab". Paths with dot
-// segments are under nothing, since the upstream may resolve them
-// elsewhere.
+// boundaries: "/a" holds "/a" and "/a/b", not "/ab".
 func underPath(path, prefix string) bool {
-	if !strings.HasPrefix(path, prefix) || hasDotSegment(path) {
+	if !strings.HasPrefix(path, prefix) {
 		return false
 	}
 	return prefix == "/" || len(path) == len(prefix) || path[len(prefix)] == '/'
@@ -304,7 +305,9 @@ func (c *Caveat) check(r *Request) bool {
 		}
 		return false
 	case CaveatPath:
-		if r.Path == "" {
+		// A path with dot segments is under nothing: the upstream may
+		// resolve it elsewhere.
+		if r.Path == "" || hasDotSegment(r.Path) {
 			return false
 		}
 		for _, p := range c.paths {
