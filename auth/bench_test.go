@@ -116,3 +116,94 @@ func BenchmarkVerifyCold(b *testing.B) {
 		})
 	}
 }
+
+// gateCaveats are the caveat sets BenchmarkAuthenticateHitCaveats and
+// TestAuthenticateHitDoesNotAllocate compare: the time caveat every
+// temporary token has, and that with the caveats the gate checks
+// against the method, path and route.
+func gateCaveats() []struct {
+	name    string
+	caveats []tokens.Caveat
+} {
+	timeCav := tokens.Caveat{Type: tokens.CaveatTime, ValidUntil: time.Now().Add(time.Hour).Unix()}
+	return []struct {
+		name    string
+		caveats []tokens.Caveat
+	}{
+		{"time", []tokens.Caveat{timeCav}},
+		{"time+service+readonly+path", []tokens.Caveat{
+			timeCav,
+			{Type: tokens.CaveatService, Whitelist: []string{"grafana-*", "wiki"}},
+			{Type: tokens.CaveatReadonly},
+			// "/spaces/other", "/spaces/s1"
+			{Type: tokens.CaveatPath, Whitelist: []string{"L3NwYWNlcy9vdGhlcg==", "L3NwYWNlcy9zMQ=="}},
+		}},
+	}
+}
+
+// gateRequest is a request all gateCaveats hold for.
+var gateRequest = tokens.Request{Interface: "rest", Method: "GET", Path: "/spaces/s1/docs/readme.md", Service: "wiki"}
+
+// warmCaveatService returns a Service whose cache holds a token with the
+// caveats.
+func warmCaveatService(tb testing.TB, caveats []tokens.Caveat) (*Service, string) {
+	st, err := bolt.Open(filepath.Join(tb.TempDir(), "tg.db"), time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if err := st.PutUser(ctx, store.User{ID: "alice", Name: "Alice Example"}); err != nil {
+		tb.Fatal(err)
+	}
+	s, err := New(st, tokens.NewServerKey())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	tok, err := s.IssueTemporary(ctx, "alice", tokens.Access, caveats)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, tok, gateRequest); err != nil {
+		tb.Fatal(err)
+	}
+	s.Wait()
+	return s, tok
+}
+
+// BenchmarkAuthenticateHitCaveats is the cache-hit cost of the gate's
+// caveats against that of a time caveat alone.
+func BenchmarkAuthenticateHitCaveats(b *testing.B) {
+	for _, tc := range gateCaveats() {
+		b.Run(tc.name, func(b *testing.B) {
+			s, tok := warmCaveatService(b, tc.caveats)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Authenticate(ctx, tok, gateRequest); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// The cache-hit path is the gate's per-request cost: checking the
+// method, path and service caveats must not allocate.
+func TestAuthenticateHitDoesNotAllocate(t *testing.T) {
+	for _, tc := range gateCaveats() {
+		t.Run(tc.name, func(t *testing.T) {
+			s, tok := warmCaveatService(t, tc.caveats)
+			ctx := context.Background()
+			allocs := testing.AllocsPerRun(100, func() {
+				if _, err := s.Authenticate(ctx, tok, gateRequest); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Fatalf("%v allocations per cache hit, want 0", allocs)
+			}
+		})
+	}
+}

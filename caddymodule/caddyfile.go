@@ -276,6 +276,7 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 //		}]
 //		login_redirect [<path>]
 //		session_cookie_secure auto|always
+//		service <name>
 //	}
 //
 // A bare login_redirect sends browsers to this route's sign-in page (the
@@ -346,6 +347,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			if _, err := secureFunc(h.SessionCookieSecure); err != nil {
 				return d.Err(err.Error())
+			}
+		case "service":
+			if !d.AllArgs(&h.Service) {
+				return d.ArgErr()
 			}
 		default:
 			return d.Errf("unrecognized tokengate subdirective %q", d.Val())

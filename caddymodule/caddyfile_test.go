@@ -139,6 +139,9 @@ func TestCaddyfileDirective(t *testing.T) {
 		{"session_cookie_secure auto", "tokengate {\n\tsession_cookie_secure auto\n}", `{"session_cookie_secure":"auto"}`},
 		{"session_cookie_secure bad", "tokengate {\n\tsession_cookie_secure yes\n}", `!session_cookie_secure "yes": want auto or always`},
 		{"session_cookie_secure bare", "tokengate {\n\tsession_cookie_secure\n}", "!wrong argument count"},
+		{"service", "tokengate {\n\tservice wiki\n}", `{"service":"wiki"}`},
+		{"service bare", "tokengate {\n\tservice\n}", "!wrong argument count"},
+		{"service two names", "tokengate {\n\tservice wiki grafana\n}", "!wrong argument count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var h Handler

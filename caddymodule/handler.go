@@ -71,6 +71,14 @@ type Handler struct {
 	// Default: auto.
 	SessionCookieSecure string `json:"session_cookie_secure,omitempty"`
 
+	// The name of the service this route gates, which a token's service
+	// caveat ({"type":"service","whitelist":["wiki","grafana-*"]}) must
+	// match for the token to pass. Caddy does not tell a handler its
+	// site's host names at provision time, so there is no default name:
+	// on a route without one, every token with a service caveat is
+	// refused (fail closed). Default: "", none.
+	Service string `json:"service,omitempty"`
+
 	app        *App
 	configured caller.Sources // the configured ones; the session cookie comes last
 	sessions   [2]string      // the session cookie's names, plain and __Host-
@@ -138,6 +146,10 @@ func (h *Handler) setup(app *App) error {
 		return err
 	}
 	h.sessions = caller.SessionCookieNames(h.app.SessionCookie)
+	if h.Service != "" && (strings.Contains(h.Service, "*") || strings.TrimSpace(h.Service) != h.Service) {
+		return fmt.Errorf("service %q: want a name without * or surrounding spaces", h.Service)
+	}
+	h.app.addService(h.Service)
 	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
 		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
 	}
@@ -170,7 +182,7 @@ func (h *Handler) front() *doors {
 			Secure:        h.secure,
 			SessionTTL:    time.Duration(h.app.SessionTTL),
 		}
-		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers}
+		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers, ServiceExists: h.app.serviceExists}
 		d.openpaas = &openpaas.Handler{Auth: a, Callers: d.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
 		d.unleash = &unleash.Handler{Auth: a, Callers: d.callers}
 		if h.Pages != nil {
@@ -213,7 +225,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		src = &sess
 	}
-	t, err := d.auth.Authenticate(r.Context(), raw, tokens.Request{ClientIP: clientIP(r), Interface: "rest"})
+	// Method, Path and Service are strings the request and handler
+	// already hold: the caveats that read them cost no allocation.
+	t, err := d.auth.Authenticate(r.Context(), raw, tokens.Request{
+		ClientIP:  clientIP(r),
+		Interface: "rest",
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Service:   h.Service,
+	})
 	if err != nil {
 		// Store failures are logged by the store, at most once a second.
 		return h.refuse(w, r, onezone.AuthError(err), err)

@@ -130,3 +130,31 @@ func TestTokenSourcesReachTheAPIs(t *testing.T) {
 		})
 	}
 }
+
+// TestHandlerService: a route's service name is a plain name, and the
+// app learns every route's, for the creation check of service caveats.
+func TestHandlerService(t *testing.T) {
+	app := newTestApp(t)
+	for _, tc := range []struct {
+		service, err string
+	}{
+		{"wiki", ""},
+		{"grafana-eu", ""},
+		{"", ""},
+		{"wiki-*", `service "wiki-*": want a name without *`},
+		{" wiki", `service " wiki": want a name without *`},
+	} {
+		h := &Handler{Service: tc.service}
+		err := h.setup(app)
+		if (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("service %q: err = %v, want %q", tc.service, err, tc.err)
+		}
+	}
+	for pattern, want := range map[string]bool{
+		"wiki": true, "grafana-*": true, "*": true, "wiki-*": false, "gitlab": false, "grafana": false,
+	} {
+		if got := app.serviceExists(pattern); got != want {
+			t.Errorf("serviceExists(%q) = %v, want %v", pattern, got, want)
+		}
+	}
+}

@@ -216,7 +216,10 @@ func TestCreateTemporaryTokenErrors(t *testing.T) {
 	}
 	for _, v := range []string{`{}`, `{"a":"b"}`, `{"type":"tiem"}`, `1`, `"time > 1234"`, `"ip = 1.2.3.4.5"`,
 		// A caveat type tokengate does not enforce is refused, not ignored.
-		`{"type":"service","whitelist":["ozw-onezone"]}`,
+		`{"type":"consumer","whitelist":["usr-abc"]}`,
+		`{"type":"service","whitelist":["oz*w"]}`,
+		`{"type":"data.path","whitelist":["not base64!"]}`,
+		`{"type":"data.readonly","whitelist":["L2E="]}`,
 		`{"type":"ip","whitelist":["1.2.3.4.5"]}`,
 		`{"type":"interface","interface":"bogus"}`,
 		`{"type":"time","validUntil":"soon"}`,
@@ -226,7 +229,8 @@ func TestCreateTemporaryTokenErrors(t *testing.T) {
 		if v == `1` {
 			list = `[1,2,3]`
 		}
-		if strings.HasPrefix(v, `{"type":"service"`) || strings.HasPrefix(v, `{"type":"ip"`) || strings.HasPrefix(v, `{"type":"interface"`) ||
+		if strings.HasPrefix(v, `{"type":"service"`) || strings.HasPrefix(v, `{"type":"data.`) ||
+			strings.HasPrefix(v, `{"type":"consumer"`) || strings.HasPrefix(v, `{"type":"ip"`) || strings.HasPrefix(v, `{"type":"interface"`) ||
 			strings.HasPrefix(v, `{"type":"time"`) {
 			list = `[{"type":"time","validUntil":NOW+600},` + v + `]`
 		}

@@ -2,6 +2,7 @@ package tokens_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -47,5 +48,29 @@ func BenchmarkJWTBaseline(b *testing.B) {
 		if _, err := jwt.Parse(raw, kf, jwt.WithValidMethods([]string{"HS256"})); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCheck is the caveat check alone, as every cache hit runs it:
+// a time caveat, and that with the gate's service, data.readonly and
+// data.path caveats. BenchmarkAuthenticateHitCaveats in auth is the
+// whole cache hit, whose key lookup grows with the token's length.
+func BenchmarkCheck(b *testing.B) {
+	r := tokens.Request{Now: time.Unix(1700000000, 0), Interface: "rest", Method: "GET", Path: "/spaces/s1/docs/readme.md", Service: "wiki"}
+	for _, tc := range []struct{ name, caveats string }{
+		{"time", `[{"type":"time","validUntil":4102444800}]`},
+		{"time+service+readonly+path", `[{"type":"time","validUntil":4102444800},` +
+			`{"type":"service","whitelist":["grafana-*","wiki"]},{"type":"data.readonly"},` +
+			`{"type":"data.path","whitelist":["L3NwYWNlcy9vdGhlcg==","L3NwYWNlcy9zMQ=="]}]`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cav := caveats(b, tc.caveats)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tokens.Check(cav, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -9,14 +10,28 @@ import (
 	"time"
 )
 
-// Caveat types tokengate understands. Onezone knows more (service,
-// consumer, api, data.*); tokengate refuses those at creation rather than
-// issuing a token whose restriction it would not enforce.
+// Caveat types tokengate understands. Onezone knows more (consumer, api,
+// asn, geo.*, data.objectid); tokengate refuses those at creation rather
+// than issuing a token whose restriction it would not enforce.
 const (
 	CaveatTime      = "time"
 	CaveatIP        = "ip"
 	CaveatInterface = "interface"
+	// Only GET, HEAD and OPTIONS pass.
+	CaveatReadonly = "data.readonly"
+	// Only requests under one of the whitelisted paths pass; Onezone
+	// sends the paths base64-encoded, and so does the token.
+	CaveatPath = "data.path"
+	// Only routes whose service name matches the whitelist pass.
+	CaveatService = "service"
 )
+
+// caveatField is the one field each caveat type takes besides "type"
+// ("" for none).
+var caveatField = map[string]string{
+	CaveatTime: "validUntil", CaveatIP: "whitelist", CaveatInterface: "interface",
+	CaveatReadonly: "", CaveatPath: "whitelist", CaveatService: "whitelist",
+}
 
 // Interfaces a request can arrive through, as Onezone names them. The gate
 // and the REST endpoints are "rest".
@@ -29,7 +44,8 @@ type Caveat struct {
 	Whitelist  []string `json:"whitelist,omitempty"`
 	Interface  string   `json:"interface,omitempty"`
 
-	nets []netip.Prefix // compiled Whitelist
+	nets  []netip.Prefix // compiled Whitelist of an ip caveat
+	paths []string       // decoded Whitelist of a data.path caveat, without a trailing slash
 }
 
 // MaxValidUntil is the latest validUntil a time caveat may name,
@@ -44,6 +60,15 @@ type Request struct {
 	Now       time.Time
 	ClientIP  netip.Addr // zero when unknown: an ip caveat then fails
 	Interface string     // "" when unknown: an interface caveat then fails
+	// Method is the HTTP method; "" when unknown (the token endpoints):
+	// a data.readonly caveat then fails.
+	Method string
+	// Path is the decoded path the upstream is asked for; "" when
+	// unknown: a data.path caveat then fails.
+	Path string
+	// Service is the gated route's service name; "" when unknown (the
+	// token endpoints): a service caveat then fails.
+	Service string
 }
 
 // ParseCaveats decodes the "caveats" member of a creation request. A value
@@ -74,11 +99,13 @@ func parseCaveat(raw json.RawMessage) (Caveat, error) {
 	if err := json.Unmarshal(fields["type"], &c.Type); err != nil {
 		return Caveat{}, fmt.Errorf("missing type")
 	}
-	want := map[string]string{CaveatTime: "validUntil", CaveatIP: "whitelist", CaveatInterface: "interface"}[c.Type]
-	if want == "" {
+	want, known := caveatField[c.Type]
+	switch {
+	case !known:
 		return Caveat{}, fmt.Errorf("unknown caveat type %q", c.Type)
-	}
-	if len(fields) != 2 || fields[want] == nil {
+	case want == "" && len(fields) != 1:
+		return Caveat{}, fmt.Errorf("%s caveat takes no field but \"type\"", c.Type)
+	case want != "" && (len(fields) != 2 || fields[want] == nil):
 		return Caveat{}, fmt.Errorf("%s caveat takes exactly the field %q", c.Type, want)
 	}
 	d := json.NewDecoder(bytes.NewReader(raw))
@@ -115,6 +142,31 @@ func (c *Caveat) compile() error {
 			}
 		}
 		return fmt.Errorf("interface must be one of %s", strings.Join(interfaces, ", "))
+	case CaveatReadonly:
+		if c.ValidUntil != 0 || c.Whitelist != nil || c.Interface != "" {
+			return fmt.Errorf("data.readonly caveat takes no field")
+		}
+	case CaveatPath:
+		if len(c.Whitelist) == 0 {
+			return fmt.Errorf("whitelist must not be empty")
+		}
+		c.paths = make([]string, len(c.Whitelist))
+		for i, s := range c.Whitelist {
+			p, err := decodePath(s)
+			if err != nil {
+				return err
+			}
+			c.paths[i] = p
+		}
+	case CaveatService:
+		if len(c.Whitelist) == 0 {
+			return fmt.Errorf("whitelist must not be empty")
+		}
+		for _, s := range c.Whitelist {
+			if err := CheckServicePattern(s); err != nil {
+				return err
+			}
+		}
 	default:
 		return fmt.Errorf("unknown caveat type %q", c.Type)
 	}
@@ -135,6 +187,78 @@ func CheckCaveats(caveats []Caveat) error {
 		}
 	}
 	return nil
+}
+
+// decodePath decodes one base64 entry of a data.path whitelist (standard
+// alphabet, padded, as Onezone encodes it) into an absolute path without
+// a trailing slash ("/" stays "/"). A path with dot segments is refused:
+// a prefix check on it would not say where it leads.
+func decodePath(s string) (string, error) {
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return "", fmt.Errorf("whitelist entry %q is not base64", s)
+	}
+	p := string(b)
+	if !strings.HasPrefix(p, "/") || hasDotSegment(p) || strings.ContainsRune(p, 0) {
+		return "", fmt.Errorf("whitelist entry %q is not an absolute path without . or .. segments", s)
+	}
+	if len(p) > 1 {
+		p = strings.TrimRight(p, "/")
+		if p == "" {
+			p = "/"
+		}
+	}
+	return p, nil
+}
+
+// hasDotSegment reports whether path has a "." or ".." segment. It does
+// not allocate, and skips from dot to dot: the gate calls it on every
+// request a data.path caveat checks.
+func hasDotSegment(path string) bool {
+	for i := 0; i < len(path); {
+		j := strings.IndexByte(path[i:], '.')
+		if j < 0 {
+			return false
+		}
+		i += j
+		end := i + 1
+		if end < len(path) && path[end] == '.' {
+			end++
+		}
+		if (i == 0 || path[i-1] == '/') && (end == len(path) || path[end] == '/') {
+			return true
+		}
+		i = end
+	}
+	return false
+}
+
+// underPath reports whether path is prefix or below it, on segment
+// boundaries: "/a" holds "/a" and "/a/b", not "/ab".
+func underPath(path, prefix string) bool {
+	if !strings.HasPrefix(path, prefix) {
+		return false
+	}
+	return prefix == "/" || len(path) == len(prefix) || path[len(prefix)] == '/'
+}
+
+// CheckServicePattern reports whether s can name services in a service
+// caveat: a name, or a name prefix ending in the one "*" (a lone "*" is
+// every service).
+func CheckServicePattern(s string) error {
+	if s == "" || strings.Contains(strings.TrimSuffix(s, "*"), "*") {
+		return fmt.Errorf("service %q: want a name, optionally ending in *", s)
+	}
+	return nil
+}
+
+// ServiceMatches reports whether service matches pattern, which is a
+// name or a prefix ending in "*".
+func ServiceMatches(pattern, service string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(service, prefix)
+	}
+	return pattern == service
 }
 
 // parsePrefix parses an address or CIDR. IPv4-mapped IPv6 forms are
@@ -173,6 +297,35 @@ func (c *Caveat) check(r *Request) bool {
 		return false
 	case CaveatInterface:
 		return r.Interface == c.Interface
+	case CaveatReadonly:
+		// Compared, not looked up: a switch on constants does not allocate.
+		switch r.Method {
+		case "GET", "HEAD", "OPTIONS":
+			return true
+		}
+		return false
+	case CaveatPath:
+		// A path with dot segments is under nothing: the upstream may
+		// resolve it elsewhere.
+		if r.Path == "" || hasDotSegment(r.Path) {
+			return false
+		}
+		for _, p := range c.paths {
+			if underPath(r.Path, p) {
+				return true
+			}
+		}
+		return false
+	case CaveatService:
+		if r.Service == "" {
+			return false
+		}
+		for _, p := range c.Whitelist {
+			if ServiceMatches(p, r.Service) {
+				return true
+			}
+		}
+		return false
 	}
 	return false
 }

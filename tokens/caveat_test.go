@@ -48,7 +48,19 @@ func TestParseCaveats(t *testing.T) {
 		// More bad caveats.
 		{name: "null element", raw: `[null]`, wantErr: tokens.ErrBadCaveat, badElem: `null`},
 		{name: "type not a string", raw: `[{"type":1,"validUntil":5}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":1,"validUntil":5}`},
-		{name: "unsupported Onezone type", raw: `[{"type":"service","whitelist":["opw-abc"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"service","whitelist":["opw-abc"]}`},
+		{name: "unsupported Onezone type", raw: `[{"type":"consumer","whitelist":["usr-abc"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"consumer","whitelist":["usr-abc"]}`},
+		{name: "readonly with a field", raw: `[{"type":"data.readonly","whitelist":["x"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.readonly","whitelist":["x"]}`},
+		{name: "readonly with null field", raw: `[{"type":"data.readonly","interface":null}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.readonly","interface":null}`},
+		{name: "path not base64", raw: `[{"type":"data.path","whitelist":["/a"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.path","whitelist":["/a"]}`},
+		{name: "path base64 unpadded", raw: `[{"type":"data.path","whitelist":["L2E"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.path","whitelist":["L2E"]}`},
+		{name: "path relative", raw: `[{"type":"data.path","whitelist":["YQ=="]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.path","whitelist":["YQ=="]}`},
+		{name: "path with dot-dot", raw: `[{"type":"data.path","whitelist":["L2EvLi4="]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.path","whitelist":["L2EvLi4="]}`},
+		{name: "path empty whitelist", raw: `[{"type":"data.path","whitelist":[]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.path","whitelist":[]}`},
+		{name: "path without whitelist", raw: `[{"type":"data.path"}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.path"}`},
+		{name: "service empty whitelist", raw: `[{"type":"service","whitelist":[]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"service","whitelist":[]}`},
+		{name: "service empty name", raw: `[{"type":"service","whitelist":[""]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"service","whitelist":[""]}`},
+		{name: "service star inside", raw: `[{"type":"service","whitelist":["a*b"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"service","whitelist":["a*b"]}`},
+		{name: "service two stars", raw: `[{"type":"service","whitelist":["a**"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"service","whitelist":["a**"]}`},
 		{name: "zero validUntil", raw: `[{"type":"time","validUntil":0}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":0}`},
 		{name: "negative validUntil", raw: `[{"type":"time","validUntil":-5}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"time","validUntil":-5}`},
 		// Beyond year 9999 time.Unix wraps around (from
@@ -88,6 +100,9 @@ func TestParseCaveats(t *testing.T) {
 		{name: "interface rest", raw: `[{"type":"interface","interface":"rest"}]`, want: `[{"type":"interface","interface":"rest"}]`},
 		{name: "interface oneclient", raw: `[{"type":"interface","interface":"oneclient"}]`, want: `[{"type":"interface","interface":"oneclient"}]`},
 		{name: "interface graphsync", raw: `[{"type":"interface","interface":"graphsync"}]`, want: `[{"type":"interface","interface":"graphsync"}]`},
+		{name: "readonly", raw: `[{"type":"data.readonly"}]`, want: `[{"type":"data.readonly"}]`},
+		{name: "path", raw: `[{"type":"data.path","whitelist":["L2E=","Lw=="]}]`, want: `[{"type":"data.path","whitelist":["L2E=","Lw=="]}]`},
+		{name: "service", raw: `[{"type":"service","whitelist":["wiki","grafana-*","*"]}]`, want: `[{"type":"service","whitelist":["wiki","grafana-*","*"]}]`},
 		{
 			name: "one of each",
 			raw:  `[{"type":"time","validUntil":5},{"type":"ip","whitelist":["::1"]},{"type":"interface","interface":"rest"}]`,
@@ -152,6 +167,12 @@ func TestCheck(t *testing.T) {
 	v4 := `{"type":"ip","whitelist":["10.0.0.0/8","192.168.1.7"]}`
 	v6 := `{"type":"ip","whitelist":["2001:db8::/32","::1"]}`
 	rest := `{"type":"interface","interface":"rest"}`
+	ro := `{"type":"data.readonly"}`
+	// "/a" and "/b/c/" (a trailing slash is dropped).
+	path := `{"type":"data.path","whitelist":["L2E=","L2IvYy8="]}`
+	root := `{"type":"data.path","whitelist":["Lw=="]}`
+	svc := `{"type":"service","whitelist":["wiki","grafana-*"]}`
+	any := `{"type":"service","whitelist":["*"]}`
 	ip := netip.MustParseAddr
 
 	for _, tc := range []struct {
@@ -191,6 +212,47 @@ func TestCheck(t *testing.T) {
 		{"interface: mismatch", "[" + rest + "]", tokens.Request{Interface: "oneclient"}, rest},
 		{"interface: unknown", "[" + rest + "]", tokens.Request{}, rest},
 
+		{"readonly: GET", "[" + ro + "]", tokens.Request{Method: "GET"}, ""},
+		{"readonly: HEAD", "[" + ro + "]", tokens.Request{Method: "HEAD"}, ""},
+		{"readonly: OPTIONS", "[" + ro + "]", tokens.Request{Method: "OPTIONS"}, ""},
+		{"readonly: POST", "[" + ro + "]", tokens.Request{Method: "POST"}, ro},
+		{"readonly: PUT", "[" + ro + "]", tokens.Request{Method: "PUT"}, ro},
+		{"readonly: DELETE", "[" + ro + "]", tokens.Request{Method: "DELETE"}, ro},
+		{"readonly: PATCH", "[" + ro + "]", tokens.Request{Method: "PATCH"}, ro},
+		{"readonly: lower-case get", "[" + ro + "]", tokens.Request{Method: "get"}, ro},
+		{"readonly: unknown method", "[" + ro + "]", tokens.Request{}, ro},
+
+		{"path: exact", "[" + path + "]", tokens.Request{Path: "/a"}, ""},
+		{"path: below", "[" + path + "]", tokens.Request{Path: "/a/b"}, ""},
+		{"path: trailing slash", "[" + path + "]", tokens.Request{Path: "/a/"}, ""},
+		{"path: sibling sharing the prefix", "[" + path + "]", tokens.Request{Path: "/ab"}, path},
+		{"path: second entry, slash dropped", "[" + path + "]", tokens.Request{Path: "/b/c"}, ""},
+		{"path: second entry, below", "[" + path + "]", tokens.Request{Path: "/b/c/d.txt"}, ""},
+		{"path: parent of an entry", "[" + path + "]", tokens.Request{Path: "/b"}, path},
+		{"path: outside", "[" + path + "]", tokens.Request{Path: "/secret"}, path},
+		{"path: root", "[" + path + "]", tokens.Request{Path: "/"}, path},
+		{"path: dot-dot out", "[" + path + "]", tokens.Request{Path: "/a/../secret"}, path},
+		{"path: dot-dot at the end", "[" + path + "]", tokens.Request{Path: "/a/b/.."}, path},
+		{"path: dot segment", "[" + path + "]", tokens.Request{Path: "/a/./b"}, path},
+		{"path: dots in a name", "[" + path + "]", tokens.Request{Path: "/a/..b/c..."}, ""},
+		{"path: three dots are a name", "[" + path + "]", tokens.Request{Path: "/a/.../x"}, ""},
+		{"path: hidden file", "[" + path + "]", tokens.Request{Path: "/a/.env"}, ""},
+		{"path: trailing dot segment", "[" + path + "]", tokens.Request{Path: "/a/."}, path},
+		{"path: dot-dot after a slash run", "[" + path + "]", tokens.Request{Path: "/a//../x"}, path},
+		{"path: unknown", "[" + path + "]", tokens.Request{}, path},
+		{"path: root entry holds all", "[" + root + "]", tokens.Request{Path: "/anything/at/all"}, ""},
+		{"path: root entry, dot-dot", "[" + root + "]", tokens.Request{Path: "/x/../../etc"}, root},
+
+		{"service: exact", "[" + svc + "]", tokens.Request{Service: "wiki"}, ""},
+		{"service: glob", "[" + svc + "]", tokens.Request{Service: "grafana-eu"}, ""},
+		{"service: glob, bare prefix", "[" + svc + "]", tokens.Request{Service: "grafana-"}, ""},
+		{"service: prefix of an exact entry", "[" + svc + "]", tokens.Request{Service: "wiki2"}, svc},
+		{"service: other", "[" + svc + "]", tokens.Request{Service: "gitlab"}, svc},
+		{"service: glob needs its prefix", "[" + svc + "]", tokens.Request{Service: "grafana"}, svc},
+		{"service: unknown", "[" + svc + "]", tokens.Request{}, svc},
+		{"service: star, any service", "[" + any + "]", tokens.Request{Service: "x"}, ""},
+		{"service: star, unknown service", "[" + any + "]", tokens.Request{}, any},
+
 		{
 			"all hold", "[" + timeCav + "," + v4 + "," + rest + "]",
 			tokens.Request{Now: deadline.Add(-time.Minute), ClientIP: ip("10.0.0.1"), Interface: "rest"}, "",
@@ -198,6 +260,14 @@ func TestCheck(t *testing.T) {
 		{
 			"second of three fails", "[" + timeCav + "," + v4 + "," + rest + "]",
 			tokens.Request{Now: deadline.Add(-time.Minute), ClientIP: ip("11.0.0.1"), Interface: "oneclient"}, v4,
+		},
+		{
+			"gate caveats hold", "[" + svc + "," + ro + "," + path + "]",
+			tokens.Request{Method: "GET", Path: "/a/x", Service: "wiki"}, "",
+		},
+		{
+			"gate caveats, write refused", "[" + svc + "," + ro + "," + path + "]",
+			tokens.Request{Method: "POST", Path: "/a/x", Service: "wiki"}, ro,
 		},
 		{
 			"first failure is reported", "[" + rest + "," + timeCav + "]",

@@ -24,6 +24,11 @@ const maxBody = 64 << 10
 type Handler struct {
 	Auth    *auth.Service
 	Callers *caller.Authenticator
+	// ServiceExists reports whether any gated route has a service the
+	// service caveat pattern matches; a token whose service caveat
+	// matches none is refused at creation with tokenServiceForbidden.
+	// nil: every service exists.
+	ServiceExists func(pattern string) bool
 }
 
 type route map[string]func(*Handler, http.ResponseWriter, *http.Request, string)

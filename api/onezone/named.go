@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
@@ -55,6 +56,25 @@ func tokenSpec(w http.ResponseWriter, typeRaw, caveatsRaw json.RawMessage) (toke
 	return typ, caveats, true
 }
 
+// forbiddenService is Onezone's tokenServiceForbidden for the first
+// service caveat none of whose entries matches a service of the config,
+// naming its first entry; nil if there is none. Such a token could pass
+// no route, which its creator would only learn from the gate's refusals.
+func (h *Handler) forbiddenService(caveats []tokens.Caveat) *Error {
+	if h.ServiceExists == nil {
+		return nil
+	}
+	for _, c := range caveats {
+		if c.Type != tokens.CaveatService || slices.ContainsFunc(c.Whitelist, h.ServiceExists) {
+			continue
+		}
+		s := c.Whitelist[0]
+		return newError(http.StatusBadRequest, "tokenServiceForbidden",
+			"The service "+s+" is forbidden for this subject.", map[string]any{"service": s})
+	}
+	return nil
+}
+
 // storeError answers a failed named-token operation: missing → 404,
 // taken name → 409, a name against the rule → badValueName, a caveat
 // no token can carry → badValueCaveat.
@@ -93,6 +113,10 @@ func (h *Handler) createNamed(w http.ResponseWriter, r *http.Request, _ string) 
 	}
 	typ, caveats, ok := tokenSpec(w, req.Type, req.Caveats)
 	if !ok {
+		return
+	}
+	if e := h.forbiddenService(caveats); e != nil {
+		WriteError(w, e)
 		return
 	}
 	rec, tok, err := h.Auth.IssueNamed(r.Context(), id.ID, name, typ, caveats)

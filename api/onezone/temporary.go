@@ -37,6 +37,10 @@ func (h *Handler) createTemporary(w http.ResponseWriter, r *http.Request, _ stri
 	if !ok {
 		return
 	}
+	if e := h.forbiddenService(caveats); e != nil {
+		WriteError(w, e)
+		return
+	}
 	tok, err := h.Auth.IssueTemporary(r.Context(), id.ID, typ, caveats)
 	switch e := badCaveat(err); {
 	case e != nil:

@@ -3,6 +3,7 @@ package onezone_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,5 +46,41 @@ func TestTimeCaveatBounds(t *testing.T) {
 	run(t, h, []exchange{
 		{name: "verify reports the TTL", method: "POST", path: verify, hdr: in(), body: `{"token":"` + atMax + `"}`, status: 200,
 			want: fmt.Sprintf(`{"subject":{"id":"alice","type":"user"},"ttl":%d}`, 30*24*3600)},
+	})
+}
+
+// TestServiceForbidden: a service caveat that no route's service
+// matches is refused at creation, temporary or named, with Onezone's
+// tokenServiceForbidden naming its first entry; one entry that matches
+// is enough.
+func TestServiceForbidden(t *testing.T) {
+	h, f := newHandler(t)
+	h.ServiceExists = func(p string) bool { return p == "wiki" || p == "grafana-*" || p == "*" }
+	tok := f.Temporary(t, authtest.Alice)
+	until := fmt.Sprint(now.Add(10 * time.Minute).Unix())
+	body := func(svc string) string {
+		return `{"caveats":[{"type":"time","validUntil":` + until + `},{"type":"service","whitelist":` + svc + `}]}`
+	}
+	forbidden := func(s string) string {
+		return `{"error":{"id":"tokenServiceForbidden","description":"The service ` + s + ` is forbidden for this subject.","details":{"service":"` + s + `"}}}`
+	}
+	// A token with a service caveat passes no token endpoint, which has
+	// no service: only its creation is judged.
+	created := func(t *testing.T, body []byte) {
+		if !strings.Contains(string(body), `"token":"`) {
+			t.Errorf("no token in %s", body)
+		}
+	}
+	run(t, h, []exchange{
+		{name: "temporary, known service", method: "POST", path: temporary, hdr: in("X-Auth-Token", tok),
+			body: body(`["wiki"]`), status: 201, check: created},
+		{name: "temporary, one known entry", method: "POST", path: temporary, hdr: in("X-Auth-Token", tok),
+			body: body(`["gitlab","grafana-*"]`), status: 201, check: created},
+		{name: "temporary, unknown service", method: "POST", path: temporary, hdr: in("X-Auth-Token", tok),
+			body: body(`["gitlab","jira-*"]`), status: 400, want: forbidden("gitlab")},
+		{name: "named, unknown service", method: "POST", path: named, hdr: in("X-Auth-Token", tok),
+			body: `{"name":"n","caveats":[{"type":"service","whitelist":["gitlab"]}]}`, status: 400, want: forbidden("gitlab")},
+		{name: "named, known service", method: "POST", path: named, hdr: in("X-Auth-Token", tok),
+			body: `{"name":"n","caveats":[{"type":"service","whitelist":["*"]}]}`, status: 201, check: created},
 	})
 }
