@@ -465,7 +465,7 @@ func TestAdminTokens(t *testing.T) {
 	c.gateAs(t, named, "bob")
 	wantAdminError(t, c.adminReq(t, http.MethodPost, base+"/named", map[string]any{"name": "deploy"}), http.StatusConflict, "already has")
 	wantAdminError(t, c.adminReq(t, http.MethodPost, base+"/named", map[string]any{}), http.StatusBadRequest, "name is required")
-	wantAdminError(t, c.adminReq(t, http.MethodPost, base+"/named", map[string]any{"name": strings.Repeat("n", 51)}), http.StatusBadRequest, "1-50")
+	wantAdminError(t, c.adminReq(t, http.MethodPost, base+"/named", map[string]any{"name": strings.Repeat("n", 129)}), http.StatusBadRequest, "2-128")
 	r = c.adminWant(t, http.MethodGet, base+"/named", nil, http.StatusOK)
 	wantNoSecrets(t, r.Body, named)
 	list := decodeInto[[]map[string]any](t, r.Body)

@@ -43,9 +43,12 @@ var (
 	errUnavailable = newError(http.StatusServiceUnavailable, "temporaryFailure",
 		"Temporary failure - please try again later.", nil)
 	errNotFound = newError(http.StatusNotFound, "notFound", "The resource could not be found.", nil)
-	// Onezone's own description lists its character rules; tokengate's
-	// rule is auth.CheckTokenName's.
-	errBadName  = newError(http.StatusBadRequest, "badValueName", "Bad value: Name must be 1-50 characters long.", nil)
+	// ctool's ?ERROR_BAD_VALUE_NAME (no key, as token_logic_plugin's
+	// {binary, name} check throws it): "Bad value: " and
+	// NAME_REQUIREMENTS_DESCRIPTION, the rule auth.CheckTokenName applies.
+	errBadName = newError(http.StatusBadRequest, "badValueName",
+		"Bad value: Name must be 2-128 characters long and composed only of UTF-8 letters, digits, brackets and underscores. "+
+			"Dashes, spaces and dots are allowed (but not at the beginning or the end).", nil)
 	errExists   = newError(http.StatusConflict, "alreadyExists", "The resource already exists.", nil)
 	errInternal = newError(http.StatusInternalServerError, "internalServerError",
 		"The server has encountered an error while processing this request.", nil)

@@ -61,11 +61,12 @@ type exchange struct {
 
 // Onezone's error bodies.
 const (
-	noAuth      = `{"error":{"id":"unauthorized","description":"You must authenticate yourself to perform this operation."}}`
-	forbidden   = `{"error":{"id":"forbidden","description":"You are not authorized to perform this operation."}}`
-	malformed   = `{"error":{"id":"malformedData","description":"Provided data could not be understood by the server."}}`
-	notFound    = `{"error":{"id":"notFound","description":"The resource could not be found."}}`
-	badName     = `{"error":{"id":"badValueName","description":"Bad value: Name must be 1-50 characters long."}}`
+	noAuth    = `{"error":{"id":"unauthorized","description":"You must authenticate yourself to perform this operation."}}`
+	forbidden = `{"error":{"id":"forbidden","description":"You are not authorized to perform this operation."}}`
+	malformed = `{"error":{"id":"malformedData","description":"Provided data could not be understood by the server."}}`
+	notFound  = `{"error":{"id":"notFound","description":"The resource could not be found."}}`
+	// ctool's errors:to_json(?ERROR_BAD_VALUE_NAME), word for word.
+	badName     = `{"error":{"id":"badValueName","description":"Bad value: Name must be 2-128 characters long and composed only of UTF-8 letters, digits, brackets and underscores. Dashes, spaces and dots are allowed (but not at the beginning or the end)."}}`
 	nameString  = `{"error":{"id":"badValueString","description":"Bad value: provided \"name\" must be a string.","details":{"key":"name"}}}`
 	revokedBool = `{"error":{"id":"badValueBoolean","description":"Bad value: provided \"revoked\" must be a boolean.","details":{"key":"revoked"}}}`
 )
@@ -251,9 +252,12 @@ func TestNamed(t *testing.T) {
 		{name: "no name", method: "POST", path: named, hdr: auth(), body: `{}`, status: 400,
 			want: `{"error":{"id":"missingRequiredValue","description":"Missing required value: name.","details":{"key":"name"}}}`},
 		{name: "empty name", method: "POST", path: named, hdr: auth(), body: `{"name":""}`, status: 400, want: badName},
-		{name: "a 50-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("é", 50) + `"}`, status: 201,
+		{name: "a 128-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("é", 128) + `"}`, status: 201,
 			check: token(f, nil)},
-		{name: "a 51-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 51) + `"}`, status: 400, want: badName},
+		{name: "a 129-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 129) + `"}`, status: 400, want: badName},
+		{name: "a 1-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"n"}`, status: 400, want: badName},
+		{name: "a name ending with a space", method: "POST", path: named, hdr: auth(), body: `{"name":"my laptop "}`, status: 400, want: badName},
+		{name: "a name with a slash", method: "POST", path: named, hdr: auth(), body: `{"name":"lap/top"}`, status: 400, want: badName},
 		{name: "a number for a name", method: "POST", path: named, hdr: auth(), body: `{"name":7}`, status: 400, want: nameString},
 		{name: "a null name", method: "POST", path: named, hdr: auth(), body: `{"name":null}`, status: 400, want: nameString},
 		// Bug 5: one rule for token names, auth's, which refuses control
@@ -294,7 +298,7 @@ func TestNamed(t *testing.T) {
 		{name: "un-revoke", method: "PATCH", path: one, hdr: auth(), body: `{"revoked":false}`, status: 204},
 		{name: "it works again", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {ciToken}}, status: 200, want: `{"generation":1}`},
 		{name: "rename", method: "PATCH", path: one, hdr: auth(), body: `{"name":"deploy"}`, status: 204},
-		{name: "rename too long", method: "PATCH", path: one, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 60) + `"}`, status: 400, want: badName},
+		{name: "rename too long", method: "PATCH", path: one, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 129) + `"}`, status: 400, want: badName},
 		{name: "rename with a NUL", method: "PATCH", path: one, hdr: auth(), body: `{"name":"de\u0000ploy"}`, status: 400, want: badName},
 		{name: "renamed", method: "GET", path: one, hdr: auth(), status: 200,
 			check: func(t *testing.T, body []byte) {
