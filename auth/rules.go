@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -108,6 +110,43 @@ func CheckTokenName(name string) error {
 		return &ValueError{"token name", TokenNameRule}
 	}
 	return nil
+}
+
+// MaxTokenMetadata bounds a named token's custom metadata, in bytes of
+// compact JSON. Onezone sets no bound; tokengate stores the metadata with
+// the token and reads it back with every listing, so a client must not
+// be able to grow one record up to the request limit (64 KiB).
+const MaxTokenMetadata = 4 << 10
+
+// SizeError: a value is over its field's bound of Limit bytes. It is an
+// ErrBadValue, for doors that need not tell it apart.
+type SizeError struct {
+	Field string
+	Limit int
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("%s must be at most %d bytes", e.Field, e.Limit)
+}
+func (e *SizeError) Unwrap() error { return ErrBadValue }
+
+// CheckTokenMetadata checks a named token's custom metadata and returns
+// it compact, as it is to be stored: a JSON object, as Onezone requires
+// of customMetadata ({json, any}: anything but an object, null among them,
+// is refused), of at most MaxTokenMetadata bytes once compact.
+func CheckTokenMetadata(raw json.RawMessage) (json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return nil, &ValueError{"token metadata", "must be a JSON object"}
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return nil, &ValueError{"token metadata", "must be a JSON object"}
+	}
+	if b.Len() > MaxTokenMetadata {
+		return nil, &SizeError{"token metadata", MaxTokenMetadata}
+	}
+	return b.Bytes(), nil
 }
 
 // DeclaredUser is a user declared in the server's config.

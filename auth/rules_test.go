@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -174,6 +175,45 @@ func TestCheckTTL(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			case !tc.ok && (!errors.As(err, &ve) || ve.Field != "session_ttl"):
 				t.Fatalf("got %v, want a *ValueError for session_ttl", err)
+			}
+		})
+	}
+}
+
+// TestCheckTokenMetadata: custom metadata is a JSON object (Onezone's
+// {json, any}), bounded once compact, and returned compact.
+func TestCheckTokenMetadata(t *testing.T) {
+	// An object of exactly MaxTokenMetadata bytes compact: {"k":"…"}.
+	fits := `{"k":"` + strings.Repeat("v", auth.MaxTokenMetadata-8) + `"}`
+	for _, tc := range []struct {
+		name, in, out string
+		want          error
+		size          bool
+	}{
+		{"empty object", `{}`, `{}`, nil, false},
+		{"an object, compacted", "{ \"a\" : [1, {\"b\": null}] }\n", `{"a":[1,{"b":null}]}`, nil, false},
+		{"at the bound", fits, fits, nil, false},
+		{"at the bound once compact", strings.Replace(fits, ":", " : ", 1), fits, nil, false},
+		{"over the bound", strings.Replace(fits, `"}`, `v"}`, 1), "", auth.ErrBadValue, true},
+		{"null", `null`, "", auth.ErrBadValue, false},
+		{"a string", `"string literal"`, "", auth.ErrBadValue, false},
+		{"an empty string", `""`, "", auth.ErrBadValue, false},
+		{"a number", `345345`, "", auth.ErrBadValue, false},
+		{"a float", `1.56`, "", auth.ErrBadValue, false},
+		{"an array", `[{}]`, "", auth.ErrBadValue, false},
+		{"not JSON", `{"a":`, "", auth.ErrBadValue, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := auth.CheckTokenMetadata(json.RawMessage(tc.in))
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			var se *auth.SizeError
+			if errors.As(err, &se) != tc.size {
+				t.Fatalf("got %#v, size error %v", err, tc.size)
+			}
+			if string(got) != tc.out {
+				t.Fatalf("got %s, want %s", got, tc.out)
 			}
 		})
 	}
