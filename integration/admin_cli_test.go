@@ -747,7 +747,7 @@ func TestNamedTokensOnezoneAPI(t *testing.T) {
 	if id1 == "" || tok1 == "" || r.Header.Get("Location") != named+"/"+id1 {
 		t.Fatalf("create: %s, Location %q", r, r.Header.Get("Location"))
 	}
-	wantError(t, call(http.MethodPost, named, map[string]any{"name": "ci"}), http.StatusConflict, "alreadyExists")
+	wantError(t, call(http.MethodPost, named, map[string]any{"name": "ci"}), http.StatusBadRequest, "badValueIdentifierOccupied")
 	r = call(http.MethodPost, named, map[string]any{"name": "deploy"})
 	id2, _ := r.JSON["tokenId"].(string)
 	tok2, _ := r.JSON["token"].(string)
@@ -780,7 +780,7 @@ func TestNamedTokensOnezoneAPI(t *testing.T) {
 	if r := call(http.MethodGet, named+"/"+id1, nil); r.JSON["name"] != "ci-2" {
 		t.Errorf("after rename: %s", r)
 	}
-	wantError(t, call(http.MethodPatch, named+"/"+id1, map[string]any{"name": "deploy"}), http.StatusConflict, "alreadyExists")
+	wantError(t, call(http.MethodPatch, named+"/"+id1, map[string]any{"name": "deploy"}), http.StatusBadRequest, "badValueIdentifierOccupied")
 	// Revoke and un-revoke.
 	if r := call(http.MethodPatch, named+"/"+id1, map[string]any{"revoked": true}); r.Status != http.StatusNoContent {
 		t.Errorf("revoke: %s", r)
