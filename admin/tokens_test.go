@@ -182,7 +182,7 @@ func TestNamedRoutes(t *testing.T) {
 				}
 			}}},
 		{routeCase: routeCase{name: "rename to 51 characters", method: "PATCH", path: base + "/{tid}",
-			body: `{"name":"` + strings.Repeat("n", 51) + `"}`, status: 400, msg: "token name must be 1-50 characters long"}},
+			body: `{"name":"` + strings.Repeat("n", 129) + `"}`, status: 400, msg: "token name must be 2-128 characters long"}},
 		{routeCase: routeCase{name: "patch nothing", method: "PATCH", path: base + "/{tid}", body: `{}`, status: 400, msg: "nothing to change"}},
 		{routeCase: routeCase{name: "patch unknown", method: "PATCH", path: base + "/nope", body: `{"revoked":true}`, status: 404, msg: "not found"}},
 		{routeCase: routeCase{name: "delete", method: "DELETE", path: base + "/{tid}", status: 204,

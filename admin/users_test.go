@@ -254,10 +254,12 @@ func TestUserValidation(t *testing.T) {
 		{"patch username with colon", "PATCH", "/tokengate/users/alice", `{"username":"a:b"}`, "username must not contain ':'"},
 		{"patch empty username", "PATCH", "/tokengate/users/alice", `{"username":""}`, "username is required"},
 		{"patch email of 255 bytes", "PATCH", "/tokengate/users/alice", `{"email":"` + strings.Repeat("e", 255) + `"}`, "email must be at most 254 bytes"},
-		{"token name of 51 characters", "POST", "/tokengate/users/alice/tokens/named", `{"name":"` + strings.Repeat("t", 51) + `"}`, "token name must be 1-50 characters long"},
-		{"empty token name", "POST", "/tokengate/users/alice/tokens/named", `{"name":""}`, "token name must be 1-50"},
-		{"token name with NUL", "POST", "/tokengate/users/alice/tokens/named", `{"name":"a\u0000b"}`, "token name must not contain control"},
-		{"token name with LF", "POST", "/tokengate/users/alice/tokens/named", `{"name":"a\nb"}`, "token name must not contain control"},
+		{"token name of 129 characters", "POST", "/tokengate/users/alice/tokens/named", `{"name":"` + strings.Repeat("t", 129) + `"}`, "token name must be 2-128 characters long"},
+		{"empty token name", "POST", "/tokengate/users/alice/tokens/named", `{"name":""}`, "token name must be 2-128"},
+		{"token name of 1 character", "POST", "/tokengate/users/alice/tokens/named", `{"name":"t"}`, "token name must be 2-128"},
+		{"token name ending with a dot", "POST", "/tokengate/users/alice/tokens/named", `{"name":"ci."}`, "not at the beginning or the end"},
+		{"token name with NUL", "POST", "/tokengate/users/alice/tokens/named", `{"name":"a\u0000b"}`, "token name must be 2-128"},
+		{"token name with LF", "POST", "/tokengate/users/alice/tokens/named", `{"name":"a\nb"}`, "token name must be 2-128"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.t = t

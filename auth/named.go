@@ -97,13 +97,40 @@ func (s *Service) NamedToken(ctx context.Context, subject, id string) (store.Nam
 	return t, s.opErr(err)
 }
 
+// NamedTokenByName returns the subject's named token called name,
+// without its secret; ErrNotFound if it has none. Names are unique per
+// subject, so there is at most one.
+func (s *Service) NamedTokenByName(ctx context.Context, subject, name string) (store.NamedToken, error) {
+	// A scan of the subject's tokens: the stores index names, but keep
+	// that index to themselves, and a subject has few named tokens.
+	list, err := s.NamedTokens(ctx, subject)
+	if err != nil {
+		return store.NamedToken{}, err
+	}
+	for _, t := range list {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return store.NamedToken{}, ErrNotFound
+}
+
 // UpdateNamed renames, revokes or restores one of the subject's named
-// tokens. A new name follows CheckTokenName and must be free (ErrExists).
+// tokens, or replaces its custom metadata. A new name follows
+// CheckTokenName and must be free (ErrExists); metadata follows
+// CheckTokenMetadata and is stored compact.
 func (s *Service) UpdateNamed(ctx context.Context, subject, id string, u store.NamedUpdate) error {
 	if u.Name != nil {
 		if err := CheckTokenName(*u.Name); err != nil {
 			return err
 		}
+	}
+	if u.Metadata != nil {
+		m, err := CheckTokenMetadata(u.Metadata)
+		if err != nil {
+			return err
+		}
+		u.Metadata = m
 	}
 	if id == "" {
 		return ErrNotFound

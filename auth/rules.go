@@ -1,8 +1,12 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -30,9 +34,10 @@ const (
 	MaxNameLen  = 256
 	MaxEmailLen = 254 // RFC 5321's longest path
 	MaxRoleLen  = 64
-	// MaxTokenNameLen is Onezone's limit on named-token names, in
-	// characters.
-	MaxTokenNameLen = 50
+	// MinTokenNameLen and MaxTokenNameLen are Onezone's bounds on
+	// named-token names, in characters (ctool's NAME_MAXIMUM_LENGTH).
+	MinTokenNameLen = 2
+	MaxTokenNameLen = 128
 )
 
 // headerSafe refuses what cannot travel in an HTTP header value or would
@@ -84,13 +89,64 @@ func (p Profile) Check() error {
 	return nil
 }
 
-// CheckTokenName checks a named token's name: 1-50 characters, valid
-// UTF-8, no control characters.
+// TokenNameRule is what CheckTokenName requires, in the words of ctool's
+// NAME_REQUIREMENTS_DESCRIPTION (include/validation.hrl) after "Name ".
+const TokenNameRule = "must be 2-128 characters long and composed only of UTF-8 letters, digits, " +
+	"brackets and underscores. Dashes, spaces and dots are allowed (but not at the beginning or the end)."
+
+// tokenName is ctool's str_utils:validate_name/1: the first and last
+// characters from ")(\w_", the ones between also from " .-", with PCRE's
+// ucp \w, i.e. letters, digits (\pN) and '_'. Unlike PCRE's '$', Go's
+// matches only at the very end, so a trailing newline, which Onezone
+// lets through, is refused, as every control character is.
+var tokenName = regexp.MustCompile(`^[)(\p{L}\p{N}_][)(\p{L}\p{N}_ .\-]{0,` +
+	strconv.Itoa(MaxTokenNameLen-2) + `}[)(\p{L}\p{N}_]$`)
+
+// CheckTokenName checks a named token's name against Onezone's rule
+// (TokenNameRule). It also keeps names header-safe: no control
+// characters or invalid UTF-8 can match.
 func CheckTokenName(name string) error {
-	if n := utf8.RuneCountInString(name); name == "" || n > MaxTokenNameLen {
-		return &ValueError{"token name", fmt.Sprintf("must be 1-%d characters long", MaxTokenNameLen)}
+	if !tokenName.MatchString(name) {
+		return &ValueError{"token name", TokenNameRule}
 	}
-	return headerSafe("token name", name)
+	return nil
+}
+
+// MaxTokenMetadata bounds a named token's custom metadata, in bytes of
+// compact JSON. Onezone sets no bound; tokengate stores the metadata with
+// the token and reads it back with every listing, so a client must not
+// be able to grow one record up to the request limit (64 KiB).
+const MaxTokenMetadata = 4 << 10
+
+// SizeError: a value is over its field's bound of Limit bytes. It is an
+// ErrBadValue, for doors that need not tell it apart.
+type SizeError struct {
+	Field string
+	Limit int
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("%s must be at most %d bytes", e.Field, e.Limit)
+}
+func (e *SizeError) Unwrap() error { return ErrBadValue }
+
+// CheckTokenMetadata checks a named token's custom metadata and returns
+// it compact, as it is to be stored: a JSON object, as Onezone requires
+// of customMetadata ({json, any}: anything but an object, null among them,
+// is refused), of at most MaxTokenMetadata bytes once compact.
+func CheckTokenMetadata(raw json.RawMessage) (json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return nil, &ValueError{"token metadata", "must be a JSON object"}
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return nil, &ValueError{"token metadata", "must be a JSON object"}
+	}
+	if b.Len() > MaxTokenMetadata {
+		return nil, &SizeError{"token metadata", MaxTokenMetadata}
+	}
+	return b.Bytes(), nil
 }
 
 // DeclaredUser is a user declared in the server's config.

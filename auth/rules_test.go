@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -68,16 +69,29 @@ func TestRules(t *testing.T) {
 		{"role at its bound", profile("", "", strings.Repeat("r", auth.MaxRoleLen)), nil, ""},
 		{"role over its bound", profile("", "", strings.Repeat("r", auth.MaxRoleLen+1)), auth.ErrBadValue, "role"},
 
-		// Named-token names: Onezone's 1-50 characters, header-safe.
+		// Named-token names: ctool's validate_name — 2-128 letters,
+		// digits, brackets and underscores, with dashes, spaces and dots
+		// inside; header-safe.
 		{"token name", auth.CheckTokenName("laptop"), nil, ""},
 		{"token name empty", auth.CheckTokenName(""), auth.ErrBadValue, "token name"},
-		{"token name of 50 characters", auth.CheckTokenName(strings.Repeat("t", auth.MaxTokenNameLen)), nil, ""},
-		{"token name of 50 three-byte characters", auth.CheckTokenName(strings.Repeat("€", auth.MaxTokenNameLen)), nil, ""},
-		{"token name of 51 characters", auth.CheckTokenName(strings.Repeat("t", auth.MaxTokenNameLen+1)), auth.ErrBadValue, "token name"},
-		{"token name of 60 characters", auth.CheckTokenName(strings.Repeat("t", 60)), auth.ErrBadValue, "token name"},
+		{"token name of 1 character", auth.CheckTokenName("t"), auth.ErrBadValue, "token name"},
+		{"token name of 2 characters", auth.CheckTokenName("tt"), nil, ""},
+		{"token name of 128 characters", auth.CheckTokenName(strings.Repeat("t", auth.MaxTokenNameLen)), nil, ""},
+		{"token name of 128 two-byte letters", auth.CheckTokenName(strings.Repeat("ł", auth.MaxTokenNameLen)), nil, ""},
+		{"token name of 129 characters", auth.CheckTokenName(strings.Repeat("t", auth.MaxTokenNameLen+1)), auth.ErrBadValue, "token name"},
+		{"token name of letters, digits, brackets, underscores", auth.CheckTokenName("(Zażółć)_42_٣"), nil, ""},
+		{"token name with dash, space, dot inside", auth.CheckTokenName("my laptop-2.0"), nil, ""},
+		{"token name starting with a dash", auth.CheckTokenName("-laptop"), auth.ErrBadValue, "token name"},
+		{"token name ending with a dot", auth.CheckTokenName("laptop."), auth.ErrBadValue, "token name"},
+		{"token name ending with a space", auth.CheckTokenName("laptop "), auth.ErrBadValue, "token name"},
+		{"token name starting with a space", auth.CheckTokenName(" laptop"), auth.ErrBadValue, "token name"},
+		{"token name with a slash", auth.CheckTokenName("lap/top"), auth.ErrBadValue, "token name"},
+		{"token name with a euro sign", auth.CheckTokenName("lap€top"), auth.ErrBadValue, "token name"},
+		{"token name with square brackets", auth.CheckTokenName("[laptop]"), auth.ErrBadValue, "token name"},
 		{"token name NUL", auth.CheckTokenName("lap\x00top"), auth.ErrBadValue, "token name"},
 		{"token name CR", auth.CheckTokenName("lap\rtop"), auth.ErrBadValue, "token name"},
 		{"token name LF", auth.CheckTokenName("lap\ntop"), auth.ErrBadValue, "token name"},
+		{"token name trailing LF", auth.CheckTokenName("laptop\n"), auth.ErrBadValue, "token name"},
 		{"token name TAB", auth.CheckTokenName("lap\ttop"), auth.ErrBadValue, "token name"},
 		{"token name DEL", auth.CheckTokenName("lap\x7ftop"), auth.ErrBadValue, "token name"},
 		{"token name invalid UTF-8", auth.CheckTokenName("lap\xfetop"), auth.ErrBadValue, "token name"},
@@ -161,6 +175,45 @@ func TestCheckTTL(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			case !tc.ok && (!errors.As(err, &ve) || ve.Field != "session_ttl"):
 				t.Fatalf("got %v, want a *ValueError for session_ttl", err)
+			}
+		})
+	}
+}
+
+// TestCheckTokenMetadata: custom metadata is a JSON object (Onezone's
+// {json, any}), bounded once compact, and returned compact.
+func TestCheckTokenMetadata(t *testing.T) {
+	// An object of exactly MaxTokenMetadata bytes compact: {"k":"…"}.
+	fits := `{"k":"` + strings.Repeat("v", auth.MaxTokenMetadata-8) + `"}`
+	for _, tc := range []struct {
+		name, in, out string
+		want          error
+		size          bool
+	}{
+		{"empty object", `{}`, `{}`, nil, false},
+		{"an object, compacted", "{ \"a\" : [1, {\"b\": null}] }\n", `{"a":[1,{"b":null}]}`, nil, false},
+		{"at the bound", fits, fits, nil, false},
+		{"at the bound once compact", strings.Replace(fits, ":", " : ", 1), fits, nil, false},
+		{"over the bound", strings.Replace(fits, `"}`, `v"}`, 1), "", auth.ErrBadValue, true},
+		{"null", `null`, "", auth.ErrBadValue, false},
+		{"a string", `"string literal"`, "", auth.ErrBadValue, false},
+		{"an empty string", `""`, "", auth.ErrBadValue, false},
+		{"a number", `345345`, "", auth.ErrBadValue, false},
+		{"a float", `1.56`, "", auth.ErrBadValue, false},
+		{"an array", `[{}]`, "", auth.ErrBadValue, false},
+		{"not JSON", `{"a":`, "", auth.ErrBadValue, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := auth.CheckTokenMetadata(json.RawMessage(tc.in))
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			var se *auth.SizeError
+			if errors.As(err, &se) != tc.size {
+				t.Fatalf("got %#v, size error %v", err, tc.size)
+			}
+			if string(got) != tc.out {
+				t.Fatalf("got %s, want %s", got, tc.out)
 			}
 		})
 	}

@@ -1,8 +1,10 @@
 package auth_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -257,5 +259,42 @@ func TestCSRFToken(t *testing.T) {
 				t.Errorf("CheckCSRF = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestNamedMetadataAndByName: UpdateNamed stores custom metadata compact
+// and refuses what CheckTokenMetadata refuses, leaving the token as it
+// was; NamedTokenByName finds a token by its name, only the subject's.
+func TestNamedMetadataAndByName(t *testing.T) {
+	s := newService(t, openStore(t), tokens.NewServerKey())
+	rec, _, err := s.IssueNamed(ctx, "alice", "ci", tokens.Access, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, meta, want string // want: the stored metadata after
+		err              error
+	}{
+		{"set", `{ "a": 1 }`, `{"a":1}`, nil},
+		{"not an object", `[1]`, `{"a":1}`, auth.ErrBadValue},
+		{"null", `null`, `{"a":1}`, auth.ErrBadValue},
+		{"too large", `{"k":"` + strings.Repeat("v", auth.MaxTokenMetadata) + `"}`, `{"a":1}`, auth.ErrBadValue},
+		{"replace", `{"b":{}}`, `{"b":{}}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.UpdateNamed(ctx, "alice", rec.ID, store.NamedUpdate{Metadata: json.RawMessage(tc.meta)})
+			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+				t.Fatalf("UpdateNamed: got %v, want %v", err, tc.err)
+			}
+			got, err := s.NamedTokenByName(ctx, "alice", "ci")
+			if err != nil || got.ID != rec.ID || string(got.Metadata) != tc.want || got.Secret != nil {
+				t.Fatalf("NamedTokenByName = %+v, %v; want %s with metadata %s, no secret", got, err, rec.ID, tc.want)
+			}
+		})
+	}
+	for _, q := range [][2]string{{"alice", "cd"}, {"bob", "ci"}, {"nobody", "ci"}, {"alice", "CI"}} {
+		if _, err := s.NamedTokenByName(ctx, q[0], q[1]); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("NamedTokenByName(%s, %s) = %v, want ErrNotFound", q[0], q[1], err)
+		}
 	}
 }

@@ -465,7 +465,7 @@ func TestAdminTokens(t *testing.T) {
 	c.gateAs(t, named, "bob")
 	wantAdminError(t, c.adminReq(t, http.MethodPost, base+"/named", map[string]any{"name": "deploy"}), http.StatusConflict, "already has")
 	wantAdminError(t, c.adminReq(t, http.MethodPost, base+"/named", map[string]any{}), http.StatusBadRequest, "name is required")
-	wantAdminError(t, c.adminReq(t, http.MethodPost, base+"/named", map[string]any{"name": strings.Repeat("n", 51)}), http.StatusBadRequest, "1-50")
+	wantAdminError(t, c.adminReq(t, http.MethodPost, base+"/named", map[string]any{"name": strings.Repeat("n", 129)}), http.StatusBadRequest, "2-128")
 	r = c.adminWant(t, http.MethodGet, base+"/named", nil, http.StatusOK)
 	wantNoSecrets(t, r.Body, named)
 	list := decodeInto[[]map[string]any](t, r.Body)
@@ -747,7 +747,7 @@ func TestNamedTokensOnezoneAPI(t *testing.T) {
 	if id1 == "" || tok1 == "" || r.Header.Get("Location") != named+"/"+id1 {
 		t.Fatalf("create: %s, Location %q", r, r.Header.Get("Location"))
 	}
-	wantError(t, call(http.MethodPost, named, map[string]any{"name": "ci"}), http.StatusConflict, "alreadyExists")
+	wantError(t, call(http.MethodPost, named, map[string]any{"name": "ci"}), http.StatusBadRequest, "badValueIdentifierOccupied")
 	r = call(http.MethodPost, named, map[string]any{"name": "deploy"})
 	id2, _ := r.JSON["tokenId"].(string)
 	tok2, _ := r.JSON["token"].(string)
@@ -780,7 +780,7 @@ func TestNamedTokensOnezoneAPI(t *testing.T) {
 	if r := call(http.MethodGet, named+"/"+id1, nil); r.JSON["name"] != "ci-2" {
 		t.Errorf("after rename: %s", r)
 	}
-	wantError(t, call(http.MethodPatch, named+"/"+id1, map[string]any{"name": "deploy"}), http.StatusConflict, "alreadyExists")
+	wantError(t, call(http.MethodPatch, named+"/"+id1, map[string]any{"name": "deploy"}), http.StatusBadRequest, "badValueIdentifierOccupied")
 	// Revoke and un-revoke.
 	if r := call(http.MethodPatch, named+"/"+id1, map[string]any{"revoked": true}); r.Status != http.StatusNoContent {
 		t.Errorf("revoke: %s", r)

@@ -73,6 +73,9 @@ type NamedToken struct {
 	Revoked   bool            `json:"revoked"`
 	CreatedAt time.Time       `json:"created_at"`
 	Secret    []byte          `json:"secret"`
+	// Metadata is the owner's custom metadata, a JSON object stored as
+	// given (Onezone's metadata.custom); nil if never set.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
 }
 
 // Session is a browser login: its token is stamped with the subject's
@@ -105,6 +108,8 @@ type Handoff struct {
 type NamedUpdate struct {
 	Name    *string
 	Revoked *bool
+	// Metadata, if not nil, replaces the token's custom metadata.
+	Metadata json.RawMessage
 }
 
 // TempSecret is a subject's shared temporary-token secret and its
@@ -188,7 +193,8 @@ type Store interface {
 	Named(ctx context.Context, subject, id string) (NamedToken, error)
 	// NamedTokens lists the subject's named tokens, ordered by id.
 	NamedTokens(ctx context.Context, subject string) ([]NamedToken, error)
-	// UpdateNamed renames or (un)revokes a named token. ErrNotFound if
+	// UpdateNamed renames, (un)revokes or sets the metadata of a named
+	// token. ErrNotFound if
 	// none, ErrExists if the new name is taken.
 	UpdateNamed(ctx context.Context, subject, id string, u NamedUpdate) error
 	// DeleteNamed removes one named token (ErrNotFound if none), or all

@@ -43,10 +43,16 @@ var (
 	errUnavailable = newError(http.StatusServiceUnavailable, "temporaryFailure",
 		"Temporary failure - please try again later.", nil)
 	errNotFound = newError(http.StatusNotFound, "notFound", "The resource could not be found.", nil)
-	// Onezone's own description lists its character rules; tokengate's
-	// rule is auth.CheckTokenName's.
-	errBadName  = newError(http.StatusBadRequest, "badValueName", "Bad value: Name must be 1-50 characters long.", nil)
-	errExists   = newError(http.StatusConflict, "alreadyExists", "The resource already exists.", nil)
+	// ctool's ?ERROR_BAD_VALUE_NAME (no key, as token_logic_plugin's
+	// {binary, name} check throws it): "Bad value: " and
+	// NAME_REQUIREMENTS_DESCRIPTION, the rule auth.CheckTokenName applies.
+	errBadName = newError(http.StatusBadRequest, "badValueName",
+		"Bad value: Name must be 2-128 characters long and composed only of UTF-8 letters, digits, brackets and underscores. "+
+			"Dashes, spaces and dots are allowed (but not at the beginning or the end).", nil)
+	// ctool's ?ERROR_BAD_VALUE_IDENTIFIER_OCCUPIED(<<"name">>), what
+	// token_logic_plugin throws for a name the subject already uses.
+	errNameOccupied = newError(http.StatusBadRequest, "badValueIdentifierOccupied",
+		"Bad value: provided identifier (\"name\") is already occupied.", map[string]any{"key": "name"})
 	errInternal = newError(http.StatusInternalServerError, "internalServerError",
 		"The server has encountered an error while processing this request.", nil)
 	// Not Onezone's, nor sent: the client has gone.
@@ -64,6 +70,21 @@ func badData(key string) *Error {
 	return newError(http.StatusBadRequest, "badData", fmt.Sprintf(
 		"Bad value: provided \"%s\" has an invalid format or is incomprehensible in the context of this operation.", key),
 		map[string]any{"key": key})
+}
+
+// badJSON is ctool's ?ERROR_BAD_VALUE_JSON(Key): Onezone's answer to a
+// {json, any} value that is not an object.
+func badJSON(key string) *Error {
+	return badValue("badValueJSON", key, "must be a valid JSON")
+}
+
+// tooHigh is ctool's ?ERROR_BAD_VALUE_TOO_HIGH(Key, Threshold). Onezone
+// bounds no JSON value by size; tokengate answers its bound on custom
+// metadata (auth.MaxTokenMetadata) with this error, the limit in bytes.
+func tooHigh(key string, limit int) *Error {
+	return newError(http.StatusBadRequest, "badValueTooHigh",
+		fmt.Sprintf("Bad value: provided \"%s\" must not exceed %d.", key, limit),
+		map[string]any{"key": key, "limit": limit})
 }
 
 func badValue(id, key, what string) *Error {

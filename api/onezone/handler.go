@@ -49,6 +49,9 @@ var routes = map[string]route{
 		http.MethodPost:   (*Handler).createNamed,
 		http.MethodDelete: (*Handler).deleteNamedTokens,
 	},
+	namedPath + "/name/{name}": {
+		http.MethodGet: (*Handler).getNamedByName,
+	},
 	namedPath + "/{id}": {
 		http.MethodGet:    (*Handler).getNamed,
 		http.MethodPatch:  (*Handler).updateNamed,
@@ -62,6 +65,10 @@ func lookup(path string) (route, string, bool) {
 	path = strings.TrimSuffix(path, "/")
 	if rt, ok := routes[path]; ok {
 		return rt, "", true
+	}
+	// Names have no '/' (auth.CheckTokenName), ids never are "name".
+	if name, ok := strings.CutPrefix(path, namedPath+"/name/"); ok && name != "" && !strings.Contains(name, "/") {
+		return routes[namedPath+"/name/{name}"], name, true
 	}
 	if id, ok := strings.CutPrefix(path, namedPath+"/"); ok && id != "" && !strings.Contains(id, "/") {
 		return routes[namedPath+"/{id}"], id, true

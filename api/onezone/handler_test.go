@@ -61,11 +61,16 @@ type exchange struct {
 
 // Onezone's error bodies.
 const (
-	noAuth      = `{"error":{"id":"unauthorized","description":"You must authenticate yourself to perform this operation."}}`
-	forbidden   = `{"error":{"id":"forbidden","description":"You are not authorized to perform this operation."}}`
-	malformed   = `{"error":{"id":"malformedData","description":"Provided data could not be understood by the server."}}`
-	notFound    = `{"error":{"id":"notFound","description":"The resource could not be found."}}`
-	badName     = `{"error":{"id":"badValueName","description":"Bad value: Name must be 1-50 characters long."}}`
+	noAuth    = `{"error":{"id":"unauthorized","description":"You must authenticate yourself to perform this operation."}}`
+	forbidden = `{"error":{"id":"forbidden","description":"You are not authorized to perform this operation."}}`
+	malformed = `{"error":{"id":"malformedData","description":"Provided data could not be understood by the server."}}`
+	notFound  = `{"error":{"id":"notFound","description":"The resource could not be found."}}`
+	// ctool's errors:to_json(?ERROR_BAD_VALUE_IDENTIFIER_OCCUPIED(<<"name">>)) and
+	// (?ERROR_BAD_VALUE_JSON(<<"customMetadata">>)).
+	nameOccupied = `{"error":{"id":"badValueIdentifierOccupied","description":"Bad value: provided identifier (\"name\") is already occupied.","details":{"key":"name"}}}`
+	badMetadata  = `{"error":{"id":"badValueJSON","description":"Bad value: provided \"customMetadata\" must be a valid JSON.","details":{"key":"customMetadata"}}}`
+	// ctool's errors:to_json(?ERROR_BAD_VALUE_NAME), word for word.
+	badName     = `{"error":{"id":"badValueName","description":"Bad value: Name must be 2-128 characters long and composed only of UTF-8 letters, digits, brackets and underscores. Dashes, spaces and dots are allowed (but not at the beginning or the end)."}}`
 	nameString  = `{"error":{"id":"badValueString","description":"Bad value: provided \"name\" must be a string.","details":{"key":"name"}}}`
 	revokedBool = `{"error":{"id":"badValueBoolean","description":"Bad value: provided \"revoked\" must be a boolean.","details":{"key":"revoked"}}}`
 )
@@ -246,14 +251,17 @@ func TestNamed(t *testing.T) {
 				}
 				token(f, &ciToken)(t, body)
 			}},
-		{name: "a taken name", method: "POST", path: named, hdr: auth(), body: `{"name":"ci"}`, status: 409,
-			want: `{"error":{"id":"alreadyExists","description":"The resource already exists."}}`},
+		// oz-worker's create_user_named_token: ?ERROR_BAD_VALUE_IDENTIFIER_OCCUPIED(<<"name">>).
+		{name: "a taken name", method: "POST", path: named, hdr: auth(), body: `{"name":"ci"}`, status: 400, want: nameOccupied},
 		{name: "no name", method: "POST", path: named, hdr: auth(), body: `{}`, status: 400,
 			want: `{"error":{"id":"missingRequiredValue","description":"Missing required value: name.","details":{"key":"name"}}}`},
 		{name: "empty name", method: "POST", path: named, hdr: auth(), body: `{"name":""}`, status: 400, want: badName},
-		{name: "a 50-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("é", 50) + `"}`, status: 201,
+		{name: "a 128-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("é", 128) + `"}`, status: 201,
 			check: token(f, nil)},
-		{name: "a 51-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 51) + `"}`, status: 400, want: badName},
+		{name: "a 129-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 129) + `"}`, status: 400, want: badName},
+		{name: "a 1-character name", method: "POST", path: named, hdr: auth(), body: `{"name":"n"}`, status: 400, want: badName},
+		{name: "a name ending with a space", method: "POST", path: named, hdr: auth(), body: `{"name":"my laptop "}`, status: 400, want: badName},
+		{name: "a name with a slash", method: "POST", path: named, hdr: auth(), body: `{"name":"lap/top"}`, status: 400, want: badName},
 		{name: "a number for a name", method: "POST", path: named, hdr: auth(), body: `{"name":7}`, status: 400, want: nameString},
 		{name: "a null name", method: "POST", path: named, hdr: auth(), body: `{"name":null}`, status: 400, want: nameString},
 		// Bug 5: one rule for token names, auth's, which refuses control
@@ -271,17 +279,42 @@ func TestNamed(t *testing.T) {
 			}},
 		{name: "an unknown one", method: "GET", path: named + "/nope", hdr: auth(), status: 404, want: notFound},
 		{name: "patch nothing", method: "PATCH", path: named + "/nope", hdr: auth(), body: `{}`, status: 400,
-			want: `{"error":{"id":"missingAtLeastOneValue","description":"Missing data, you must provide at least one of: [name, revoked].","details":{"keys":["name","revoked"]}}}`},
+			want: `{"error":{"id":"missingAtLeastOneValue","description":"Missing data, you must provide at least one of: [customMetadata, name, revoked].","details":{"keys":["customMetadata","name","revoked"]}}}`},
 		{name: "patch an unknown one", method: "PATCH", path: named + "/nope", hdr: auth(), body: `{"revoked":true}`, status: 404, want: notFound},
 		{name: "patch with a string", method: "PATCH", path: named + "/nope", hdr: auth(), body: `{"revoked":"yes"}`, status: 400, want: revokedBool},
 		{name: "method not allowed", method: "PUT", path: named + "/x", hdr: auth(), status: 405, header: map[string]string{"Allow": "DELETE, GET, PATCH"}},
 	})
 	id := namedID(t, f, "ci")
 	one := named + "/" + id
+	record := func(custom, name string) string {
+		return `{"caveats":[],"id":"` + id + `","metadata":{"creationTime":` + fmt.Sprint(now.Unix()) + `,"custom":` + custom + `},"name":"` + name + `","revoked":false,` +
+			`"subject":{"id":"alice","type":"user"},"type":{"accessToken":{}}}`
+	}
 	run(t, h, []exchange{
 		{name: "get", method: "GET", path: one, hdr: auth(), status: 200,
-			want: `{"caveats":[],"id":"` + id + `","metadata":{"creationTime":` + fmt.Sprint(now.Unix()) + `},"name":"ci","revoked":false,` +
-				`"subject":{"id":"alice","type":"user"},"type":{"accessToken":{}}}`},
+			want: record(`{}`, "ci")},
+		{name: "get by name", method: "GET", path: named + "/name/ci", hdr: auth(), status: 200, want: record(`{}`, "ci")},
+		{name: "get by a name alice has not", method: "GET", path: named + "/name/cd", hdr: auth(), status: 404, want: notFound},
+		{name: "get by name, bob", method: "GET", path: named + "/name/ci", hdr: in("X-Auth-Token", f.Temporary(t, authtest.Bob)), status: 404, want: notFound},
+		{name: "get by name, no credentials", method: "GET", path: named + "/name/ci", hdr: in(), status: 401, want: noAuth},
+		{name: "get by name, POST", method: "POST", path: named + "/name/ci", hdr: auth(), status: 405, header: map[string]string{"Allow": "GET"}},
+		// oz-worker's update_named_token: customMetadata replaces
+		// metadata.custom; anything but an object is badValueJSON.
+		{name: "set custom metadata", method: "PATCH", path: one, hdr: auth(), body: `{"customMetadata":{ "a": [1, "b"] }}`, status: 204},
+		{name: "custom metadata set", method: "GET", path: one, hdr: auth(), status: 200, want: record(`{"a":[1,"b"]}`, "ci")},
+		{name: "custom metadata a string", method: "PATCH", path: one, hdr: auth(), body: `{"customMetadata":"string literal"}`, status: 400, want: badMetadata},
+		{name: "custom metadata empty string", method: "PATCH", path: one, hdr: auth(), body: `{"customMetadata":""}`, status: 400, want: badMetadata},
+		{name: "custom metadata a number", method: "PATCH", path: one, hdr: auth(), body: `{"customMetadata":345345}`, status: 400, want: badMetadata},
+		{name: "custom metadata a float", method: "PATCH", path: one, hdr: auth(), body: `{"customMetadata":1.56}`, status: 400, want: badMetadata},
+		{name: "custom metadata null", method: "PATCH", path: one, hdr: auth(), body: `{"customMetadata":null}`, status: 400, want: badMetadata},
+		{name: "custom metadata an array", method: "PATCH", path: one, hdr: auth(), body: `{"customMetadata":[]}`, status: 400, want: badMetadata},
+		{name: "custom metadata bad, with a revoke", method: "PATCH", path: one, hdr: auth(), body: `{"customMetadata":1,"revoked":true}`, status: 400, want: badMetadata},
+		{name: "custom metadata over 4 KiB", method: "PATCH", path: one, hdr: auth(),
+			body: `{"customMetadata":{"k":"` + strings.Repeat("v", 4096) + `"}}`, status: 400,
+			want: `{"error":{"id":"badValueTooHigh","description":"Bad value: provided \"customMetadata\" must not exceed 4096.","details":{"key":"customMetadata","limit":4096}}}`},
+		{name: "custom metadata unchanged", method: "GET", path: one, hdr: auth(), status: 200, want: record(`{"a":[1,"b"]}`, "ci")},
+		{name: "rename to a taken name", method: "PATCH", path: one, hdr: auth(), body: `{"name":"` + strings.Repeat("é", 128) + `","customMetadata":{}}`, status: 400, want: nameOccupied},
+		{name: "rename refused, metadata unchanged", method: "GET", path: one, hdr: auth(), status: 200, want: record(`{"a":[1,"b"]}`, "ci")},
 		{name: "revoke", method: "PATCH", path: one, hdr: auth(), body: `{"revoked":true}`, status: 204},
 		{name: "it is revoked", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {ciToken}}, status: 401,
 			want: authError(`{"id":"tokenRevoked","description":"Provided token has been revoked."}`)},
@@ -294,7 +327,7 @@ func TestNamed(t *testing.T) {
 		{name: "un-revoke", method: "PATCH", path: one, hdr: auth(), body: `{"revoked":false}`, status: 204},
 		{name: "it works again", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {ciToken}}, status: 200, want: `{"generation":1}`},
 		{name: "rename", method: "PATCH", path: one, hdr: auth(), body: `{"name":"deploy"}`, status: 204},
-		{name: "rename too long", method: "PATCH", path: one, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 60) + `"}`, status: 400, want: badName},
+		{name: "rename too long", method: "PATCH", path: one, hdr: auth(), body: `{"name":"` + strings.Repeat("n", 129) + `"}`, status: 400, want: badName},
 		{name: "rename with a NUL", method: "PATCH", path: one, hdr: auth(), body: `{"name":"de\u0000ploy"}`, status: 400, want: badName},
 		{name: "renamed", method: "GET", path: one, hdr: auth(), status: 200,
 			check: func(t *testing.T, body []byte) {

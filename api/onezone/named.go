@@ -76,8 +76,9 @@ func (h *Handler) forbiddenService(caveats []tokens.Caveat) *Error {
 }
 
 // storeError answers a failed named-token operation: missing → 404,
-// taken name → 409, a name against the rule → badValueName, a caveat
-// no token can carry → badValueCaveat.
+// taken name → badValueIdentifierOccupied, a name or custom metadata
+// against auth's rule → badValueName or badValueJSON/badValueTooHigh, a
+// caveat no token can carry → badValueCaveat.
 func storeError(w http.ResponseWriter, err error) {
 	if e := badCaveat(err); e != nil {
 		WriteError(w, e)
@@ -85,15 +86,34 @@ func storeError(w http.ResponseWriter, err error) {
 	}
 	switch {
 	case errors.Is(err, auth.ErrBadValue):
-		WriteError(w, errBadName)
+		WriteError(w, badValueError(err))
 	case errors.Is(err, auth.ErrNotFound):
 		WriteError(w, errNotFound)
 	case errors.Is(err, auth.ErrExists):
-		WriteError(w, errExists)
+		WriteError(w, errNameOccupied)
 	default:
 		WriteError(w, AuthError(err))
 	}
 }
+
+// badValueError is Onezone's answer to an auth.ErrBadValue of a named
+// token: its custom metadata (the only value with a size bound), else its
+// name.
+func badValueError(err error) *Error {
+	var se *auth.SizeError
+	var ve *auth.ValueError
+	switch {
+	case errors.As(err, &se):
+		return tooHigh(customMetadataKey, se.Limit)
+	case errors.As(err, &ve) && ve.Field == "token metadata":
+		return badJSON(customMetadataKey)
+	}
+	return errBadName
+}
+
+// customMetadataKey is the PATCH field of a named token's custom
+// metadata.
+const customMetadataKey = "customMetadata"
 
 // POST /user/tokens/named {"name","type"?,"caveats"?} → 201 with Location
 // and {"tokenId","token"}.
@@ -184,11 +204,33 @@ func (h *Handler) getNamed(w http.ResponseWriter, r *http.Request, tokenID strin
 	writeJSON(w, http.StatusOK, NamedRecord(t))
 }
 
-// NamedRecord is a named token as Onezone shows it.
+// GET /user/tokens/named/name/{name} → the record of the caller's token
+// of that name (oz-worker's "Get named token of current user by name").
+func (h *Handler) getNamedByName(w http.ResponseWriter, r *http.Request, name string) {
+	id, e := h.caller(r)
+	if e != nil {
+		WriteError(w, e)
+		return
+	}
+	t, err := h.Auth.NamedTokenByName(r.Context(), id.ID, name)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, NamedRecord(t))
+}
+
+// NamedRecord is a named token as Onezone shows it: metadata holds the
+// creation time and the custom metadata, {} until set (token_metadata's
+// basic_metadata).
 func NamedRecord(t store.NamedToken) map[string]any {
 	caveats := t.Caveats
 	if caveats == nil {
 		caveats = json.RawMessage("[]")
+	}
+	custom := t.Metadata
+	if custom == nil {
+		custom = json.RawMessage("{}")
 	}
 	return map[string]any{
 		"id":       t.ID,
@@ -197,15 +239,17 @@ func NamedRecord(t store.NamedToken) map[string]any {
 		"type":     tokens.Type(t.Type).OnezoneJSON(),
 		"caveats":  caveats,
 		"revoked":  t.Revoked,
-		"metadata": map[string]int64{"creationTime": t.CreatedAt.Unix()},
+		"metadata": map[string]any{"creationTime": t.CreatedAt.Unix(), "custom": custom},
 	}
 }
 
-// PATCH /user/tokens/named/{id} {"name"?,"revoked"?} → 204
+// PATCH /user/tokens/named/{id} {"name"?,"customMetadata"?,"revoked"?}
+// → 204. customMetadata replaces the token's metadata.custom whole.
 func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, tokenID string) {
 	var req struct {
-		Name    json.RawMessage `json:"name"`
-		Revoked json.RawMessage `json:"revoked"`
+		Name           json.RawMessage `json:"name"`
+		CustomMetadata json.RawMessage `json:"customMetadata"`
+		Revoked        json.RawMessage `json:"revoked"`
 	}
 	id, ok := h.callerWithBody(w, r, &req)
 	if !ok {
@@ -219,6 +263,15 @@ func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, tokenID st
 		}
 		u.Name = &name
 	}
+	if req.CustomMetadata != nil {
+		// Onezone checks it as {json, any}: an object, else badValueJSON.
+		m, err := auth.CheckTokenMetadata(req.CustomMetadata)
+		if err != nil {
+			WriteError(w, badValueError(err))
+			return
+		}
+		u.Metadata = m
+	}
 	if req.Revoked != nil {
 		// Into a pointer: null is no boolean, though it decodes as false.
 		if err := json.Unmarshal(req.Revoked, &u.Revoked); err != nil || u.Revoked == nil {
@@ -226,9 +279,11 @@ func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, tokenID st
 			return
 		}
 	}
-	if u.Name == nil && u.Revoked == nil {
+	if u.Name == nil && u.Metadata == nil && u.Revoked == nil {
+		// The keys of token_logic_plugin's at_least_one, in its order.
+		keys := []string{customMetadataKey, "name", "revoked"}
 		e := newError(http.StatusBadRequest, "missingAtLeastOneValue",
-			"Missing data, you must provide at least one of: [name, revoked].", map[string]any{"keys": []string{"name", "revoked"}})
+			"Missing data, you must provide at least one of: [customMetadata, name, revoked].", map[string]any{"keys": keys})
 		WriteError(w, e)
 		return
 	}

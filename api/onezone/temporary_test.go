@@ -40,7 +40,7 @@ func TestTimeCaveatBounds(t *testing.T) {
 			exchange{name: "create, validUntil " + until, method: "POST", path: temporary, hdr: in("X-Auth-Token", tok),
 				body: body(until), status: 400, want: badCaveat(c)},
 			exchange{name: "create named, validUntil " + until, method: "POST", path: named, hdr: in("X-Auth-Token", tok),
-				body: `{"name":"n","caveats":[` + c + `]}`, status: 400, want: badCaveat(c)})
+				body: `{"name":"nn","caveats":[` + c + `]}`, status: 400, want: badCaveat(c)})
 	}
 	run(t, h, cases)
 	run(t, h, []exchange{

@@ -84,6 +84,9 @@ func (s *Store) UpdateNamed(ctx context.Context, subject, id string, u store.Nam
 		if u.Revoked != nil {
 			t.Revoked = *u.Revoked
 		}
+		if u.Metadata != nil {
+			t.Metadata = u.Metadata
+		}
 		b, err := json.Marshal(t)
 		if err != nil {
 			return err

@@ -66,6 +66,15 @@ func cfNamedTokens(t *testing.T, open Opener) {
 		{"revoke", "t2", store.NamedUpdate{Revoked: &yes}, nil, func(t *store.NamedToken) { t.Revoked = true }},
 		{"same name and unrevoke", "t2", store.NamedUpdate{Name: ptr("build"), Revoked: &no}, nil, func(t *store.NamedToken) { t.Revoked = false }},
 		{"nothing", "t2", store.NamedUpdate{}, nil, func(*store.NamedToken) {}},
+		// Custom metadata is stored with the token, replaced whole, and
+		// kept by the other changes.
+		{"set metadata", "t2", store.NamedUpdate{Metadata: json.RawMessage(`{"a":1}`)}, nil,
+			func(t *store.NamedToken) { t.Metadata = json.RawMessage(`{"a":1}`) }},
+		{"rename keeps metadata", "t2", store.NamedUpdate{Name: ptr("build2")}, nil, func(t *store.NamedToken) { t.Name = "build2" }},
+		{"replace metadata and rename", "t2", store.NamedUpdate{Name: ptr("build"), Metadata: json.RawMessage(`{"b":{"c":[true]}}`)}, nil,
+			func(t *store.NamedToken) { t.Name, t.Metadata = "build", json.RawMessage(`{"b":{"c":[true]}}`) }},
+		{"a taken name sets no metadata", "t2", store.NamedUpdate{Name: ptr("deploy"), Metadata: json.RawMessage(`{}`)}, store.ErrExists, nil},
+		{"empty metadata", "t2", store.NamedUpdate{Metadata: json.RawMessage(`{}`)}, nil, func(t *store.NamedToken) { t.Metadata = json.RawMessage(`{}`) }},
 		{"unknown", "t9", store.NamedUpdate{Revoked: &yes}, store.ErrNotFound, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
