@@ -79,8 +79,8 @@ func TestServiceForbidden(t *testing.T) {
 		{name: "temporary, unknown service", method: "POST", path: temporary, hdr: in("X-Auth-Token", tok),
 			body: body(`["gitlab","jira-*"]`), status: 400, want: forbidden("gitlab")},
 		{name: "named, unknown service", method: "POST", path: named, hdr: in("X-Auth-Token", tok),
-			body: `{"name":"n","caveats":[{"type":"service","whitelist":["gitlab"]}]}`, status: 400, want: forbidden("gitlab")},
+			body: `{"name":"svc-a","caveats":[{"type":"service","whitelist":["gitlab"]}]}`, status: 400, want: forbidden("gitlab")},
 		{name: "named, known service", method: "POST", path: named, hdr: in("X-Auth-Token", tok),
-			body: `{"name":"n","caveats":[{"type":"service","whitelist":["*"]}]}`, status: 201, check: created},
+			body: `{"name":"svc-b","caveats":[{"type":"service","whitelist":["*"]}]}`, status: 201, check: created},
 	})
 }
