@@ -35,7 +35,8 @@ type Handler struct {
 	// token, in order. Each entry is "header:<name>", "bearer"
 	// (Authorization: Bearer), "cookie:<name>" or "query:<name>". The
 	// endpoints then also take Basic credentials; both take the session
-	// cookie last. Default: ["header:X-Auth-Token", "bearer"].
+	// cookie last. Default: ["header:X-Auth-Token", "bearer",
+	// "header:Macaroon"] (Onezone's, the last deprecated).
 	TokenSources []string `json:"token_sources,omitempty"`
 
 	// Pass the token on to the next handler. A token from a query
@@ -131,7 +132,7 @@ func (h *Handler) setup(app *App) error {
 	h.built = new(built)
 	var err error
 	if len(h.TokenSources) == 0 {
-		h.TokenSources = []string{"header:X-Auth-Token", "bearer"}
+		h.TokenSources = caller.DefaultSourceSpecs()
 	}
 	if h.LogoutPath == "" {
 		h.LogoutPath = "/logout"

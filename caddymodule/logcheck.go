@@ -42,7 +42,7 @@ type secretPlace struct {
 // the gates' query sources, the handoff token's path, the reset page's
 // Referer.
 func secretPlaces(gates []*Handler) (places []secretPlace, headers, queries []string) {
-	headers, queries = []string{"X-Auth-Token"}, []string{"token"}
+	headers, queries = slices.Clone(defaultSecretHeaders), []string{"token"}
 	for _, g := range gates {
 		for _, s := range g.configured {
 			switch {
@@ -73,7 +73,7 @@ func secretPlaces(gates []*Handler) (places []secretPlace, headers, queries []st
 			uris(openpaas.Prefix+"/"+probeSecret, openpaas.Prefix+"/"+probeSecret+"/user?a=1")},
 		secretPlace{"Referer query token", "request>headers>Referer",
 			[]zapcore.Field{zap.Array("Referer", caddyhttp.LoggableStringArray{"https://example.com/reset-password?token=" + probeSecret})}})
-	return places, headers[1:], queries[1:]
+	return places, headers[len(defaultSecretHeaders):], queries[1:]
 }
 
 // requestLoggers names the loggers that write srv's requests: its error

@@ -17,10 +17,11 @@ import (
 // the Caddyfile snippet of log filters that covers them all; the README's
 // security notes show it for the defaults.
 
-// The names every snippet covers: Onezone's token header, the reset
+// The names every snippet covers: Onezone's token headers (x-auth-token
+// and the deprecated macaroon, both default sources), the reset
 // link's token and the customary access_token.
 var (
-	defaultSecretHeaders = []string{"X-Auth-Token"}
+	defaultSecretHeaders = []string{"X-Auth-Token", "Macaroon"}
 	defaultSecretQueries = []string{"token", "access_token"}
 )
 

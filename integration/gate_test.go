@@ -748,3 +748,23 @@ func TestIPCaveatBehindTrustedProxy(t *testing.T) {
 		t.Errorf("GET generation through the trusted proxy: %s", r)
 	}
 }
+
+// Onezone's deprecated macaroon header is a default token source, after
+// x-auth-token and Bearer (seed-apis.md §1.1; oz-worker token_auth.erl):
+// the endpoints and the gate take it, and it does not reach the upstream.
+func TestMacaroonHeader(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, gatedSite)
+	base := c.site(0)
+	tok := c.mintTemporary(t, base, "alice", alicePassword, 600)
+	if r := c.do(t, http.MethodGet, base+tempPath, hdr{"Macaroon": tok}, nil); r.Status != http.StatusOK || !jsonEqual(t, r.JSON, `{"generation":1}`) {
+		t.Fatalf("generation with a macaroon header: %s", r)
+	}
+	s := upstreamSaw(t, c.do(t, http.MethodGet, base+"/app", hdr{"macaroon": tok}, nil))
+	if id, _ := s.header("X-Auth-User-Id"); len(id) != 1 || id[0] != "alice" {
+		t.Errorf("upstream saw user id %q, want alice", id)
+	}
+	if m, _ := s.header("Macaroon"); len(m) != 0 {
+		t.Errorf("the macaroon header reached the upstream: %q", m)
+	}
+}

@@ -49,7 +49,7 @@ type Authenticator struct {
 }
 
 // Authenticate returns the caller, trying the token sources (by default
-// x-auth-token, then Bearer), then Basic (as Onezone does), then the
+// x-auth-token, then Bearer, then macaroon), then Basic (as Onezone does), then the
 // session cookie. A request that changes state and authenticates by a
 // cookie must come from the same origin (CSRF).
 func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {

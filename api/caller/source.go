@@ -34,9 +34,16 @@ type Source struct {
 // Sources are token sources in the order they are tried.
 type Sources []Source
 
-// DefaultSources are Onezone's: x-auth-token, then Authorization: Bearer.
+// DefaultSources are Onezone's, in its order: x-auth-token, then
+// Authorization: Bearer, then the deprecated macaroon header, which
+// Onezone still accepts and older clients still send.
 func DefaultSources() Sources {
-	return Sources{{Kind: Header, Name: "X-Auth-Token"}, {Kind: Bearer}}
+	return Sources{{Kind: Header, Name: "X-Auth-Token"}, {Kind: Bearer}, {Kind: Header, Name: "Macaroon"}}
+}
+
+// DefaultSourceSpecs are DefaultSources as a config spells them.
+func DefaultSourceSpecs() []string {
+	return []string{"header:X-Auth-Token", "bearer", "header:Macaroon"}
 }
 
 // ParseSource parses "header:<name>", "bearer", "cookie:<name>" or

@@ -184,3 +184,10 @@ func TestRemoveCookie(t *testing.T) {
 		})
 	}
 }
+
+func TestDefaultSourceSpecs(t *testing.T) {
+	got, err := caller.ParseSources(caller.DefaultSourceSpecs())
+	if err != nil || !slices.Equal(got, caller.DefaultSources()) {
+		t.Fatalf("DefaultSourceSpecs parse to %v, %v; want DefaultSources", got, err)
+	}
+}
