@@ -112,6 +112,20 @@ type NamedUpdate struct {
 	Metadata json.RawMessage
 }
 
+// Apply changes t as u says: the one rule every backend follows, which
+// checks only the name's uniqueness itself.
+func (u NamedUpdate) Apply(t *NamedToken) {
+	if u.Name != nil {
+		t.Name = *u.Name
+	}
+	if u.Revoked != nil {
+		t.Revoked = *u.Revoked
+	}
+	if u.Metadata != nil {
+		t.Metadata = u.Metadata
+	}
+}
+
 // TempSecret is a subject's shared temporary-token secret and its
 // generation. Generations start at 1 and only ever grow.
 type TempSecret struct {

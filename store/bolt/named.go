@@ -79,14 +79,8 @@ func (s *Store) UpdateNamed(ctx context.Context, subject, id string, u store.Nam
 			if err := names.Put(namedKey(subject, *u.Name), []byte(id)); err != nil {
 				return err
 			}
-			t.Name = *u.Name
 		}
-		if u.Revoked != nil {
-			t.Revoked = *u.Revoked
-		}
-		if u.Metadata != nil {
-			t.Metadata = u.Metadata
-		}
+		u.Apply(&t)
 		b, err := json.Marshal(t)
 		if err != nil {
 			return err

@@ -118,15 +118,7 @@ func (r *Store) UpdateNamed(ctx context.Context, subject, id string, u store.Nam
 			return unavailable(err)
 		}
 		oldName := t.Name
-		if u.Name != nil {
-			t.Name = *u.Name
-		}
-		if u.Revoked != nil {
-			t.Revoked = *u.Revoked
-		}
-		if u.Metadata != nil {
-			t.Metadata = u.Metadata
-		}
+		u.Apply(&t)
 		b, err := json.Marshal(t)
 		if err != nil {
 			return err
