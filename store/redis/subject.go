@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/tokengate/tokengate/store"
 )
 
