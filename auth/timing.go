@@ -75,10 +75,16 @@ func (t *checkTiming) pad(ctx context.Context, start time.Time) {
 // hashClass is the part of a hash that decides its cost: bcrypt's
 // "$2a$10$", argon2id's "$argon2id$v=19$m=…,t=…,p=…$".
 func hashClass(hash []byte) string {
+	// The salt follows the third '$' of a bcrypt hash, the fourth of an
+	// argon2id one.
+	ends := 3
+	if bytes.HasPrefix(hash, []byte("$argon2id$")) {
+		ends = 4
+	}
 	n := 0
 	for i, b := range hash {
 		if b == '$' {
-			if n++; (bytes.HasPrefix(hash, []byte("$argon2id$")) && n == 4) || (!bytes.HasPrefix(hash, []byte("$argon2id$")) && n == 3) {
+			if n++; n == ends {
 				return string(hash[:i+1])
 			}
 		}
