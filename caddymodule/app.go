@@ -136,37 +136,6 @@ type running struct {
 	services   map[string]struct{}
 }
 
-// addService records the service name of one of the config's routes.
-func (a *App) addService(name string) {
-	if name == "" || a.run == nil {
-		return
-	}
-	a.run.servicesMu.Lock()
-	defer a.run.servicesMu.Unlock()
-	if a.run.services == nil {
-		a.run.services = make(map[string]struct{})
-	}
-	a.run.services[name] = struct{}{}
-}
-
-// serviceExists reports whether a route of the config has a service
-// that the service caveat pattern matches. An App that was never
-// provisioned knows no routes and answers true: it has nothing to judge
-// by.
-func (a *App) serviceExists(pattern string) bool {
-	if a.run == nil {
-		return true
-	}
-	a.run.servicesMu.RLock()
-	defer a.run.servicesMu.RUnlock()
-	for name := range a.run.services {
-		if tokens.ServiceMatches(pattern, name) {
-			return true
-		}
-	}
-	return false
-}
-
 // Defaults.
 const (
 	defaultSessionCookie = "tokengate_session"

@@ -74,11 +74,13 @@ type Handler struct {
 
 	// The name of the service this route gates, which a token's service
 	// caveat ({"type":"service","whitelist":["wiki","grafana-*"]}) must
-	// match for the token to pass. Caddy does not tell a handler its
-	// site's host names at provision time, so there is no default name:
-	// on a route without one, every token with a service caveat is
-	// refused (fail closed). Default: "", none.
+	// match for the token to pass. Default: the first host name of the
+	// site the route is in (`wiki.example.com` for a site
+	// `wiki.example.com, www.example.com`); on a site without a host
+	// name (`:8080`) or whose first is a wildcard, none, and every token
+	// with a service caveat is refused (fail closed).
 	Service string `json:"service,omitempty"`
+	service string // Service, or the default the app gives it as it starts (nameServices)
 
 	app        *App
 	configured caller.Sources // the configured ones; the session cookie comes last
@@ -150,6 +152,7 @@ func (h *Handler) setup(app *App) error {
 	if h.Service != "" && (strings.Contains(h.Service, "*") || strings.TrimSpace(h.Service) != h.Service) {
 		return fmt.Errorf("service %q: want a name without * or surrounding spaces", h.Service)
 	}
+	h.service = h.Service
 	h.app.addService(h.Service)
 	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
 		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
@@ -233,7 +236,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		Interface: "rest",
 		Method:    r.Method,
 		Path:      r.URL.Path,
-		Service:   h.Service,
+		Service:   h.service,
 	})
 	if err != nil {
 		// Store failures are logged by the store, at most once a second.

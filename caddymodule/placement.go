@@ -36,8 +36,9 @@ func (r reach) or(s reach) reach { return reach{r.gated || s.gated, r.open || s.
 
 // placement is what one server's routes tell about its gates.
 type placement struct {
-	gates []*Handler // every tokengate handler, whether it can run or not
-	never []string   // a tokengate that can never run: where, and why
+	gates []*Handler          // every tokengate handler, whether it can run or not
+	sites map[*Handler]string // the host names of each gate's site, space-separated; "" if none
+	never []string            // a tokengate that can never run: where, and why
 	dests map[string]*dest
 	order []string // the keys of dests, in the order first met
 	quiet bool     // record no destinations (named routes: where they run is not known)
@@ -51,7 +52,7 @@ type dest struct {
 
 // placeServer reads the routes of the server called name.
 func placeServer(name string, srv *caddyhttp.Server) *placement {
-	p := &placement{dests: map[string]*dest{}}
+	p := &placement{dests: map[string]*dest{}, sites: map[*Handler]string{}}
 	base := "apps/http/servers/" + name
 	p.list(srv.Routes, reach{open: true}, base+"/routes", "")
 	if srv.Errors != nil {
@@ -59,7 +60,7 @@ func placeServer(name string, srv *caddyhttp.Server) *placement {
 		// among them: an upstream reached from there is reached around it.
 		p.list(srv.Errors.Routes, reach{open: true}, base+"/errors/routes", "")
 	}
-	named := &placement{dests: map[string]*dest{}, quiet: true}
+	named := &placement{dests: map[string]*dest{}, sites: p.sites, quiet: true}
 	for _, n := range slices.Sorted(maps.Keys(srv.NamedRoutes)) {
 		// Where an invoke runs a named route is not followed: its gates
 		// are only checked for being able to run at all.
@@ -137,7 +138,7 @@ func (p *placement) handlers(hs []caddyhttp.MiddlewareHandler, in reach, at, sit
 		}
 		switch h := h.(type) {
 		case *Handler:
-			p.gates = append(p.gates, h)
+			p.gate(h, site)
 			cur = reach{gated: true}
 		case *caddyhttp.Subroute:
 			cur, stop = p.list(h.Routes, cur, where+"/routes", site)
@@ -153,12 +154,18 @@ func (p *placement) handlers(hs []caddyhttp.MiddlewareHandler, in reach, at, sit
 	return cur, stop
 }
 
+// gate records a tokengate handler met in the site with those hosts.
+func (p *placement) gate(h *Handler, site string) {
+	p.gates = append(p.gates, h)
+	p.sites[h] = site
+}
+
 // unreachable records every gate in h, which no request reaches because
 // stop answers them all first.
 func (p *placement) unreachable(h caddyhttp.MiddlewareHandler, where, site, stop string) {
 	switch h := h.(type) {
 	case *Handler:
-		p.gates = append(p.gates, h)
+		p.gate(h, site)
 		p.never = append(p.never, fmt.Sprintf("tokengate at %s%s never runs: %s answers every request first; "+
 			"put tokengate before it (in a route block, write tokengate first)", where, siteNote(site), stop))
 	case *caddyhttp.Subroute:

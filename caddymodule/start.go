@@ -34,6 +34,7 @@ func (a *App) Start() error {
 // so the http app may already serve when this one has not started.
 func (a *App) started() (*auth.Service, error) {
 	a.run.once.Do(func() {
+		a.nameServices()
 		if a.run.err = a.start(); a.run.err != nil {
 			a.releaseAll()
 		}

@@ -8,10 +8,11 @@ import (
 )
 
 // caveatSites are two gated sites of one Caddy, the wiki and grafana-eu
-// services, and a third gated site that names no service.
+// services, and a third gated site, docs.test, that names no service:
+// its service is its host name.
 var caveatSites = caddyfile{
 	App:   []string{"temporary_max_ttl 1h"},
-	Sites: []site{{Gate: []string{"service wiki"}}, {Gate: []string{"service grafana-eu"}}, {}},
+	Sites: []site{{Gate: []string{"service wiki"}}, {Gate: []string{"service grafana-eu"}}, {Host: "docs.test"}},
 }
 
 // TestGateCaveats: the data.readonly, data.path and service caveats, from
@@ -30,6 +31,7 @@ func TestGateCaveats(t *testing.T) {
 	path := map[string]any{"type": "data.path", "whitelist": []string{b64([]byte("/docs")), b64([]byte("/img/public/"))}}
 	service := map[string]any{"type": "service", "whitelist": []string{"wiki", "intranet-*"}}
 	serviceGlob := map[string]any{"type": "service", "whitelist": []string{"grafana-*"}}
+	serviceHost := map[string]any{"type": "service", "whitelist": []string{"docs.test"}}
 
 	r := c.do(t, http.MethodPost, wiki+"/api/v3/onezone/user/tokens/named", hdr{"Authorization": basic("alice", alicePassword)},
 		map[string]any{"name": "read-only", "caveats": []any{readonly}})
@@ -54,6 +56,7 @@ func TestGateCaveats(t *testing.T) {
 		pathJSON        = `{"type":"data.path","whitelist":["L2RvY3M=","L2ltZy9wdWJsaWMv"]}`
 		serviceJSON     = `{"type":"service","whitelist":["wiki","intranet-*"]}`
 		serviceGlobJSON = `{"type":"service","whitelist":["grafana-*"]}`
+		serviceHostJSON = `{"type":"service","whitelist":["docs.test"]}`
 	)
 	for _, tc := range []struct {
 		name, token, method, url string
@@ -78,7 +81,9 @@ func TestGateCaveats(t *testing.T) {
 
 		{"service on its site", temporary(service), http.MethodGet, wiki + "/page", ""},
 		{"service on another site", temporary(service), http.MethodGet, grafana + "/d/1", serviceJSON},
-		{"service on a site with no service", temporary(service), http.MethodGet, plain + "/x", serviceJSON},
+		{"service on a site named by its host", temporary(service), http.MethodGet, plain + "/x", serviceJSON},
+		{"service: the site's host name", temporary(serviceHost), http.MethodGet, plain + "/x", ""},
+		{"service: a host name on a named site", temporary(serviceHost), http.MethodGet, wiki + "/page", serviceHostJSON},
 		{"service glob matches", temporary(serviceGlob), http.MethodGet, grafana + "/d/1", ""},
 		{"service glob, other site", temporary(serviceGlob), http.MethodGet, wiki + "/page", serviceGlobJSON},
 	} {
