@@ -6,7 +6,7 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	_ "github.com/tokengate/tokengate/caddymodule"
+	_ "github.com/tokengate/tokengate"
 )
 
 func main() {
