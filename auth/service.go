@@ -54,6 +54,9 @@ type Token struct {
 	Type       tokens.Type
 	Caveats    []tokens.Caveat
 	ValidUntil int64 // earliest time caveat, Unix seconds; 0: none
+	// consumer: a consumer caveat is among Caveats, so a request's
+	// consumer token must be verified before they are checked.
+	consumer bool
 }
 
 // subject is the cached state of one user.

@@ -26,6 +26,12 @@ func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request
 	if err != nil {
 		return nil, err
 	}
+	r.Consumer = ""
+	if t.consumer && r.ConsumerToken != "" {
+		if r.Consumer, err = s.consumer(ctx, r); err != nil {
+			return nil, err
+		}
+	}
 	if err := tokens.Check(t.Caveats, &r); err != nil {
 		return nil, err
 	}
@@ -33,6 +39,32 @@ func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request
 		return nil, tokens.ErrNotAccessToken
 	}
 	return t, nil
+}
+
+// consumer returns the user the request's consumer token proves to be,
+// or "" if it proves nobody: then the consumer caveat fails and says
+// so. Only an unanswerable store (fail closed), a canceled request or a
+// client past its guess budget is an error. The consumer token is
+// verified like any token, cache and guess budget included, and its own
+// caveats must hold for the request; it may be an access or an identity
+// token, as Onezone's consumer tokens may.
+func (s *Service) consumer(ctx context.Context, r tokens.Request) (string, error) {
+	ct, err := s.verify(ctx, r.ConsumerToken, r.Now, r.ClientIP)
+	if err != nil {
+		if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrCanceled) {
+			return "", err
+		}
+		if _, ok := IsTooManyFailures(err); ok {
+			return "", err
+		}
+		return "", nil
+	}
+	// The consumer's own token names no consumer in turn.
+	r.ConsumerToken = ""
+	if ct.consumer || tokens.Check(ct.Caveats, &r) != nil {
+		return "", nil
+	}
+	return ct.Identity.ID, nil
 }
 
 // verify returns the token from the cache, or verifies and caches it.
@@ -106,6 +138,7 @@ func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Sta
 		Type:       c.Type,
 		Caveats:    c.Caveats,
 		ValidUntil: tokens.ValidUntil(c.Caveats),
+		consumer:   tokens.HasConsumer(c.Caveats),
 	}, stamp, nil
 }
 

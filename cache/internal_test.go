@@ -6,9 +6,10 @@ import (
 )
 
 func TestEqual(t *testing.T) {
-	// Every length from 0 to 40 covers the word loop, the byte tail and
-	// both together; every position of a difference is tried.
-	for n := 0; n <= 40; n++ {
+	// Every length from 0 to 100 covers the 32-byte rounds, the word
+	// loop, the byte tail and their mixes; every position of a
+	// difference is tried.
+	for n := 0; n <= 100; n++ {
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = byte('a' + i%26)

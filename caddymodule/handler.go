@@ -237,6 +237,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		Method:    r.Method,
 		Path:      r.URL.Path,
 		Service:   h.service,
+		// Verified only for a token with a consumer caveat.
+		ConsumerToken: r.Header.Get(consumerTokenHeader),
 	})
 	if err != nil {
 		// Store failures are logged by the store, at most once a second.
@@ -244,6 +246,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	h.app.metrics.accepted.Inc()
 	src.Remove(r, h.ForwardToken)
+	// A credential like the token: the upstream never needs it.
+	r.Header.Del(consumerTokenHeader)
 	for _, name := range h.sessions {
 		// The session cookie, under either name, is tokengate's, whatever
 		// authenticated the request: the upstream never needs it.
@@ -276,6 +280,11 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, e *onezone.Erro
 	onezone.WriteError(w, e)
 	return nil
 }
+
+// consumerTokenHeader carries the token of the consumer a consumer
+// caveat names (Onezone's x-onedata-consumer-token), canonical so that
+// reading it allocates nothing.
+const consumerTokenHeader = "X-Onedata-Consumer-Token"
 
 // clientIP returns the client address as Caddy determined it, honouring
 // the server's trusted_proxies.

@@ -84,7 +84,7 @@ func TestLogFilterSnippet(t *testing.T) {
 			request>headers>Referer query {
 				delete token
 			}
-		}`, []string{"header Macaroon", "header X-Api-Key", "query my.tok", "path /api/authenticationtoken/<token>"}},
+		}`, []string{"header Macaroon", "header X-Onedata-Consumer-Token", "header X-Api-Key", "query my.tok", "path /api/authenticationtoken/<token>"}},
 		{"a whole object deleted", nil, `		format filter {
 			request>headers delete
 			request>uri delete
@@ -92,7 +92,7 @@ func TestLogFilterSnippet(t *testing.T) {
 		{"an object replaced", nil, `		format filter {
 			request>headers replace x
 			request>uri delete
-		}`, []string{"header X-Auth-Token", "header Macaroon", "header X-Api-Key", "Referer query token"}},
+		}`, []string{"header X-Auth-Token", "header Macaroon", "header X-Onedata-Consumer-Token", "header X-Api-Key", "Referer query token"}},
 		{"no filter", nil, "\t\tformat json", all},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,10 +18,11 @@ import (
 // security notes show it for the defaults.
 
 // The names every snippet covers: Onezone's token headers (x-auth-token
-// and the deprecated macaroon, both default sources), the reset
-// link's token and the customary access_token.
+// and the deprecated macaroon, both default sources, and the consumer
+// token a consumer caveat asks for), the reset link's token and the
+// customary access_token.
 var (
-	defaultSecretHeaders = []string{"X-Auth-Token", "Macaroon"}
+	defaultSecretHeaders = []string{"X-Auth-Token", "Macaroon", consumerTokenHeader}
 	defaultSecretQueries = []string{"token", "access_token"}
 )
 

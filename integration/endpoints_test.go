@@ -215,8 +215,9 @@ func TestCreateTemporaryTokenErrors(t *testing.T) {
 			status: 400, id: "badData", check: detail("key", `"caveats"`)})
 	}
 	for _, v := range []string{`{}`, `{"a":"b"}`, `{"type":"tiem"}`, `1`, `"time > 1234"`, `"ip = 1.2.3.4.5"`,
-		// A caveat type tokengate does not enforce is refused, not ignored.
-		`{"type":"consumer","whitelist":["usr-abc"]}`,
+		// A caveat tokengate cannot enforce is refused, not ignored.
+		`{"type":"consumer","whitelist":["grp-abc"]}`,
+		`{"type":"api","whitelist":["ozw/read/user.*.*:*"]}`,
 		`{"type":"service","whitelist":["oz*w"]}`,
 		`{"type":"data.path","whitelist":["not base64!"]}`,
 		`{"type":"data.readonly","whitelist":["L2E="]}`,
@@ -230,12 +231,34 @@ func TestCreateTemporaryTokenErrors(t *testing.T) {
 			list = `[1,2,3]`
 		}
 		if strings.HasPrefix(v, `{"type":"service"`) || strings.HasPrefix(v, `{"type":"data.`) ||
-			strings.HasPrefix(v, `{"type":"consumer"`) || strings.HasPrefix(v, `{"type":"ip"`) || strings.HasPrefix(v, `{"type":"interface"`) ||
+			strings.HasPrefix(v, `{"type":"consumer"`) || strings.HasPrefix(v, `{"type":"api"`) || strings.HasPrefix(v, `{"type":"ip"`) || strings.HasPrefix(v, `{"type":"interface"`) ||
 			strings.HasPrefix(v, `{"type":"time"`) {
 			list = `[{"type":"time","validUntil":NOW+600},` + v + `]`
 		}
+		want := v
+		if v == `1` {
+			want = `"1"` // as Onezone prints it (token_named_temp_api_test_SUITE: [1, 2, 3])
+		}
 		cases = append(cases, errCase{name: "caveat " + v, body: `{"caveats":` + list + `}`,
-			status: 400, id: "badValueCaveat", check: detail("caveat", v)})
+			status: 400, id: "badValueCaveat", check: detail("caveat", want)})
+	}
+	// Onezone types that need what tokengate does not have say so.
+	for _, v := range []string{`{"type":"asn","whitelist":[631]}`, `{"type":"geo.country","filter":"whitelist","list":["PL"]}`,
+		`{"type":"geo.region","filter":"blacklist","list":["Europe"]}`, `{"type":"data.objectid","whitelist":["abc"]}`} {
+		lacks := "GeoIP"
+		if strings.Contains(v, "objectid") {
+			lacks = "file objects"
+		}
+		cases = append(cases, errCase{name: "unsupported caveat " + v,
+			body:   `{"caveats":[{"type":"time","validUntil":NOW+600},` + v + `]}`,
+			status: 400, id: "badValueCaveat", check: func(t *testing.T, r *response) {
+				t.Helper()
+				detail("caveat", v)(t, r)
+				e, _ := r.JSON["error"].(map[string]any)
+				if d, _ := e["description"].(string); !strings.Contains(d, lacks) || !strings.Contains(d, "tokengate does not have") {
+					t.Errorf("description %q does not say tokengate lacks %s", d, lacks)
+				}
+			}})
 	}
 	for _, v := range []string{`""`, `123123`, `"dsfdsfasdf"`, `{"inviteToken":{}}`, `{"accessToken":{},"identityToken":{}}`} {
 		cases = append(cases, errCase{name: "type " + v, body: `{"type":` + v + `,"caveats":` + good + `}`,

@@ -110,6 +110,8 @@ func TestLogFilterKeepsSecretsOut(t *testing.T) {
 	if r := c.do(t, http.MethodGet, base+atPath+"/"+hand.Token, hdr{"Cookie": defaultSessionCk + "=" + sess}, nil); r.Status != http.StatusOK {
 		t.Fatalf("reading the handoff token: got %s, want 200", r)
 	}
+	consumerTok := c.mintTemporary(t, base, "bob", bobPassword, 600)
+	wantGateUser(t, c.do(t, http.MethodGet, base+"/app/consumer", hdr{"X-Auth-Token": tok, "X-Onedata-Consumer-Token": consumerTok}, nil), "alice")
 	c.do(t, http.MethodGet, base+"/reset-password?token="+resetTok, nil, nil)
 	c.do(t, http.MethodGet, base+"/app/referer", hdr{"Referer": base + "/reset-password?token=" + refererTok, "X-Auth-Token": tok}, nil)
 	if r := c.do(t, http.MethodGet, base+"/down/x", hdr{"X-Auth-Token": tok}, nil); r.Status != http.StatusBadGateway {
@@ -132,6 +134,7 @@ func TestLogFilterKeepsSecretsOut(t *testing.T) {
 		}
 		for what, secret := range map[string]string{
 			"the X-Auth-Token": tok, "the access_token query": queryTok, "the handoff token": hand.Token,
+			"the X-Onedata-Consumer-Token": consumerTok,
 			"the session": sess, "a reset token": resetTok, "a Referer's reset token": refererTok,
 			"an unmatched Host's X-Auth-Token": unmatchedTok, "an unmatched Host's token query": unmatchedQuery,
 			"alice's password": alicePassword,

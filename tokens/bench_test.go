@@ -52,13 +52,16 @@ func BenchmarkJWTBaseline(b *testing.B) {
 }
 
 // BenchmarkCheck is the caveat check alone, as every cache hit runs it:
-// a time caveat, and that with the gate's service, data.readonly and
+// a time caveat, and that with the gate's service, api, data.readonly and
 // data.path caveats. BenchmarkAuthenticateHitCaveats in auth is the
 // whole cache hit, whose key lookup grows with the token's length.
 func BenchmarkCheck(b *testing.B) {
 	r := tokens.Request{Now: time.Unix(1700000000, 0), Interface: "rest", Method: "GET", Path: "/spaces/s1/docs/readme.md", Service: "wiki"}
 	for _, tc := range []struct{ name, caveats string }{
 		{"time", `[{"type":"time","validUntil":4102444800}]`},
+		{"time+service+api+readonly", `[{"type":"time","validUntil":4102444800},` +
+			`{"type":"service","whitelist":["grafana-*","wiki"]},` +
+			`{"type":"api","whitelist":["ci/create/deploy/*","wiki/get/spaces/*"]},{"type":"data.readonly"}]`},
 		{"time+service+readonly+path", `[{"type":"time","validUntil":4102444800},` +
 			`{"type":"service","whitelist":["grafana-*","wiki"]},{"type":"data.readonly"},` +
 			`{"type":"data.path","whitelist":["L3NwYWNlcy9vdGhlcg==","L3NwYWNlcy9zMQ=="]}]`},

@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
 )
 
-// Caveat types tokengate understands. Onezone knows more (consumer, api,
-// asn, geo.*, data.objectid); tokengate refuses those at creation rather
-// than issuing a token whose restriction it would not enforce.
+// Caveat types tokengate understands. Onezone knows more (asn, geo.*,
+// data.objectid: see unsupportedCaveats); tokengate refuses those at
+// creation rather than issuing a token whose restriction it would not
+// enforce.
 const (
 	CaveatTime      = "time"
 	CaveatIP        = "ip"
@@ -24,13 +26,53 @@ const (
 	CaveatPath = "data.path"
 	// Only routes whose service name matches the whitelist pass.
 	CaveatService = "service"
+	// Only requests matching one "<service>/<operation>/<path glob>"
+	// entry of the whitelist pass (see caveat_api.go).
+	CaveatAPI = "api"
+	// Only requests that also carry the valid token of a whitelisted
+	// consumer ("usr-<id>", "usr-*") pass (see caveat_consumer.go).
+	CaveatConsumer = "consumer"
 )
+
+// caveatKind is a caveat type as compile found it: check switches on a
+// byte rather than comparing type names on every request. The zero kind
+// is a caveat never compiled, which holds for nothing.
+type caveatKind uint8
+
+const (
+	kindNone caveatKind = iota
+	kindTime
+	kindIP
+	kindInterface
+	kindReadonly
+	kindPath
+	kindService
+	kindAPI
+	kindConsumer
+)
+
+var caveatKinds = map[string]caveatKind{
+	CaveatTime: kindTime, CaveatIP: kindIP, CaveatInterface: kindInterface, CaveatReadonly: kindReadonly,
+	CaveatPath: kindPath, CaveatService: kindService, CaveatAPI: kindAPI, CaveatConsumer: kindConsumer,
+}
 
 // caveatField is the one field each caveat type takes besides "type"
 // ("" for none).
 var caveatField = map[string]string{
 	CaveatTime: "validUntil", CaveatIP: "whitelist", CaveatInterface: "interface",
 	CaveatReadonly: "", CaveatPath: "whitelist", CaveatService: "whitelist",
+	CaveatAPI: "whitelist", CaveatConsumer: "whitelist",
+}
+
+// unsupportedCaveats are Onezone caveat types tokengate cannot enforce,
+// with why: they are refused at creation with that reason, since a
+// token that silently ignored them would be wider than its creator
+// meant.
+var unsupportedCaveats = map[string]string{
+	"asn":           "asn caveats need a GeoIP (ASN) database, which tokengate does not have",
+	"geo.country":   "geo.country caveats need a GeoIP database, which tokengate does not have",
+	"geo.region":    "geo.region caveats need a GeoIP database, which tokengate does not have",
+	"data.objectid": "data.objectid caveats name Oneprovider file objects, which tokengate does not have",
 }
 
 // Interfaces a request can arrive through, as Onezone names them. The gate
@@ -44,8 +86,10 @@ type Caveat struct {
 	Whitelist  []string `json:"whitelist,omitempty"`
 	Interface  string   `json:"interface,omitempty"`
 
+	kind  caveatKind     // Type, compiled: what check switches on
 	nets  []netip.Prefix // compiled Whitelist of an ip caveat
 	paths []string       // decoded Whitelist of a data.path caveat, without a trailing slash
+	api   []apiEntry     // compiled Whitelist of an api caveat
 }
 
 // MaxValidUntil is the latest validUntil a time caveat may name,
@@ -69,6 +113,15 @@ type Request struct {
 	// Service is the gated route's service name; "" when unknown (the
 	// token endpoints): a service caveat then fails.
 	Service string
+	// ConsumerToken is the raw x-onedata-consumer-token the request
+	// carried, "" for none. Check never reads it: the auth package
+	// verifies it, only for a token with a consumer caveat, and sets
+	// Consumer.
+	ConsumerToken string
+	// Consumer is the user id ConsumerToken was verified to belong to;
+	// "" when there is none or it did not verify: a consumer caveat then
+	// fails.
+	Consumer string
 }
 
 // ParseCaveats decodes the "caveats" member of a creation request. A value
@@ -83,7 +136,8 @@ func ParseCaveats(raw json.RawMessage) ([]Caveat, error) {
 	for _, e := range elems {
 		c, err := parseCaveat(e)
 		if err != nil {
-			return nil, &CaveatError{Err: ErrBadCaveat, Caveat: bytes.Clone(e), Reason: err.Error()}
+			_, unsupported := unsupportedCaveats[c.Type]
+			return nil, &CaveatError{Err: ErrBadCaveat, Caveat: bytes.Clone(e), Reason: err.Error(), Unsupported: unsupported}
 		}
 		out = append(out, c)
 	}
@@ -98,6 +152,9 @@ func parseCaveat(raw json.RawMessage) (Caveat, error) {
 	var c Caveat
 	if err := json.Unmarshal(fields["type"], &c.Type); err != nil {
 		return Caveat{}, fmt.Errorf("missing type")
+	}
+	if why, ok := unsupportedCaveats[c.Type]; ok {
+		return Caveat{Type: c.Type}, errors.New(why)
 	}
 	want, known := caveatField[c.Type]
 	switch {
@@ -118,6 +175,7 @@ func parseCaveat(raw json.RawMessage) (Caveat, error) {
 
 // compile validates a decoded caveat and prepares it for checking.
 func (c *Caveat) compile() error {
+	c.kind = caveatKinds[c.Type]
 	switch c.Type {
 	case CaveatTime:
 		if c.ValidUntil <= 0 || c.ValidUntil > MaxValidUntil {
@@ -167,6 +225,10 @@ func (c *Caveat) compile() error {
 				return err
 			}
 		}
+	case CaveatAPI:
+		return c.compileAPI()
+	case CaveatConsumer:
+		return c.compileConsumer()
 	default:
 		return fmt.Errorf("unknown caveat type %q", c.Type)
 	}
@@ -212,25 +274,33 @@ func decodePath(s string) (string, error) {
 }
 
 // hasDotSegment reports whether path has a "." or ".." segment. It does
-// not allocate, and skips from dot to dot: the gate calls it on every
-// request a data.path caveat checks.
+// not allocate, and jumps from "/." to "/.": every dot segment but a
+// leading one starts there, and most paths have none, so the gate, which
+// asks on every request a data.path or api caveat checks, mostly pays
+// for one substring search.
 func hasDotSegment(path string) bool {
-	for i := 0; i < len(path); {
-		j := strings.IndexByte(path[i:], '.')
+	if isDotSegment(path) {
+		return true
+	}
+	for i := 0; ; {
+		j := strings.Index(path[i:], "/.")
 		if j < 0 {
 			return false
 		}
-		i += j
-		end := i + 1
-		if end < len(path) && path[end] == '.' {
-			end++
-		}
-		if (i == 0 || path[i-1] == '/') && (end == len(path) || path[end] == '/') {
+		i += j + 1
+		if isDotSegment(path[i:]) {
 			return true
 		}
-		i = end
 	}
-	return false
+}
+
+// isDotSegment reports whether p begins with a "." or ".." segment.
+func isDotSegment(p string) bool {
+	n := 0
+	for n < len(p) && n < 3 && p[n] == '.' {
+		n++
+	}
+	return (n == 1 || n == 2) && (n == len(p) || p[n] == '/')
 }
 
 // underPath reports whether path is prefix or below it, on segment
@@ -255,8 +325,10 @@ func CheckServicePattern(s string) error {
 // ServiceMatches reports whether service matches pattern, which is a
 // name or a prefix ending in "*".
 func ServiceMatches(pattern, service string) bool {
-	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
-		return strings.HasPrefix(service, prefix)
+	// Small enough to inline: the gate asks for every entry of a
+	// service or api caveat on every request.
+	if n := len(pattern) - 1; n >= 0 && pattern[n] == '*' {
+		return len(service) >= n && service[:n] == pattern[:n]
 	}
 	return pattern == service
 }
@@ -282,12 +354,13 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// check reports whether the caveat holds for r.
+// check reports whether the caveat holds for r. Only compiled caveats
+// (ParseCaveats, Verify) can hold.
 func (c *Caveat) check(r *Request) bool {
-	switch c.Type {
-	case CaveatTime:
+	switch c.kind {
+	case kindTime:
 		return r.Now.Unix() < c.ValidUntil
-	case CaveatIP:
+	case kindIP:
 		ip := r.ClientIP.Unmap()
 		for _, n := range c.nets {
 			if n.Contains(ip) {
@@ -295,16 +368,16 @@ func (c *Caveat) check(r *Request) bool {
 			}
 		}
 		return false
-	case CaveatInterface:
+	case kindInterface:
 		return r.Interface == c.Interface
-	case CaveatReadonly:
+	case kindReadonly:
 		// Compared, not looked up: a switch on constants does not allocate.
 		switch r.Method {
 		case "GET", "HEAD", "OPTIONS":
 			return true
 		}
 		return false
-	case CaveatPath:
+	case kindPath:
 		// A path with dot segments is under nothing: the upstream may
 		// resolve it elsewhere.
 		if r.Path == "" || hasDotSegment(r.Path) {
@@ -316,7 +389,7 @@ func (c *Caveat) check(r *Request) bool {
 			}
 		}
 		return false
-	case CaveatService:
+	case kindService:
 		if r.Service == "" {
 			return false
 		}
@@ -326,6 +399,10 @@ func (c *Caveat) check(r *Request) bool {
 			}
 		}
 		return false
+	case kindAPI:
+		return c.checkAPI(r)
+	case kindConsumer:
+		return c.checkConsumer(r)
 	}
 	return false
 }

@@ -21,6 +21,8 @@ func TestParseCaveats(t *testing.T) {
 		// *CaveatError must carry, byte for byte.
 		wantErr error
 		badElem string
+		// unsupported: an Onezone type tokengate cannot enforce.
+		unsupported bool
 	}{
 		// Onezone's bad values for the whole "caveats" member.
 		{name: "empty string", raw: `""`, wantErr: tokens.ErrBadData},
@@ -48,7 +50,27 @@ func TestParseCaveats(t *testing.T) {
 		// More bad caveats.
 		{name: "null element", raw: `[null]`, wantErr: tokens.ErrBadCaveat, badElem: `null`},
 		{name: "type not a string", raw: `[{"type":1,"validUntil":5}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":1,"validUntil":5}`},
-		{name: "unsupported Onezone type", raw: `[{"type":"consumer","whitelist":["usr-abc"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"consumer","whitelist":["usr-abc"]}`},
+		// Onezone types tokengate cannot enforce.
+		{name: "asn", raw: `[{"type":"asn","whitelist":[631]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"asn","whitelist":[631]}`, unsupported: true},
+		{name: "geo.country", raw: `[{"type":"geo.country","filter":"whitelist","list":["PL"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"geo.country","filter":"whitelist","list":["PL"]}`, unsupported: true},
+		{name: "geo.region", raw: `[{"type":"geo.region","filter":"blacklist","list":["Europe"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"geo.region","filter":"blacklist","list":["Europe"]}`, unsupported: true},
+		{name: "data.objectid", raw: `[{"type":"data.objectid","whitelist":["abc"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.objectid","whitelist":["abc"]}`, unsupported: true},
+		// consumer: users only.
+		{name: "consumer group", raw: `[{"type":"consumer","whitelist":["grp-abc"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"consumer","whitelist":["grp-abc"]}`},
+		{name: "consumer provider", raw: `[{"type":"consumer","whitelist":["usr-a","prv-*"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"consumer","whitelist":["usr-a","prv-*"]}`},
+		{name: "consumer no id", raw: `[{"type":"consumer","whitelist":["usr-"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"consumer","whitelist":["usr-"]}`},
+		{name: "consumer id glob", raw: `[{"type":"consumer","whitelist":["usr-a*"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"consumer","whitelist":["usr-a*"]}`},
+		{name: "consumer empty", raw: `[{"type":"consumer","whitelist":[]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"consumer","whitelist":[]}`},
+		// api: <service>/<operation>/<path glob>.
+		{name: "api empty", raw: `[{"type":"api","whitelist":[]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"api","whitelist":[]}`},
+		{name: "api no operation", raw: `[{"type":"api","whitelist":["wiki"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"api","whitelist":["wiki"]}`},
+		{name: "api no path", raw: `[{"type":"api","whitelist":["wiki/get"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"api","whitelist":["wiki/get"]}`},
+		{name: "api unknown operation", raw: `[{"type":"api","whitelist":["wiki/read/*"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"api","whitelist":["wiki/read/*"]}`},
+		{name: "api operation in other case", raw: `[{"type":"api","whitelist":["wiki/GET/*"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"api","whitelist":["wiki/GET/*"]}`},
+		{name: "api empty service", raw: `[{"type":"api","whitelist":["/get/*"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"api","whitelist":["/get/*"]}`},
+		{name: "api service star inside", raw: `[{"type":"api","whitelist":["a*b/get/*"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"api","whitelist":["a*b/get/*"]}`},
+		{name: "api dot-dot glob", raw: `[{"type":"api","whitelist":["wiki/get/a/../*"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"api","whitelist":["wiki/get/a/../*"]}`},
+		{name: "api malformed glob", raw: `[{"type":"api","whitelist":["wiki/get/a/[*/b"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"api","whitelist":["wiki/get/a/[*/b"]}`},
 		{name: "readonly with a field", raw: `[{"type":"data.readonly","whitelist":["x"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.readonly","whitelist":["x"]}`},
 		{name: "readonly with null field", raw: `[{"type":"data.readonly","interface":null}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.readonly","interface":null}`},
 		{name: "path not base64", raw: `[{"type":"data.path","whitelist":["/a"]}]`, wantErr: tokens.ErrBadCaveat, badElem: `{"type":"data.path","whitelist":["/a"]}`},
@@ -103,6 +125,8 @@ func TestParseCaveats(t *testing.T) {
 		{name: "readonly", raw: `[{"type":"data.readonly"}]`, want: `[{"type":"data.readonly"}]`},
 		{name: "path", raw: `[{"type":"data.path","whitelist":["L2E=","Lw=="]}]`, want: `[{"type":"data.path","whitelist":["L2E=","Lw=="]}]`},
 		{name: "service", raw: `[{"type":"service","whitelist":["wiki","grafana-*","*"]}]`, want: `[{"type":"service","whitelist":["wiki","grafana-*","*"]}]`},
+		{name: "api", raw: `[{"type":"api","whitelist":["ci/create/deploy/*","*/get/*","wiki/all/repos/*/issues"]}]`, want: `[{"type":"api","whitelist":["ci/create/deploy/*","*/get/*","wiki/all/repos/*/issues"]}]`},
+		{name: "consumer", raw: `[{"type":"consumer","whitelist":["usr-bob","usr-*"]}]`, want: `[{"type":"consumer","whitelist":["usr-bob","usr-*"]}]`},
 		{
 			name: "one of each",
 			raw:  `[{"type":"time","validUntil":5},{"type":"ip","whitelist":["::1"]},{"type":"interface","interface":"rest"}]`,
@@ -142,6 +166,12 @@ func TestParseCaveats(t *testing.T) {
 				if ce.Reason == "" {
 					t.Error("CaveatError has no reason")
 				}
+				if ce.Unsupported != tc.unsupported {
+					t.Errorf("Unsupported = %v, want %v (reason %q)", ce.Unsupported, tc.unsupported, ce.Reason)
+				}
+				if tc.unsupported && !strings.Contains(ce.Reason, "tokengate does not have") {
+					t.Errorf("reason %q does not say what tokengate lacks", ce.Reason)
+				}
 			}
 			if err != nil && got != nil {
 				t.Errorf("returned %v along with error", got)
@@ -173,6 +203,12 @@ func TestCheck(t *testing.T) {
 	root := `{"type":"data.path","whitelist":["Lw=="]}`
 	svc := `{"type":"service","whitelist":["wiki","grafana-*"]}`
 	any := `{"type":"service","whitelist":["*"]}`
+	// POST below /deploy/ on ci; GET and HEAD of one segment's issues on
+	// any grafana-*; anything at all on wiki's /admin and nothing below.
+	api := `{"type":"api","whitelist":["ci/create/deploy/*","grafana-*/get/repos/*/issues","wiki/all/admin"]}`
+	readAll := `{"type":"api","whitelist":["*/get/*"]}`
+	bob := `{"type":"consumer","whitelist":["usr-bob"]}`
+	anyUser := `{"type":"consumer","whitelist":["usr-*"]}`
 	ip := netip.MustParseAddr
 
 	for _, tc := range []struct {
@@ -252,6 +288,35 @@ func TestCheck(t *testing.T) {
 		{"service: unknown", "[" + svc + "]", tokens.Request{}, svc},
 		{"service: star, any service", "[" + any + "]", tokens.Request{Service: "x"}, ""},
 		{"service: star, unknown service", "[" + any + "]", tokens.Request{}, any},
+
+		{"api: create under the prefix", "[" + api + "]", tokens.Request{Method: "POST", Path: "/deploy/web/1", Service: "ci"}, ""},
+		{"api: create at the prefix", "[" + api + "]", tokens.Request{Method: "POST", Path: "/deploy/", Service: "ci"}, ""},
+		{"api: prefix needs its slash", "[" + api + "]", tokens.Request{Method: "POST", Path: "/deploy", Service: "ci"}, api},
+		{"api: create is not get", "[" + api + "]", tokens.Request{Method: "GET", Path: "/deploy/web", Service: "ci"}, api},
+		{"api: create is not put", "[" + api + "]", tokens.Request{Method: "PUT", Path: "/deploy/web", Service: "ci"}, api},
+		{"api: other service", "[" + api + "]", tokens.Request{Method: "POST", Path: "/deploy/web", Service: "wiki"}, api},
+		{"api: unknown service", "[" + api + "]", tokens.Request{Method: "POST", Path: "/deploy/web"}, api},
+		{"api: dot-dot out of the prefix", "[" + api + "]", tokens.Request{Method: "POST", Path: "/deploy/../admin", Service: "ci"}, api},
+		{"api: segment glob", "[" + api + "]", tokens.Request{Method: "GET", Path: "/repos/tg/issues", Service: "grafana-eu"}, ""},
+		{"api: segment glob, HEAD", "[" + api + "]", tokens.Request{Method: "HEAD", Path: "/repos/tg/issues", Service: "grafana-eu"}, ""},
+		{"api: segment glob spans one segment only", "[" + api + "]", tokens.Request{Method: "GET", Path: "/repos/a/b/issues", Service: "grafana-eu"}, api},
+		{"api: segment glob is anchored", "[" + api + "]", tokens.Request{Method: "GET", Path: "/repos/tg/issues/1", Service: "grafana-eu"}, api},
+		{"api: get is not options", "[" + api + "]", tokens.Request{Method: "OPTIONS", Path: "/repos/tg/issues", Service: "grafana-eu"}, api},
+		{"api: all, DELETE", "[" + api + "]", tokens.Request{Method: "DELETE", Path: "/admin", Service: "wiki"}, ""},
+		{"api: all, any method", "[" + api + "]", tokens.Request{Method: "PROPFIND", Path: "/admin", Service: "wiki"}, ""},
+		{"api: exact path", "[" + api + "]", tokens.Request{Method: "GET", Path: "/admin/x", Service: "wiki"}, api},
+		{"api: case-sensitive", "[" + api + "]", tokens.Request{Method: "GET", Path: "/ADMIN", Service: "wiki"}, api},
+		{"api: unknown method", "[" + api + "]", tokens.Request{Path: "/admin", Service: "wiki"}, api},
+		{"api: unknown path", "[" + api + "]", tokens.Request{Method: "GET", Service: "wiki"}, api},
+		{"api: read everywhere, GET", "[" + readAll + "]", tokens.Request{Method: "GET", Path: "/x/y", Service: "any"}, ""},
+		{"api: read everywhere, PATCH", "[" + readAll + "]", tokens.Request{Method: "PATCH", Path: "/x/y", Service: "any"}, readAll},
+
+		{"consumer: the named user", "[" + bob + "]", tokens.Request{Consumer: "bob"}, ""},
+		{"consumer: another user", "[" + bob + "]", tokens.Request{Consumer: "bobby"}, bob},
+		{"consumer: none", "[" + bob + "]", tokens.Request{}, bob},
+		{"consumer: an unverified token is none", "[" + bob + "]", tokens.Request{ConsumerToken: "x"}, bob},
+		{"consumer: any user", "[" + anyUser + "]", tokens.Request{Consumer: "carol"}, ""},
+		{"consumer: any user, none", "[" + anyUser + "]", tokens.Request{}, anyUser},
 
 		{
 			"all hold", "[" + timeCav + "," + v4 + "," + rest + "]",

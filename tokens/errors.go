@@ -45,6 +45,9 @@ type CaveatError struct {
 	Err    error // ErrCaveatUnverified or ErrBadCaveat
 	Caveat json.RawMessage
 	Reason string
+	// Unsupported: a caveat type Onezone has and tokengate cannot
+	// enforce; Reason says why, and the answer should too.
+	Unsupported bool
 }
 
 func (e *CaveatError) Error() string { return fmt.Sprintf("%v: %s", e.Err, e.Reason) }

@@ -1,6 +1,7 @@
 package onezone
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,8 +38,31 @@ func badCaveat(err error) *Error {
 	if !errors.As(err, &ce) || !errors.Is(err, tokens.ErrBadCaveat) {
 		return nil
 	}
-	return newError(http.StatusBadRequest, "badValueCaveat",
-		"Provided caveat is invalid: '"+string(ce.Caveat)+"'.", map[string]any{"caveat": ce.Caveat})
+	caveat := printedCaveat(ce.Caveat)
+	desc := "Provided caveat is invalid: '" + string(caveat) + "'."
+	if ce.Unsupported {
+		// Onezone accepts these; say why tokengate does not.
+		desc += " Not supported: " + ce.Reason + "."
+	}
+	return newError(http.StatusBadRequest, "badValueCaveat", desc, map[string]any{"caveat": caveat})
+}
+
+// printedCaveat is a bad caveat as Onezone's sanitizer reports it
+// (entity_logic_sanitizer's JsonableCaveat): an object or a string as
+// sent, anything else as the string Erlang prints for it, so [1,2,3]
+// reports "1". JSON's compact text is that string for numbers, true,
+// false, null and lists of them.
+func printedCaveat(raw json.RawMessage) json.RawMessage {
+	var compact bytes.Buffer
+	if json.Compact(&compact, raw) != nil {
+		return raw // not JSON: cannot come from ParseCaveats
+	}
+	b := compact.Bytes()
+	if len(b) > 0 && (b[0] == '{' || b[0] == '"') {
+		return b
+	}
+	s, _ := json.Marshal(string(b))
+	return s
 }
 
 // tokenSpec decodes a creation request's caveats and type, in Onezone's
