@@ -135,7 +135,7 @@ func TestLogFilterKeepsSecretsOut(t *testing.T) {
 		for what, secret := range map[string]string{
 			"the X-Auth-Token": tok, "the access_token query": queryTok, "the handoff token": hand.Token,
 			"the X-Onedata-Consumer-Token": consumerTok,
-			"the session": sess, "a reset token": resetTok, "a Referer's reset token": refererTok,
+			"the session":                  sess, "a reset token": resetTok, "a Referer's reset token": refererTok,
 			"an unmatched Host's X-Auth-Token": unmatchedTok, "an unmatched Host's token query": unmatchedQuery,
 			"alice's password": alicePassword,
 		} {
