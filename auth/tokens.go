@@ -113,33 +113,50 @@ func (t *Token) cost() int64 {
 // state, and any refusal is reported as invalid, since its authenticity
 // is known only once its signature has been checked.
 func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Stamp, error) {
-	var (
-		sub   *subject
-		stamp cache.Stamp
-	)
-	c, err := s.verifier.Verify(raw, func(c *tokens.Claims) ([]byte, error) {
-		untagged := c.Tag == ""
-		if !untagged && !s.key.CheckTag(c) {
-			return nil, fmt.Errorf("%w: tag", tokens.ErrInvalid)
-		}
-		key, err := s.signingKey(ctx, c, &sub, &stamp)
-		if err != nil && untagged && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrCanceled) {
-			return nil, fmt.Errorf("%w: untagged token refused (%v)", tokens.ErrInvalid, err)
-		}
-		return key, err
-	})
+	v, err := s.verifyClaims(ctx, raw)
 	if err != nil {
-		return nil, stamp, err
+		return nil, v.stamp, err
 	}
+	c := v.claims
 	return &Token{
-		Identity:   sub.identity,
+		Identity:   v.sub.identity,
 		Kind:       c.Kind,
 		ID:         c.ID,
 		Type:       c.Type,
 		Caveats:    c.Caveats,
 		ValidUntil: tokens.ValidUntil(c.Caveats),
 		consumer:   tokens.HasConsumer(c.Caveats),
-	}, stamp, nil
+	}, v.stamp, nil
+}
+
+// verified is a token whose tag, state and signature checked out: its
+// claims, its subject's state, the key it is signed with (what
+// re-minting it with more caveats needs) and the stamp taken before the
+// state was read.
+type verified struct {
+	claims *tokens.Claims
+	sub    *subject
+	key    []byte
+	stamp  cache.Stamp
+}
+
+// verifyClaims is verifyCold's check, without building the cached Token.
+func (s *Service) verifyClaims(ctx context.Context, raw string) (verified, error) {
+	var v verified
+	c, err := s.verifier.Verify(raw, func(c *tokens.Claims) ([]byte, error) {
+		untagged := c.Tag == ""
+		if !untagged && !s.key.CheckTag(c) {
+			return nil, fmt.Errorf("%w: tag", tokens.ErrInvalid)
+		}
+		key, err := s.signingKey(ctx, c, &v.sub, &v.stamp)
+		if err != nil && untagged && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrCanceled) {
+			return nil, fmt.Errorf("%w: untagged token refused (%v)", tokens.ErrInvalid, err)
+		}
+		v.key = key
+		return key, err
+	})
+	v.claims = c
+	return v, err
 }
 
 // signingKey reads the state the token's kind needs, refuses it if that

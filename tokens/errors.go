@@ -26,6 +26,10 @@ var (
 	// (Onezone "notAnAccessToken").
 	ErrNotAccessToken = errors.New("not an access token")
 
+	// ErrUntagged: a token minted before tags existed, which
+	// ServerKey.Examine cannot vouch for (see tag.go).
+	ErrUntagged = errors.New("token carries no tag")
+
 	// ErrBadData: the caveats value is not a list (Onezone "badData").
 	ErrBadData = errors.New("caveats must be a list")
 	// ErrBadCaveat: a caveat in a creation request is malformed or of an

@@ -38,21 +38,7 @@ var b64 = base64.RawURLEncoding.Strict()
 // signature. Caveats are left to Check so that a cached token can be
 // re-checked per request without verifying it again.
 func (v *Verifier) Verify(raw string, key KeyFunc) (*Claims, error) {
-	header, rest, ok := strings.Cut(raw, ".")
-	payload, sig, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || strings.IndexByte(sig, '.') >= 0 {
-		return nil, fmt.Errorf("%w: not three segments", ErrMalformed)
-	}
-	if header != mintedHeader {
-		if err := checkHeader(header); err != nil {
-			return nil, err
-		}
-	}
-	mac, err := b64.DecodeString(sig)
-	if err != nil {
-		return nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
-	}
-	c, err := decodeClaims(payload)
+	signed, mac, c, err := parse(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +50,49 @@ func (v *Verifier) Verify(raw string, key KeyFunc) (*Claims, error) {
 		return nil, fmt.Errorf("%w: no signing key", ErrInvalid)
 	}
 	h := hmac.New(sha256.New, k)
-	h.Write([]byte(raw[:len(header)+1+len(payload)]))
+	h.Write([]byte(signed))
 	if !hmac.Equal(h.Sum(nil), mac) {
 		return nil, fmt.Errorf("%w: signature", ErrInvalid)
+	}
+	return c, nil
+}
+
+// parse splits raw into the signed part, the signature and the decoded
+// claims, checking the header's algorithm on the way.
+func parse(raw string) (signed string, mac []byte, c *Claims, err error) {
+	header, rest, ok := strings.Cut(raw, ".")
+	payload, sig, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || strings.IndexByte(sig, '.') >= 0 {
+		return "", nil, nil, fmt.Errorf("%w: not three segments", ErrMalformed)
+	}
+	if header != mintedHeader {
+		if err := checkHeader(header); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	if mac, err = b64.DecodeString(sig); err != nil {
+		return "", nil, nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
+	}
+	if c, err = decodeClaims(payload); err != nil {
+		return "", nil, nil, err
+	}
+	return raw[:len(header)+1+len(payload)], mac, c, nil
+}
+
+// Examine returns the claims of a token this key tagged, without its
+// signature or its subject's state checked: what it says, not whether it
+// is still good (Onezone's examine reads revoked tokens too). A token
+// without the key's tag is ErrInvalid, and one minted before tags
+// existed ErrUntagged: only a full verification can vouch for it.
+func (k ServerKey) Examine(raw string) (*Claims, error) {
+	_, _, c, err := parse(raw)
+	switch {
+	case err != nil:
+		return nil, err
+	case c.Tag == "":
+		return nil, ErrUntagged
+	case !k.CheckTag(c):
+		return nil, fmt.Errorf("%w: tag", ErrInvalid)
 	}
 	return c, nil
 }
