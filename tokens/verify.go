@@ -79,6 +79,14 @@ func parse(raw string) (signed string, mac []byte, c *Claims, err error) {
 	return raw[:len(header)+1+len(payload)], mac, c, nil
 }
 
+// Decodable reports, as ErrMalformed, a token that cannot be decoded at
+// all: what Onezone's sanitizer refuses as badValueToken before any
+// verification, for token arguments such as a consumer token.
+func Decodable(raw string) error {
+	_, _, _, err := parse(raw)
+	return err
+}
+
 // Examine returns the claims of a token this key tagged, without its
 // signature or its subject's state checked: what it says, not whether it
 // is still good (Onezone's examine reads revoked tokens too). A token

@@ -44,6 +44,15 @@ var routes = map[string]route{
 	Prefix + "/tokens/verify_access_token": {
 		http.MethodPost: (*Handler).verifyAccessToken,
 	},
+	Prefix + "/tokens/examine": {
+		http.MethodPost: (*Handler).examine,
+	},
+	Prefix + "/tokens/confine": {
+		http.MethodPost: (*Handler).confine,
+	},
+	Prefix + "/tokens/infer_access_token_scope": {
+		http.MethodPost: (*Handler).inferScope,
+	},
 	namedPath: {
 		http.MethodGet:    (*Handler).listNamed,
 		http.MethodPost:   (*Handler).createNamed,

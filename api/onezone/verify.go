@@ -55,13 +55,7 @@ func (h *Handler) verifyAccessToken(w http.ResponseWriter, r *http.Request, _ st
 	}
 	t, err := h.Auth.Authenticate(r.Context(), raw, tr)
 	if err != nil {
-		e := tokenError(err)
-		if e == nil {
-			e = AuthError(err)
-		} else if e.ID == "badToken" {
-			e = badToken()
-		}
-		WriteError(w, e)
+		WriteError(w, verifyError(err))
 		return
 	}
 	var ttl *int64
@@ -75,10 +69,7 @@ func (h *Handler) verifyAccessToken(w http.ResponseWriter, r *http.Request, _ st
 	})
 }
 
-func badToken() *Error {
-	e := badValue("badValueToken", "token", "is not a valid token (see details)")
-	e.Details["tokenError"] = tokenError(tokens.ErrMalformed)
-	return e
-}
+// badToken is badValueToken for a token member that is no token at all.
+func badToken() *Error { return tokenArgError("token", tokens.ErrMalformed) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
