@@ -90,12 +90,15 @@ func (s *Service) EndSessionOf(ctx context.Context, subject, id string) error {
 }
 
 // sessionKey checks that the session still exists and belongs to the
-// token's subject. An ended session's token is revoked.
+// token's subject. An ended session's token is ErrSessionInvalid, as
+// Onezone answers a session token whose session is gone
+// (tokenSessionInvalid); it is not a guess, since only a genuine token
+// reaches this check.
 func (s *Service) sessionKey(ctx context.Context, c *tokens.Claims, sub *subject) ([]byte, error) {
 	sess, err := s.store.Session(ctx, c.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("%w: session ended", tokens.ErrRevoked)
+		return nil, fmt.Errorf("%w: session ended", tokens.ErrSessionInvalid)
 	case err != nil:
 		return nil, s.storeErr(err)
 	case sess.Subject != c.Subject:

@@ -17,6 +17,12 @@ var (
 	// ErrRevoked: the token's generation is older than the subject's
 	// current one (Onezone "tokenRevoked").
 	ErrRevoked = errors.New("token has been revoked")
+	// ErrSessionInvalid: a session token whose session no longer exists
+	// (logged out, ended by an operator, destroyed by blocking the user;
+	// Onezone "tokenSessionInvalid"). The token is genuine but stale, so it
+	// is neither ErrInvalid nor ErrRevoked: a browser may hold it honestly,
+	// and it must not count as a guess.
+	ErrSessionInvalid = errors.New("token session is invalid")
 	// ErrSubjectInvalid: the subject does not exist (Onezone "tokenSubjectInvalid").
 	ErrSubjectInvalid = errors.New("token subject is invalid")
 	// ErrCaveatUnverified: a caveat does not hold for this request

@@ -103,6 +103,11 @@ func tokenError(err error) *Error {
 			"Provided token is not valid - "+ce.Reason+".", map[string]any{"caveat": ce.Caveat})
 	case errors.Is(err, tokens.ErrMalformed):
 		return newError(http.StatusBadRequest, "badToken", "Provided token could not be understood by the server.", nil)
+	// Before ErrRevoked and ErrInvalid: an ended session is neither, and
+	// should an error ever wrap both, the session's fate is the precise one.
+	case errors.Is(err, tokens.ErrSessionInvalid):
+		return newError(http.StatusBadRequest, "tokenSessionInvalid",
+			"This token is bound to a session different than presented by the client or no longer existent.", nil)
 	case errors.Is(err, tokens.ErrRevoked):
 		return newError(http.StatusBadRequest, "tokenRevoked", "Provided token has been revoked.", nil)
 	case errors.Is(err, tokens.ErrSubjectInvalid):

@@ -191,6 +191,27 @@ func TestTemporary(t *testing.T) {
 	})
 }
 
+// TestEndedSession: a session token whose session is gone (here: logged
+// out) is Onezone's tokenSessionInvalid, wrapped in unauthorized where it
+// authenticates a request and bare from verify_access_token, as
+// oz-worker's test_distributed/access_and_identity_tokens_test_SUITE.erl
+// expects of a session token after its session is terminated.
+func TestEndedSession(t *testing.T) {
+	h, f := newHandler(t)
+	cookie, sess := f.Session(t, authtest.Alice)
+	raw := strings.TrimPrefix(cookie, authtest.SessionCookie+"=")
+	if err := f.Auth.EndSession(t.Context(), sess); err != nil {
+		t.Fatal(err)
+	}
+	const inner = `{"id":"tokenSessionInvalid","description":"This token is bound to a session different than presented by the client or no longer existent."}`
+	run(t, h, []exchange{
+		{name: "by cookie", method: "GET", path: temporary, hdr: http.Header{"Cookie": {cookie}}, status: 401, want: authError(inner)},
+		{name: "by X-Auth-Token", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {raw}}, status: 401, want: authError(inner)},
+		{name: "verify", method: "POST", path: verify, hdr: in(), body: `{"token":"` + raw + `"}`, status: 400,
+			want: `{"error":` + inner + `}`},
+	})
+}
+
 func TestVerifyAccessToken(t *testing.T) {
 	h, f := newHandler(t)
 	tok := f.Temporary(t, authtest.Alice)
