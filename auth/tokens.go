@@ -111,9 +111,16 @@ func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Sta
 
 // signingKey reads the state the token's kind needs, refuses it if that
 // state says so, and returns the key its signature must check with.
+//
+// A deleted subject is tokens.ErrSubjectGone (answered as tokenInvalid,
+// as Onezone does, but not counted as a guess); ErrSubjectInvalid stays
+// for the callers that ask for a subject by id.
 func (s *Service) signingKey(ctx context.Context, c *tokens.Claims, sub **subject, stamp *cache.Stamp) ([]byte, error) {
 	var err error
 	if *sub, *stamp, err = s.subject(ctx, c.Subject); err != nil {
+		if errors.Is(err, tokens.ErrSubjectInvalid) {
+			return nil, fmt.Errorf("%w: %q", tokens.ErrSubjectGone, c.Subject)
+		}
 		return nil, err
 	}
 	if (*sub).blocked {

@@ -110,6 +110,10 @@ func tokenError(err error) *Error {
 			"This token is bound to a session different than presented by the client or no longer existent.", nil)
 	case errors.Is(err, tokens.ErrRevoked):
 		return newError(http.StatusBadRequest, "tokenRevoked", "Provided token has been revoked.", nil)
+	// A deleted user's token: Onezone's tokenInvalid (the secret it was
+	// signed with is gone), though auth does not count it as a guess.
+	case errors.Is(err, tokens.ErrSubjectGone):
+		return newError(http.StatusBadRequest, "tokenInvalid", "Provided token is not valid.", nil)
 	case errors.Is(err, tokens.ErrSubjectInvalid):
 		return newError(http.StatusBadRequest, "tokenSubjectInvalid",
 			"The token subject is invalid (does not exist or is different than expected).", nil)

@@ -212,6 +212,22 @@ func TestEndedSession(t *testing.T) {
 	})
 }
 
+// TestDeletedUserToken: a deleted user's token is Onezone's tokenInvalid
+// (the user's secret went with it), not tokenSubjectInvalid, both where it
+// authenticates a request and from verify_access_token.
+func TestDeletedUserToken(t *testing.T) {
+	h, f := newHandler(t)
+	tok := f.Temporary(t, authtest.Bob)
+	if err := f.Auth.DeleteUser(t.Context(), authtest.Bob); err != nil {
+		t.Fatal(err)
+	}
+	const inner = `{"id":"tokenInvalid","description":"Provided token is not valid."}`
+	run(t, h, []exchange{
+		{name: "authenticating", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {tok}}, status: 401, want: authError(inner)},
+		{name: "verify", method: "POST", path: verify, hdr: in(), body: `{"token":"` + tok + `"}`, status: 400, want: `{"error":` + inner + `}`},
+	})
+}
+
 func TestVerifyAccessToken(t *testing.T) {
 	h, f := newHandler(t)
 	tok := f.Temporary(t, authtest.Alice)
