@@ -15,9 +15,11 @@ import (
 
 // TestBlockEndsSessions: blocking a user refuses all its credentials and
 // destroys its sessions; once unblocked, its named and temporary tokens
-// work again, its old session token is tokenSessionInvalid. As oz-worker's
-// test_distributed/access_and_identity_tokens_test_SUITE.erl expects of a
-// blocked user's tokens and sessions.
+// work again, its old session token is tokenSessionInvalid. The tokens as
+// in oz-worker's test_distributed/access_and_identity_tokens_test_SUITE.erl
+// (check_user_blocking: userBlocked, then accepted after the unblock); the
+// session as gui_tokens_test_SUITE.erl has an ended one
+// (gui_tokens_are_invalidated_upon_logout: tokenSessionInvalid).
 func TestBlockEndsSessions(t *testing.T) {
 	s := newService(t, openStore(t), tokens.NewServerKey())
 	sess, err := s.StartSession(ctx, "alice", time.Hour)

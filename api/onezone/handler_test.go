@@ -194,8 +194,9 @@ func TestTemporary(t *testing.T) {
 // TestEndedSession: a session token whose session is gone (here: logged
 // out) is Onezone's tokenSessionInvalid, wrapped in unauthorized where it
 // authenticates a request and bare from verify_access_token, as
-// oz-worker's test_distributed/access_and_identity_tokens_test_SUITE.erl
-// expects of a session token after its session is terminated.
+// oz-worker's test_distributed/gui_tokens_test_SUITE.erl
+// (gui_tokens_are_invalidated_upon_logout) expects of a session's tokens
+// after a logout.
 func TestEndedSession(t *testing.T) {
 	h, f := newHandler(t)
 	cookie, sess := f.Session(t, authtest.Alice)
@@ -214,7 +215,9 @@ func TestEndedSession(t *testing.T) {
 
 // TestDeletedUserToken: a deleted user's token is Onezone's tokenInvalid
 // (the user's secret went with it), not tokenSubjectInvalid, both where it
-// authenticates a request and from verify_access_token.
+// authenticates a request and from verify_access_token: oz-worker's
+// test_distributed/access_and_identity_tokens_test_SUITE.erl,
+// check_subject_deleted_scenarios.
 func TestDeletedUserToken(t *testing.T) {
 	h, f := newHandler(t)
 	tok := f.Temporary(t, authtest.Bob)
