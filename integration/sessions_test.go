@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sessionInvalidJSON is ctool's errors:to_json(?ERROR_TOKEN_SESSION_INVALID).
@@ -93,4 +94,47 @@ func TestLoggedOutSession(t *testing.T) {
 		t.Errorf("verify_access_token with the ended session's token: got %s, want 400 tokenSessionInvalid", r)
 	}
 	wantGateUser(t, c.do(t, http.MethodGet, base+"/app", other, nil), "alice")
+}
+
+// TestInstancesBlockEndsSessions: two instances on one Redis, a session
+// in use (cached) on both. Blocked on A, B refuses it within the
+// propagation deadline; unblocked, B never passes it again but answers
+// tokenSessionInvalid, while the user's temporary token passes again.
+func TestInstancesBlockEndsSessions(t *testing.T) {
+	t.Parallel()
+	rs := newRedis(t)
+	cfg := sharedSite(rs.addr(), nil)
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
+	a, b := cs[0], cs[1]
+
+	sess := a.handoffLogin(t, a.site(0), "alice", alicePassword, defaultSessionCk, defaultSessionTTL)
+	temp := b.mintTemporary(t, b.site(0), "alice", alicePassword, 600)
+	onB := func() *response {
+		return b.do(t, http.MethodGet, b.site(0)+"/app", cookieHdr(defaultSessionCk, sess), nil)
+	}
+	for range 2 {
+		wantGateUser(t, a.do(t, http.MethodGet, a.site(0)+"/app", cookieHdr(defaultSessionCk, sess), nil), "alice")
+		wantGateUser(t, onB(), "alice")
+	}
+
+	a.adminWant(t, http.MethodPost, "/tokengate/users/alice/block", nil, http.StatusOK)
+	blocked := time.Now()
+	d := untilRefused(t, "B with the session of a user A blocked", blocked, propagationDeadline, 5*time.Millisecond,
+		onB, refusedAs("userBlocked"))
+	t.Logf("block on A refused on B after %s", d)
+
+	a.adminWant(t, http.MethodPost, "/tokengate/users/alice/unblock", nil, http.StatusOK)
+	eventually(t, propagationDeadline, "B to answer tokenSessionInvalid", func() bool {
+		r := onB()
+		switch {
+		case refusedAs("tokenSessionInvalid")(r):
+			return true
+		case !refusedAs("userBlocked")(r):
+			t.Fatalf("B with the session after the unblock: %s, want userBlocked until it hears, then tokenSessionInvalid", r)
+		}
+		return false
+	})
+	wantRefused(t, a.do(t, http.MethodGet, a.site(0)+"/app", cookieHdr(defaultSessionCk, sess), nil), "tokenSessionInvalid")
+	untilPasses(t, propagationDeadline, "B to pass the unblocked user's temporary token",
+		func() *response { return b.gate(t, temp) }, refusedAs("userBlocked"))
 }
