@@ -936,6 +936,9 @@ func TestHandoffUserGone(t *testing.T) {
 		if r := c.do(t, http.MethodPost, admin+"alice/unblock", nil, nil); r.Status != http.StatusOK {
 			t.Fatalf("unblocking alice: %s", r)
 		}
+		// The block destroyed the session (issue 15); the pending handoff
+		// token, like her other tokens, works again.
+		wantRefused(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(defaultSessionCk, sess), nil), "tokenSessionInvalid")
 		r = c.handoffUser(t, base, tok, nil)
 		if r.Status != http.StatusOK || r.JSON["_id"] != "alice" {
 			t.Fatalf("unblocked: got %s, want 200", r)
