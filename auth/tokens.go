@@ -18,8 +18,8 @@ import (
 //
 // A client whose tokens keep failing as undecodable or forged is refused
 // with *ErrTooManyFailures once past its budget (see guesses); stale
-// tokens (expired, revoked, ended) do not count, as a browser may hold
-// them honestly.
+// tokens (expired, revoked, of an ended session or a deleted user) do not
+// count, as a browser may hold them honestly.
 func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request) (*Token, error) {
 	r.Now = s.now()
 	t, err := s.verify(ctx, raw, r.Now, r.ClientIP)
