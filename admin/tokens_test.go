@@ -104,7 +104,7 @@ func TestTemporaryRevokeAndBlock(t *testing.T) {
 		t.Fatalf("token after revoking: %v", err)
 	}
 	e.want("DELETE", "/tokengate/users/alice", "", 204, "")
-	if err := authenticate(e, tok); !errors.Is(err, tokens.ErrSubjectInvalid) {
+	if err := authenticate(e, tok); !errors.Is(err, tokens.ErrSubjectGone) {
 		t.Fatalf("token of a deleted user: %v", err)
 	}
 }

@@ -198,7 +198,8 @@ func (rq *request) deleteUser(args []string) error {
 	return rq.noContent()
 }
 
-// POST /tokengate/users/{id}/block
+// POST /tokengate/users/{id}/block: every credential of the user is
+// refused, and its sessions end for good (see auth.Service.SetBlocked).
 func (rq *request) blockUser(args []string) error { return rq.setBlocked(args[0], true) }
 
 // POST /tokengate/users/{id}/unblock

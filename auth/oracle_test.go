@@ -62,7 +62,7 @@ func TestNoOracleForForgedTokens(t *testing.T) {
 		{"forged, blocked subject", forge("bob", 1), tokens.ErrInvalid},
 		{"genuine, revoked generation", aliceOld, tokens.ErrRevoked},
 		{"genuine, blocked subject", bobs, auth.ErrUserBlocked},
-		{"genuine, deleted subject", carols, tokens.ErrSubjectInvalid},
+		{"genuine, deleted subject", carols, tokens.ErrSubjectGone},
 	} {
 		_, err := s.Authenticate(ctx, tc.tok, tokens.Request{ClientIP: netip.MustParseAddr("192.0.2.9")})
 		if !errors.Is(err, tc.want) {
@@ -71,7 +71,7 @@ func TestNoOracleForForgedTokens(t *testing.T) {
 		// The forged ones say nothing more: the same error, whatever
 		// their subject.
 		if tc.want == tokens.ErrInvalid && (errors.Is(err, tokens.ErrRevoked) || errors.Is(err, auth.ErrUserBlocked) ||
-			errors.Is(err, tokens.ErrSubjectInvalid)) {
+			errors.Is(err, tokens.ErrSubjectGone) || errors.Is(err, tokens.ErrSessionInvalid)) {
 			t.Errorf("%s: %v tells the subject's state", tc.name, err)
 		}
 	}
@@ -98,9 +98,42 @@ func TestGarbageTokenBudget(t *testing.T) {
 	if _, err := s.RevokeTemporary(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	for range 2 * max { // stale, not guessed: never counted
-		if _, err := s.Authenticate(ctx, old, tokens.Request{ClientIP: attacker}); !errors.Is(err, tokens.ErrRevoked) {
-			t.Fatalf("revoked token: %v", err)
+	// An ended session's token (tokenSessionInvalid) and a deleted user's
+	// (tokenInvalid to clients) are stale too: genuine, so not guesses.
+	ended, err := s.StartSession(ctx, "alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.Authenticate(ctx, ended, tokens.Request{ClientIP: attacker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, auth.NewUser{ID: "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := s.IssueTemporary(ctx, "carol", tokens.Access, caveats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	for _, stale := range []struct {
+		name string
+		tok  string
+		want error
+	}{
+		{"revoked generation", old, tokens.ErrRevoked},
+		{"ended session", ended, tokens.ErrSessionInvalid},
+		{"deleted user", deleted, tokens.ErrSubjectGone},
+	} {
+		for range 2 * max { // stale, not guessed: never counted
+			if _, err := s.Authenticate(ctx, stale.tok, tokens.Request{ClientIP: attacker}); !errors.Is(err, stale.want) {
+				t.Fatalf("%s: %v, want %v", stale.name, err, stale.want)
+			}
 		}
 	}
 	for i := range max {

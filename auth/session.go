@@ -29,6 +29,9 @@ func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Dur
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", s.storeErr(err)
 	}
+	if err := s.stillUnblocked(ctx, sess); err != nil {
+		return "", err
+	}
 	return s.key.Mint(&tokens.Claims{
 		Subject:    subject,
 		Kind:       tokens.Session,
@@ -38,6 +41,26 @@ func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Dur
 		IssuedAt:   now.Unix(),
 		Caveats:    []tokens.Caveat{{Type: tokens.CaveatTime, ValidUntil: sess.ExpiresAt.Unix()}},
 	}, sub.sessionKey)
+}
+
+// stillUnblocked checks, after a session was created, that its user was
+// not blocked meanwhile: SetBlocked writes the block, then ends the
+// user's sessions, so a session created after that sweep began would
+// survive the block and work again after an unblock. The store itself is
+// asked, not the cache, which hears of another instance's block late. A
+// blocked user's session is ended at once: ErrUserBlocked.
+func (s *Service) stillUnblocked(ctx context.Context, sess store.Session) error {
+	u, err := s.store.User(ctx, sess.Subject)
+	if err == nil && !u.Blocked {
+		return nil
+	}
+	if derr := s.store.DeleteSession(ctx, sess.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) && err == nil {
+		err = derr
+	}
+	if err != nil {
+		return s.storeErr(err)
+	}
+	return ErrUserBlocked
 }
 
 // EndSession ends the session a verified session token belongs to; a
@@ -90,12 +113,15 @@ func (s *Service) EndSessionOf(ctx context.Context, subject, id string) error {
 }
 
 // sessionKey checks that the session still exists and belongs to the
-// token's subject. An ended session's token is revoked.
+// token's subject. An ended session's token is ErrSessionInvalid, as
+// Onezone answers a session token whose session is gone
+// (tokenSessionInvalid); it is not a guess, since only a genuine token
+// reaches this check.
 func (s *Service) sessionKey(ctx context.Context, c *tokens.Claims, sub *subject) ([]byte, error) {
 	sess, err := s.store.Session(ctx, c.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("%w: session ended", tokens.ErrRevoked)
+		return nil, fmt.Errorf("%w: session ended", tokens.ErrSessionInvalid)
 	case err != nil:
 		return nil, s.storeErr(err)
 	case sess.Subject != c.Subject:

@@ -18,8 +18,8 @@ import (
 //
 // A client whose tokens keep failing as undecodable or forged is refused
 // with *ErrTooManyFailures once past its budget (see guesses); stale
-// tokens (expired, revoked, ended) do not count, as a browser may hold
-// them honestly.
+// tokens (expired, revoked, of an ended session or a deleted user) do not
+// count, as a browser may hold them honestly.
 func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request) (*Token, error) {
 	r.Now = s.now()
 	t, err := s.verify(ctx, raw, r.Now, r.ClientIP)
@@ -161,9 +161,16 @@ func (s *Service) verifyClaims(ctx context.Context, raw string) (verified, error
 
 // signingKey reads the state the token's kind needs, refuses it if that
 // state says so, and returns the key its signature must check with.
+//
+// A deleted subject is tokens.ErrSubjectGone (answered as tokenInvalid,
+// as Onezone does, but not counted as a guess); ErrSubjectInvalid stays
+// for the callers that ask for a subject by id.
 func (s *Service) signingKey(ctx context.Context, c *tokens.Claims, sub **subject, stamp *cache.Stamp) ([]byte, error) {
 	var err error
 	if *sub, *stamp, err = s.subject(ctx, c.Subject); err != nil {
+		if errors.Is(err, tokens.ErrSubjectInvalid) {
+			return nil, fmt.Errorf("%w: %q", tokens.ErrSubjectGone, c.Subject)
+		}
 		return nil, err
 	}
 	if (*sub).blocked {

@@ -190,15 +190,31 @@ func set(dst, src *string) {
 }
 
 // SetBlocked blocks or unblocks a user: a blocked user's tokens, sessions
-// and password stop working at once, and work again when it is unblocked.
+// and password stop working at once. Blocking also ends all of its
+// sessions, as Onezone does (oz-worker destroys a blocked user's
+// sessions): once unblocked, its named and temporary tokens work again,
+// but its old session cookies answer tokenSessionInvalid.
 // Config-managed users can be blocked too: the config does not declare
 // blocking, and syncing it keeps the flag.
+//
+// Two store steps, the block first: the block alone refuses every one of
+// the user's credentials on every instance, so nothing is accepted
+// between the steps, and no session outlives them (a login racing the
+// block ends its own session, see StartSession). If ending the sessions
+// fails, the user stays blocked and the call fails: blocking again
+// finishes the job.
 func (s *Service) SetBlocked(ctx context.Context, id string, blocked bool) (store.User, error) {
 	u, err := s.store.UpdateUser(ctx, id, func(u *store.User) error {
 		u.Blocked = blocked
 		return nil
 	})
-	return withoutHash(u), s.opErr(err)
+	if err != nil || !blocked {
+		return withoutHash(u), s.opErr(err)
+	}
+	if _, err := s.store.DeleteSessions(ctx, id); err != nil {
+		return withoutHash(u), s.storeErr(err)
+	}
+	return withoutHash(u), nil
 }
 
 // DeleteUser deletes a user, its named tokens, sessions and reset tokens,

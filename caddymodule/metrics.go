@@ -43,7 +43,7 @@ type metrics struct {
 // appear in the reason label. "unauthorized" is a request with no
 // credentials at all.
 var refusalReasons = [...]string{
-	"unauthorized", "badToken", "tokenInvalid", "tokenRevoked", "tokenSubjectInvalid",
+	"unauthorized", "badToken", "tokenInvalid", "tokenRevoked", "tokenSessionInvalid", "tokenSubjectInvalid",
 	"tokenCaveatUnverified", "notAnAccessToken", "userBlocked",
 }
 

@@ -394,8 +394,8 @@ func TestAdminBlockAndDelete(t *testing.T) {
 
 	// Deleted: every token's subject is gone at once.
 	c.adminWant(t, http.MethodDelete, "/tokengate/users/erin", nil, http.StatusNoContent)
-	wantRefused(t, c.gate(t, tok), "tokenSubjectInvalid")
-	wantRefused(t, c.gate(t, named), "tokenSubjectInvalid")
+	wantRefused(t, c.gate(t, tok), "tokenInvalid")
+	wantRefused(t, c.gate(t, named), "tokenInvalid")
 	wantRefused(t, c.basicMint(t, "erin", "erin-pw"), "badBasicCredentials")
 	wantAdminError(t, c.adminReq(t, http.MethodGet, "/tokengate/users/erin", nil), http.StatusNotFound, `user "erin" not found`)
 	wantAdminError(t, c.adminReq(t, http.MethodDelete, "/tokengate/users/erin", nil), http.StatusNotFound, "not found")
@@ -623,7 +623,7 @@ func TestCLIUsers(t *testing.T) {
 	}
 	c.gateAs(t, tok, "frank")
 	c.cliOK(t, "", "user", "delete", "frank")
-	wantRefused(t, c.gate(t, tok), "tokenSubjectInvalid")
+	wantRefused(t, c.gate(t, tok), "tokenInvalid")
 
 	// Failures: one line on stderr, non-zero exit.
 	c.cliFails(t, `user "nobody" not found`, "user", "show", "nobody", "--address", c.admin)

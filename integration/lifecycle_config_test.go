@@ -167,7 +167,7 @@ func TestReloadOrphansRemovedUser(t *testing.T) {
 	c.reload(aliceOnlySite)
 	wantRefused(t, c.gate(t, bobTok), "userBlocked")
 	c.cliOK(t, "", "user", "delete", "bob")
-	wantRefused(t, c.gate(t, bobTok), "tokenSubjectInvalid")
+	wantRefused(t, c.gate(t, bobTok), "tokenInvalid")
 	wantAdminError(t, c.adminReq(t, http.MethodGet, "/tokengate/users/bob", nil), http.StatusNotFound, "not found")
 
 	// Declared once more, bob is a new account: the old token stays dead.

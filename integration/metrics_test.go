@@ -91,6 +91,13 @@ func TestMetrics(t *testing.T) {
 		{"revoked token", func() {
 			wantRefused(t, c.do(t, http.MethodGet, base+"/app", hdr{"X-Auth-Token": tok}, nil), "tokenRevoked")
 		}, map[string]float64{gate("refused", "tokenRevoked"): 1, gate("accepted", ""): 0}},
+		{"ended session", func() {
+			sess := cookieHdr(defaultSessionCk, c.handoffLogin(t, base, "alice", alicePassword, defaultSessionCk, defaultSessionTTL))
+			if r := c.do(t, http.MethodPost, base+"/logout", sess, nil); r.Status != http.StatusNoContent {
+				t.Fatalf("logout: %s", r)
+			}
+			wantRefused(t, c.do(t, http.MethodGet, base+"/app", sess, nil), "tokenSessionInvalid")
+		}, map[string]float64{gate("refused", "tokenSessionInvalid"): 1, `tokengate_revocations_total{kind="session"}`: 1}},
 	} {
 		before := c.scrape(t)
 		step.do()

@@ -516,7 +516,7 @@ func TestOpenPaaSConfiguredOptions(t *testing.T) {
 		t.Fatalf("POST /signout: got %s, want 204", r)
 	}
 	wantClearedCookie(t, r, ck)
-	wantRefused(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(ck, sess), nil), "tokenRevoked")
+	wantRefused(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(ck, sess), nil), "tokenSessionInvalid")
 	wantGateUser(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(ck, other), nil), "alice")
 }
 
@@ -749,11 +749,11 @@ func TestLogout(t *testing.T) {
 
 			// A copy of the cookie is dead, on every site and API.
 			for i := range 2 {
-				wantRefused(t, c.do(t, http.MethodGet, c.site(i)+"/app", cookieHdr(defaultSessionCk, s1), nil), "tokenRevoked")
+				wantRefused(t, c.do(t, http.MethodGet, c.site(i)+"/app", cookieHdr(defaultSessionCk, s1), nil), "tokenSessionInvalid")
 			}
 			wantOpenPaaSError(t, c.do(t, http.MethodGet, base+atPath, cookieHdr(defaultSessionCk, s1), nil),
 				http.StatusUnauthorized, opLoginError)
-			wantRefused(t, c.do(t, http.MethodGet, base+tempPath, cookieHdr(defaultSessionCk, s1), nil), "tokenRevoked")
+			wantRefused(t, c.do(t, http.MethodGet, base+tempPath, cookieHdr(defaultSessionCk, s1), nil), "tokenSessionInvalid")
 			// The user's other session, and temporary tokens, live on.
 			wantGateUser(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(defaultSessionCk, s2), nil), "alice")
 			temp := c.mintTemporary(t, base, "alice", alicePassword, 600)
@@ -907,7 +907,7 @@ func TestSessionCSRF(t *testing.T) {
 		if r.Status != http.StatusNoContent {
 			t.Fatalf("same-origin logout: got %s, want 204", r)
 		}
-		wantRefused(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(defaultSessionCk, sess), nil), "tokenRevoked")
+		wantRefused(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(defaultSessionCk, sess), nil), "tokenSessionInvalid")
 	})
 }
 
@@ -936,6 +936,9 @@ func TestHandoffUserGone(t *testing.T) {
 		if r := c.do(t, http.MethodPost, admin+"alice/unblock", nil, nil); r.Status != http.StatusOK {
 			t.Fatalf("unblocking alice: %s", r)
 		}
+		// The block destroyed the session (issue 15); the pending handoff
+		// token, like her other tokens, works again.
+		wantRefused(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(defaultSessionCk, sess), nil), "tokenSessionInvalid")
 		r = c.handoffUser(t, base, tok, nil)
 		if r.Status != http.StatusOK || r.JSON["_id"] != "alice" {
 			t.Fatalf("unblocked: got %s, want 200", r)

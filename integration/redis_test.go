@@ -271,12 +271,12 @@ func TestInstancesShareSessions(t *testing.T) {
 		t.Fatalf("logout on A: got %s, want 204", r)
 	}
 	ended := time.Now()
-	wantRefused(t, a.do(t, http.MethodGet, a.site(0)+"/app", cookieHdr(defaultSessionCk, sess), nil), "tokenRevoked")
+	wantRefused(t, a.do(t, http.MethodGet, a.site(0)+"/app", cookieHdr(defaultSessionCk, sess), nil), "tokenSessionInvalid")
 	d := untilRefused(t, "B with the session ended on A", ended, propagationDeadline, 5*time.Millisecond,
 		func() *response {
 			return b.do(t, http.MethodGet, b.site(0)+"/app", cookieHdr(defaultSessionCk, sess), nil)
 		},
-		refusedAs("tokenRevoked"))
+		refusedAs("tokenSessionInvalid"))
 	t.Logf("logout on A refused on B after %s", d)
 }
 

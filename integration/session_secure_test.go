@@ -88,7 +88,7 @@ func checkSessionCookie(t *testing.T, client *http.Client, base string, h hdr, n
 	if cl := respCookie(t, r, name); cl != nil && cl.Secure != secure {
 		t.Errorf("clearing Set-Cookie %q: Secure %v, want %v", cl.Raw, cl.Secure, secure)
 	}
-	wantRefused(t, doWith(t, client, http.MethodGet, base+"/app", withHdr(h, cookieHdr(name, ck.Value)), nil), "tokenRevoked")
+	wantRefused(t, doWith(t, client, http.MethodGet, base+"/app", withHdr(h, cookieHdr(name, ck.Value)), nil), "tokenSessionInvalid")
 }
 
 func TestSessionCookieSecureBehindProxy(t *testing.T) {

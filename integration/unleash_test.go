@@ -269,7 +269,7 @@ func TestUnleashResetEndsCallerSession(t *testing.T) {
 			tok, _ := c.issueReset(t, "dave")
 			r := tc.call(tok, cookieHdr(defaultSessionCk, sess))
 			wantClearedCookie(t, r, defaultSessionCk)
-			wantRefused(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(defaultSessionCk, sess), nil), "tokenRevoked")
+			wantRefused(t, c.do(t, http.MethodGet, base+"/app", cookieHdr(defaultSessionCk, sess), nil), "tokenSessionInvalid")
 		})
 	}
 }

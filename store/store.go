@@ -225,6 +225,14 @@ type Store interface {
 	// Sessions lists the subject's sessions that have not ended and
 	// expire after now, ordered by id.
 	Sessions(ctx context.Context, subject string, now time.Time) ([]Session, error)
+	// DeleteSessions ends every session of the subject, as blocking the
+	// user does (Onezone destroys a blocked user's sessions, so that its
+	// session cookies stay dead once it is unblocked). It returns how many
+	// it ended; an expired session not yet purged may count. Subscribers
+	// hear one SessionEnded for the subject if any was ended, before it
+	// returns. A subject with no sessions, or no such subject, is 0 and no
+	// error.
+	DeleteSessions(ctx context.Context, subject string) (int, error)
 
 	// CreateHandoff stores a handoff token; ErrNotFound if the subject
 	// does not exist.

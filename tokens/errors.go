@@ -17,8 +17,22 @@ var (
 	// ErrRevoked: the token's generation is older than the subject's
 	// current one (Onezone "tokenRevoked").
 	ErrRevoked = errors.New("token has been revoked")
-	// ErrSubjectInvalid: the subject does not exist (Onezone "tokenSubjectInvalid").
+	// ErrSessionInvalid: a session token whose session no longer exists
+	// (logged out, ended by an operator, destroyed by blocking the user;
+	// Onezone "tokenSessionInvalid"). The token is genuine but stale, so it
+	// is neither ErrInvalid nor ErrRevoked: a browser may hold it honestly,
+	// and it must not count as a guess.
+	ErrSessionInvalid = errors.New("token session is invalid")
+	// ErrSubjectInvalid: the subject does not exist (Onezone
+	// "tokenSubjectInvalid"), e.g. a token requested for a user that is
+	// gone.
 	ErrSubjectInvalid = errors.New("token subject is invalid")
+	// ErrSubjectGone: a genuine token (its tag checks) whose subject has
+	// been deleted. Onezone answers it "tokenInvalid": with the user, the
+	// secret its tokens were signed with is gone. It is kept apart from
+	// ErrInvalid because only forged and undecodable tokens count as
+	// guesses; a deleted user's token was minted by this server.
+	ErrSubjectGone = errors.New("token subject has been deleted")
 	// ErrCaveatUnverified: a caveat does not hold for this request
 	// (Onezone "tokenCaveatUnverified"); the error is a *CaveatError.
 	ErrCaveatUnverified = errors.New("token caveat unverified")

@@ -88,7 +88,7 @@ func setUpCommand(cmd *cobra.Command) {
 		leaf("list", "List users", 0, userList),
 		leaf("show <id>", "Show a user", 1, userShow),
 		setPassword,
-		leaf("block <id>", "Block a user: its tokens and password stop working", 1, userBlock(true)),
+		leaf("block <id>", "Block a user: its tokens and password stop working, its sessions end", 1, userBlock(true)),
 		leaf("unblock <id>", "Unblock a user", 1, userBlock(false)),
 		leaf("delete <id>", "Delete a user and its tokens", 1, userDelete),
 		leaf("reset-link <id>", "Create a password-reset token and print its link", 1, userResetLink),

@@ -40,7 +40,7 @@ func FuzzAuthenticate(f *testing.F) {
 		f.Add(s.authz, s.token, s.cookie)
 	}
 	refusals := []error{caller.ErrNone, caller.ErrCrossSite, auth.ErrBadCredentials, auth.ErrUserBlocked,
-		tokens.ErrMalformed, tokens.ErrInvalid, tokens.ErrRevoked, tokens.ErrSubjectInvalid,
+		tokens.ErrMalformed, tokens.ErrInvalid, tokens.ErrRevoked, tokens.ErrSessionInvalid, tokens.ErrSubjectInvalid, tokens.ErrSubjectGone,
 		tokens.ErrCaveatUnverified, tokens.ErrNotAccessToken}
 	f.Fuzz(func(t *testing.T, authz, token, cookie string) {
 		r := authtest.Request("GET", "http://example.com/", "", http.Header{

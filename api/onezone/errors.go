@@ -103,8 +103,17 @@ func tokenError(err error) *Error {
 			"Provided token is not valid - "+ce.Reason+".", map[string]any{"caveat": ce.Caveat})
 	case errors.Is(err, tokens.ErrMalformed):
 		return newError(http.StatusBadRequest, "badToken", "Provided token could not be understood by the server.", nil)
+	// Before ErrRevoked and ErrInvalid: an ended session is neither, and
+	// should an error ever wrap both, the session's fate is the precise one.
+	case errors.Is(err, tokens.ErrSessionInvalid):
+		return newError(http.StatusBadRequest, "tokenSessionInvalid",
+			"This token is bound to a session different than presented by the client or no longer existent.", nil)
 	case errors.Is(err, tokens.ErrRevoked):
 		return newError(http.StatusBadRequest, "tokenRevoked", "Provided token has been revoked.", nil)
+	// A deleted user's token: Onezone's tokenInvalid (the secret it was
+	// signed with is gone), though auth does not count it as a guess.
+	case errors.Is(err, tokens.ErrSubjectGone):
+		return newError(http.StatusBadRequest, "tokenInvalid", "Provided token is not valid.", nil)
 	case errors.Is(err, tokens.ErrSubjectInvalid):
 		return newError(http.StatusBadRequest, "tokenSubjectInvalid",
 			"The token subject is invalid (does not exist or is different than expected).", nil)

@@ -191,6 +191,46 @@ func TestTemporary(t *testing.T) {
 	})
 }
 
+// TestEndedSession: a session token whose session is gone (here: logged
+// out) is Onezone's tokenSessionInvalid, wrapped in unauthorized where it
+// authenticates a request and bare from verify_access_token, as
+// oz-worker's test_distributed/gui_tokens_test_SUITE.erl
+// (gui_tokens_are_invalidated_upon_logout) expects of a session's tokens
+// after a logout.
+func TestEndedSession(t *testing.T) {
+	h, f := newHandler(t)
+	cookie, sess := f.Session(t, authtest.Alice)
+	raw := strings.TrimPrefix(cookie, authtest.SessionCookie+"=")
+	if err := f.Auth.EndSession(t.Context(), sess); err != nil {
+		t.Fatal(err)
+	}
+	const inner = `{"id":"tokenSessionInvalid","description":"This token is bound to a session different than presented by the client or no longer existent."}`
+	run(t, h, []exchange{
+		{name: "by cookie", method: "GET", path: temporary, hdr: http.Header{"Cookie": {cookie}}, status: 401, want: authError(inner)},
+		{name: "by X-Auth-Token", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {raw}}, status: 401, want: authError(inner)},
+		{name: "verify", method: "POST", path: verify, hdr: in(), body: `{"token":"` + raw + `"}`, status: 400,
+			want: `{"error":` + inner + `}`},
+	})
+}
+
+// TestDeletedUserToken: a deleted user's token is Onezone's tokenInvalid
+// (the user's secret went with it), not tokenSubjectInvalid, both where it
+// authenticates a request and from verify_access_token: oz-worker's
+// test_distributed/access_and_identity_tokens_test_SUITE.erl,
+// check_subject_deleted_scenarios.
+func TestDeletedUserToken(t *testing.T) {
+	h, f := newHandler(t)
+	tok := f.Temporary(t, authtest.Bob)
+	if err := f.Auth.DeleteUser(t.Context(), authtest.Bob); err != nil {
+		t.Fatal(err)
+	}
+	const inner = `{"id":"tokenInvalid","description":"Provided token is not valid."}`
+	run(t, h, []exchange{
+		{name: "authenticating", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {tok}}, status: 401, want: authError(inner)},
+		{name: "verify", method: "POST", path: verify, hdr: in(), body: `{"token":"` + tok + `"}`, status: 400, want: `{"error":` + inner + `}`},
+	})
+}
+
 func TestVerifyAccessToken(t *testing.T) {
 	h, f := newHandler(t)
 	tok := f.Temporary(t, authtest.Alice)

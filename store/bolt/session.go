@@ -65,6 +65,46 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return err
 }
 
+// DeleteSessions ends the subject's sessions in one transaction: the
+// index names them, and each record goes unless it names another subject
+// (its id taken again); an unreadable one goes too, as PurgeExpired would.
+func (s *Store) DeleteSessions(ctx context.Context, subject string) (int, error) {
+	n := 0
+	err := s.update(func(tx *bbolt.Tx) error {
+		n = 0 // a retried transaction counts afresh
+		index, records := tx.Bucket(bucketUserSess), tx.Bucket(bucketSessions)
+		prefix := namedKey(subject, "")
+		var keys [][]byte
+		c := index.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			id := k[len(prefix):]
+			if v := records.Get(id); v != nil {
+				var sess store.Session
+				if err := json.Unmarshal(v, &sess); err != nil || sess.Subject == subject {
+					if err := records.Delete(id); err != nil {
+						return err
+					}
+					n++
+				}
+			}
+			if err := index.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		s.events.Publish(store.Event{Kind: store.SessionEnded, Subject: subject})
+	}
+	return n, nil
+}
+
 func (s *Store) CreateHandoff(ctx context.Context, h store.Handoff) error {
 	return s.putFor(h.Subject, bucketHandoffs, h.Digest, h)
 }

@@ -39,6 +39,7 @@ const (
 	opSession
 	opDeleteSession
 	opSessions
+	opDeleteSessions
 	opCreateHandoff
 	opHandoff
 	opCreateReset
@@ -58,7 +59,7 @@ const (
 var OpNames = [NumOps]string{
 	"subject", "revoke_temp", "user", "user_by_name", "put_user", "create_user", "update_user", "delete_user", "users",
 	"create_named", "named", "named_tokens", "update_named", "delete_named",
-	"create_session", "session", "delete_session", "sessions", "create_handoff", "handoff",
+	"create_session", "session", "delete_session", "sessions", "delete_sessions", "create_handoff", "handoff",
 	"create_reset", "reset", "consume_reset", "set_password",
 	"fail", "take", "return", "counter", "counters", "clear_counter", "purge_expired",
 }
@@ -277,6 +278,17 @@ func (o *observed) DeleteSession(ctx context.Context, id string) (err error) {
 func (o *observed) Sessions(ctx context.Context, subject string, now time.Time) (_ []store.Session, err error) {
 	defer o.done(opSessions, o.now(), &err)
 	return o.Store.Sessions(ctx, subject, now)
+}
+
+func (o *observed) DeleteSessions(ctx context.Context, subject string) (n int, err error) {
+	defer o.done(opDeleteSessions, o.now(), &err)
+	n, err = o.Store.DeleteSessions(ctx, subject)
+	if err == nil && n > 0 {
+		// One revocation per session, as logouts count; one line for all.
+		o.revocations[RevokeSession].Add(float64(n))
+		o.log.Info("all sessions ended", zap.String("user", subject), zap.Int("sessions", n))
+	}
+	return n, err
 }
 
 func (o *observed) CreateHandoff(ctx context.Context, h store.Handoff) (err error) {

@@ -54,6 +54,13 @@ func TestObservedStore(t *testing.T) {
 			return st.CreateNamed(ctx, store.NamedToken{ID: "t1", Subject: "alice", Name: "ci", Secret: []byte("named-secret")})
 		}, "named token created", ""},
 		{func() error { return st.UpdateNamed(ctx, "alice", "t1", store.NamedUpdate{Revoked: new(true)}) }, "named token updated", "named"},
+		{func() error {
+			if err := st.CreateSession(ctx, store.Session{ID: "s1", Subject: "alice", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
+			_, err := st.DeleteSessions(ctx, "alice") // as blocking the user does
+			return err
+		}, "all sessions ended", "session"},
 		{func() error { return st.DeleteUser(ctx, "alice") }, "user deleted; its tokens revoked", "user"},
 		{func() error { return st.CreateUser(ctx, store.User{ID: "alice", PasswordHash: hash}) }, "user created", ""},
 	} {

@@ -30,6 +30,19 @@ redis.call('PUBLISH', ARGV[1], ARGV[2] .. cjson.decode(v).subject)
 return {'ok', v}
 `)
 
+// deleteSessionOfScript is deleteSessionScript for one of a subject's
+// sessions: ARGV[3] the subject, whose session KEYS[1] must be ('other'
+// if its id now names another subject's session).
+var deleteSessionOfScript = goredis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return {'nf'} end
+local ok, s = pcall(cjson.decode, v)
+if ok and s.subject ~= ARGV[3] then return {'other'} end
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. ARGV[3])
+return {'ok'}
+`)
+
 // indexSessionScript adds a session to its subject's index (KEYS[1]):
 // ARGV id, expiry and the index's TTL, both in ms; the index forgets
 // sessions that expired before ARGV[4] (ms) and lives as long as its
@@ -123,6 +136,50 @@ func (r *Store) DeleteSession(ctx context.Context, id string) error {
 	_ = r.c.ZRem(ctx, r.sessionsKey(s.Subject), id).Err()
 	r.events.Publish(store.Event{Kind: store.SessionEnded, Subject: s.Subject})
 	return nil
+}
+
+// DeleteSessions reads the subject's index (expired entries too), then
+// deletes each session's key, one script each since each key has a slot
+// of its own; each script announces its end to the other instances,
+// and this Store's subscribers hear one SessionEnded. Last, the ended ids
+// leave the index. A session created meanwhile whose id the index read
+// missed survives: its creator indexed it after the read. Blocking,
+// which calls this, writes the block first, so such a session belongs to
+// a login that raced the block, which auth checks again after creating
+// it.
+func (r *Store) DeleteSessions(ctx context.Context, subject string) (int, error) {
+	ids, err := r.c.ZRange(ctx, r.sessionsKey(subject), 0, -1).Result()
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	n := 0
+	var done []any
+	defer func() {
+		if n > 0 {
+			r.events.Publish(store.Event{Kind: store.SessionEnded, Subject: subject})
+		}
+	}()
+	for _, id := range ids {
+		status, _, err := r.run(ctx, deleteSessionOfScript, []string{r.sessionKey(id)},
+			r.channel, r.messagePrefix(store.SessionEnded), subject)
+		switch {
+		case err != nil:
+			return n, err
+		case status == "ok":
+			n++
+			done = append(done, id)
+		case status == "nf":
+			done = append(done, id) // ended or expired: the entry is stale
+		case status != "other":
+			return n, unexpected(status)
+		}
+	}
+	if len(done) > 0 {
+		// As in DeleteSession: Sessions leaves ended sessions out even if
+		// their entries stay, and the entries expire with the index.
+		_ = r.c.ZRem(ctx, r.sessionsKey(subject), done...).Err()
+	}
+	return n, nil
 }
 
 func (r *Store) CreateHandoff(ctx context.Context, h store.Handoff) error {

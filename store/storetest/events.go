@@ -43,6 +43,11 @@ func cfEvents(t *testing.T, open Opener) {
 			want: []store.Event{{Kind: store.NamedChanged, Subject: "bob"}}},
 		{name: "DeleteSession", do: func(ctx context.Context, s store.Store) error { return s.DeleteSession(ctx, "sb") },
 			want: []store.Event{{Kind: store.SessionEnded, Subject: "bob"}}},
+		{name: "DeleteSessions", do: func(ctx context.Context, s store.Store) error { return Err(s.DeleteSessions(ctx, "bob")) },
+			want: []store.Event{{Kind: store.SessionEnded, Subject: "bob"}}},
+		{name: "DeleteSessions of a subject without sessions", do: func(ctx context.Context, s store.Store) error {
+			return Err(s.DeleteSessions(ctx, "alice"))
+		}},
 		{name: "ConsumeReset", do: func(ctx context.Context, s store.Store) error {
 			return Err(s.ConsumeReset(ctx, "rb", "h", T0))
 		}, want: []store.Event{{Kind: store.TempRevoked, Subject: "bob"}}},

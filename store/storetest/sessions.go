@@ -97,3 +97,56 @@ func cfSessionList(t *testing.T, open Opener) {
 		t.Errorf("a session id used again: %+v, want a and b", got)
 	}
 }
+
+// cfDeleteSessions: DeleteSessions ends every session of one subject, and
+// only of that subject, and says how many; the subject can start new
+// ones after.
+func cfDeleteSessions(t *testing.T, open Opener) {
+	ctx := t.Context()
+	s := cfWith(t, open, "alice", "bob")
+	now := T0.Add(time.Minute)
+	sess := func(id, subject string) store.Session {
+		return store.Session{ID: id, Subject: subject, CreatedAt: T0, ExpiresAt: T0.Add(time.Hour)}
+	}
+	// "shared" is alice's id taken again by bob: the record is bob's now.
+	for _, sess := range []store.Session{sess("a1", "alice"), sess("a2", "alice"), sess("shared", "alice"),
+		sess("b1", "bob"), sess("shared", "bob")} {
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a2 ended on its own: it is not counted again.
+	if err := s.DeleteSession(ctx, "a2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, subject string
+		want          int
+	}{
+		{"alice's", "alice", 1},
+		{"again", "alice", 0},
+		{"an unknown subject's", "nobody", 0},
+	} {
+		if n, err := s.DeleteSessions(ctx, c.subject); err != nil || n != c.want {
+			t.Fatalf("%s: DeleteSessions(%s) = %d, %v; want %d", c.name, c.subject, n, err, c.want)
+		}
+	}
+	if _, err := s.Session(ctx, "a1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Session(a1) after DeleteSessions: %v, want ErrNotFound", err)
+	}
+	if got, err := s.Sessions(ctx, "alice", now); err != nil || len(got) != 0 {
+		t.Fatalf("Sessions(alice) after DeleteSessions = %+v, %v; want none", got, err)
+	}
+	if got, err := s.Sessions(ctx, "bob", now); err != nil || !reflect.DeepEqual(got, []store.Session{sess("b1", "bob"), sess("shared", "bob")}) {
+		t.Fatalf("Sessions(bob) = %+v, %v; want b1 and shared, untouched", got, err)
+	}
+	if err := s.CreateSession(ctx, sess("a3", "alice")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Sessions(ctx, "alice", now); err != nil || !reflect.DeepEqual(got, []store.Session{sess("a3", "alice")}) {
+		t.Fatalf("a session after DeleteSessions: %+v, %v; want a3", got, err)
+	}
+	if n, err := s.DeleteSessions(ctx, "bob"); err != nil || n != 2 {
+		t.Fatalf("DeleteSessions(bob) = %d, %v; want 2", n, err)
+	}
+}

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"NamedTokens", cfNamedTokens},
 		{"Sessions", cfSessions},
 		{"SessionList", cfSessionList},
+		{"DeleteSessions", cfDeleteSessions},
 		{"Handoffs", cfHandoffs},
 		{"ResetTokens", cfResetTokens},
 		{"SetPassword", cfSetPassword},
