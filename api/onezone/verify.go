@@ -15,7 +15,7 @@ var interfaces = []string{"rest", "oneclient", "graphsync"}
 // POST /tokens/verify_access_token {"token","peerIp"?,"interface"?} →
 // 200 {"subject":{"type":"user","id"},"ttl"}. Public: the token is the
 // credential. Token errors are 400 with the bare error id.
-func (h *Handler) verifyAccessToken(w http.ResponseWriter, r *http.Request, _ string) {
+func (h *Handler) verifyAccessToken(w http.ResponseWriter, r *http.Request, _ args) {
 	var req struct {
 		Token     json.RawMessage `json:"token"`
 		PeerIP    *string         `json:"peerIp"`
