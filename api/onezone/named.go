@@ -75,6 +75,7 @@ func (h *Handler) forbiddenService(caveats []tokens.Caveat) *Error {
 }
 
 // storeError answers a failed named-token operation: missing → 404,
+// another user's → 403,
 // taken name → badValueIdentifierOccupied, a name or custom metadata
 // against auth's rule → badValueName or badValueJSON/badValueTooHigh, a
 // caveat no token can carry → badValueCaveat.
@@ -88,6 +89,8 @@ func storeError(w http.ResponseWriter, err error) {
 		WriteError(w, badValueError(err))
 	case errors.Is(err, auth.ErrNotFound):
 		WriteError(w, errNotFound)
+	case errors.Is(err, auth.ErrForbidden):
+		WriteError(w, errForbidden)
 	case errors.Is(err, auth.ErrExists):
 		WriteError(w, errNameOccupied)
 	default:

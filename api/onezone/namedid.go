@@ -22,10 +22,12 @@ func (h *Handler) namedByID(w http.ResponseWriter, r *http.Request, tokenID stri
 	return h.namedFor(w, r, id, tokenID)
 }
 
-// namedFor returns the named token tokenID as the caller may see it,
-// answering the request itself on failure.
+// namedFor returns the named token tokenID if the caller may act on it:
+// their own, or anyone's for a holder of TokensAdminRole. Another user's
+// token is 403 forbidden (Onezone fetches the token, then authorizes),
+// an unknown id 404; the request is answered on failure.
 func (h *Handler) namedFor(w http.ResponseWriter, r *http.Request, id *auth.Identity, tokenID string) (store.NamedToken, bool) {
-	t, err := h.Auth.NamedToken(r.Context(), id.ID, tokenID)
+	t, err := h.Auth.NamedTokenFor(r.Context(), id, tokenID, h.isTokensAdmin(id))
 	if err != nil {
 		storeError(w, err)
 		return store.NamedToken{}, false
