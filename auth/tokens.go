@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -21,18 +22,50 @@ import (
 // tokens (expired, revoked, ended) do not count, as a browser may hold
 // them honestly.
 func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request) (*Token, error) {
+	return s.authenticate(ctx, raw, r, false)
+}
+
+// VerifyAccessToken is Authenticate for a verifier that asks on behalf of
+// a request elsewhere (Onezone's verify_access_token). With
+// allowDataCaveats, the token's data-access caveats (data.*) are not
+// checked: the asker serves the data and checks them itself, as Onezone's
+// data-access caveats are checked lazily, per operation. Without, they
+// fail, since r names no method or path (Onezone's
+// disallow_data_access_caveats).
+func (s *Service) VerifyAccessToken(ctx context.Context, raw string, r tokens.Request, allowDataCaveats bool) (*Token, error) {
+	return s.authenticate(ctx, raw, r, allowDataCaveats)
+}
+
+func (s *Service) authenticate(ctx context.Context, raw string, r tokens.Request, allowDataCaveats bool) (*Token, error) {
 	r.Now = s.now()
 	t, err := s.verify(ctx, raw, r.Now, r.ClientIP)
 	if err != nil {
 		return nil, err
 	}
-	if err := tokens.Check(t.Caveats, &r); err != nil {
+	caveats := t.Caveats
+	if allowDataCaveats {
+		caveats = withoutDataCaveats(caveats)
+	}
+	if err := tokens.Check(caveats, &r); err != nil {
 		return nil, err
 	}
 	if t.Type != tokens.Access {
 		return nil, tokens.ErrNotAccessToken
 	}
 	return t, nil
+}
+
+// withoutDataCaveats returns the caveats that are not data-access ones
+// (Onezone's data.readonly, data.path, data.objectid: every "data." type),
+// without changing the cached token's slice.
+func withoutDataCaveats(caveats []tokens.Caveat) []tokens.Caveat {
+	out := make([]tokens.Caveat, 0, len(caveats))
+	for _, c := range caveats {
+		if !strings.HasPrefix(c.Type, "data.") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // verify returns the token from the cache, or verifies and caches it.

@@ -2,6 +2,7 @@ package onezone
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -12,54 +13,75 @@ import (
 
 var interfaces = []string{"rest", "oneclient", "graphsync"}
 
-// POST /tokens/verify_access_token {"token","peerIp"?,"interface"?} →
-// 200 {"subject":{"type":"user","id"},"ttl"}. Public: the token is the
-// credential. Token errors are 400 with the bare error id.
+// verifyRequest is verify_access_token's body. Each value is kept raw so
+// that a value of the wrong JSON type gets Onezone's error for its key,
+// not malformedData for the whole body.
+type verifyRequest struct {
+	Token                  json.RawMessage `json:"token"`
+	PeerIP                 json.RawMessage `json:"peerIp"`
+	Interface              json.RawMessage `json:"interface"`
+	ServiceToken           json.RawMessage `json:"serviceToken"`
+	ConsumerToken          json.RawMessage `json:"consumerToken"`
+	AllowDataAccessCaveats json.RawMessage `json:"allowDataAccessCaveats"`
+}
+
+// POST /tokens/verify_access_token {"token","peerIp"?,"interface"?,
+// "serviceToken"?,"consumerToken"?,"allowDataAccessCaveats"?} → 200
+// {"subject":{"type":"user","id"},"ttl"}. Public: the token is the
+// credential. Token errors are 400 with the bare error id. The values
+// are checked as oz-worker's token_logic_plugin validates them (its
+// entity_logic_sanitizer types). A request that names no peerIp is
+// checked against the client address of the request itself.
 func (h *Handler) verifyAccessToken(w http.ResponseWriter, r *http.Request, _ args) {
-	var req struct {
-		Token     json.RawMessage `json:"token"`
-		PeerIP    *string         `json:"peerIp"`
-		Interface *string         `json:"interface"`
-	}
+	var req verifyRequest
 	if e := readJSON(r, &req); e != nil {
 		WriteError(w, e)
 		return
 	}
-	var raw string
-	if req.Token == nil {
-		WriteError(w, newError(http.StatusBadRequest, "missingRequiredValue",
-			"Missing required value: token.", map[string]any{"key": "token"}))
+	raw, e := tokenValue(req.Token)
+	if e != nil {
+		WriteError(w, e)
 		return
 	}
-	if err := json.Unmarshal(req.Token, &raw); err != nil || raw == "" {
-		WriteError(w, badToken())
-		return
-	}
-	var tr tokens.Request
-	if req.PeerIP != nil {
-		ip, err := netip.ParseAddr(*req.PeerIP)
-		if err != nil {
-			WriteError(w, badValue("badValueIPv4Address", "peerIp", "is not a valid IPv4 address"))
+	// Required, then the optional keys in the order of their names, as
+	// Onezone's sanitizer walks an Erlang map's keys.
+	var allowData bool
+	if req.AllowDataAccessCaveats != nil {
+		var b *bool // null is no boolean, though it decodes as false
+		if err := json.Unmarshal(req.AllowDataAccessCaveats, &b); err != nil || b == nil {
+			WriteError(w, badValue("badValueBoolean", "allowDataAccessCaveats", "must be a boolean"))
 			return
 		}
-		tr.ClientIP = ip
+		allowData = *b
 	}
+	if e := otherToken("consumerToken", req.ConsumerToken); e != nil {
+		WriteError(w, e)
+		return
+	}
+	tr := tokens.Request{ClientIP: h.clientIP(r)}
 	if req.Interface != nil {
-		if !slices.Contains(interfaces, *req.Interface) {
-			e := badValue("badValueNotAllowed", "interface", "must be one of: rest, oneclient, graphsync")
-			e.Details["allowed"] = interfaces
+		if tr.Interface, e = interfaceValue(req.Interface); e != nil {
 			WriteError(w, e)
 			return
 		}
-		tr.Interface = *req.Interface
 	}
-	t, err := h.Auth.Authenticate(r.Context(), raw, tr)
+	if req.PeerIP != nil {
+		if tr.ClientIP, e = peerIP(req.PeerIP); e != nil {
+			WriteError(w, e)
+			return
+		}
+	}
+	if e := otherToken("serviceToken", req.ServiceToken); e != nil {
+		WriteError(w, e)
+		return
+	}
+	t, err := h.Auth.VerifyAccessToken(r.Context(), raw, tr, allowData)
 	if err != nil {
 		e := tokenError(err)
 		if e == nil {
 			e = AuthError(err)
 		} else if e.ID == "badToken" {
-			e = badToken()
+			e = badTokenValue("token")
 		}
 		WriteError(w, e)
 		return
@@ -75,8 +97,92 @@ func (h *Handler) verifyAccessToken(w http.ResponseWriter, r *http.Request, _ ar
 	})
 }
 
-func badToken() *Error {
-	e := badValue("badValueToken", "token", "is not a valid token (see details)")
+// clientIP is the request's client address as the server determines it
+// (Caddy's, trusted proxies respected): the peer of a verification that
+// names none. Zero if unknown, which fails ip caveats.
+func (h *Handler) clientIP(r *http.Request) netip.Addr {
+	if h.Callers == nil || h.Callers.ClientIP == nil {
+		return netip.Addr{}
+	}
+	return h.Callers.ClientIP(r)
+}
+
+// tokenValue is the required token: missing → missingRequiredValue, ""
+// → badValueEmpty, anything but a string → badValueToken.
+func tokenValue(raw json.RawMessage) (string, *Error) {
+	if raw == nil {
+		return "", newError(http.StatusBadRequest, "missingRequiredValue",
+			"Missing required value: token.", map[string]any{"key": "token"})
+	}
+	var s *string // null is no token
+	if err := json.Unmarshal(raw, &s); err != nil || s == nil {
+		return "", badTokenValue("token")
+	}
+	if *s == "" {
+		return "", badValue("badValueEmpty", "token", "must not be empty")
+	}
+	return *s, nil
+}
+
+// peerIP is an IP address; null, as Onezone's sanitizer reads it, is
+// none (an ip caveat then fails); anything else is badValueIPv4Address.
+func peerIP(raw json.RawMessage) (netip.Addr, *Error) {
+	if string(raw) == "null" {
+		return netip.Addr{}, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		if ip, err := netip.ParseAddr(s); err == nil {
+			return ip, nil
+		}
+	}
+	return netip.Addr{}, badValue("badValueIPv4Address", "peerIp", "is not a valid IPv4 address")
+}
+
+// interfaceValue is one of interfaces (badValueNotAllowed); a value that
+// is no string is badValueString, except null, true and false, which
+// Onezone's sanitizer reads as atoms, which are not allowed.
+func interfaceValue(raw json.RawMessage) (string, *Error) {
+	var s string
+	switch err := json.Unmarshal(raw, &s); {
+	case slices.Contains([]string{"null", "true", "false"}, string(raw)):
+	case err != nil:
+		return "", badValue("badValueString", "interface", "must be a string")
+	case slices.Contains(interfaces, s):
+		return s, nil
+	}
+	e := badValue("badValueNotAllowed", "interface", "must be one of: rest, oneclient, graphsync")
+	e.Details["allowed"] = interfaces
+	return "", e
+}
+
+// errDecoded stops a Verify once the token has decoded.
+var errDecoded = errors.New("decoded")
+
+// otherToken checks a serviceToken or consumerToken: absent or null (no
+// service, an unknown consumer) is none; else it must decode as a token,
+// or badValueToken names its key. tokengate knows no service or consumer
+// caveats (they are refused at creation), so a token that decodes is
+// accepted and not used further: like Onezone's sanitizer, which only
+// deserializes it, the value is checked for its form.
+func otherToken(key string, raw json.RawMessage) *Error {
+	if raw == nil || string(raw) == "null" {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || s == "" {
+		return badTokenValue(key)
+	}
+	_, err := tokens.NewVerifier().Verify(s, func(*tokens.Claims) ([]byte, error) { return nil, errDecoded })
+	if !errors.Is(err, errDecoded) {
+		return badTokenValue(key)
+	}
+	return nil
+}
+
+// badTokenValue is ctool's ?ERROR_BAD_VALUE_TOKEN(Key, ?ERROR_BAD_TOKEN).
+func badTokenValue(key string) *Error {
+	e := badValue("badValueToken", key, "is not a valid token (see details)")
 	e.Details["tokenError"] = tokenError(tokens.ErrMalformed)
 	return e
 }
