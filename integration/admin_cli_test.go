@@ -744,7 +744,7 @@ func TestNamedTokensOnezoneAPI(t *testing.T) {
 	}
 	id1, _ := r.JSON["tokenId"].(string)
 	tok1, _ := r.JSON["token"].(string)
-	if id1 == "" || tok1 == "" || r.Header.Get("Location") != named+"/"+id1 {
+	if id1 == "" || tok1 == "" || r.Header.Get("Location") != "/api/v3/onezone/tokens/named/"+id1 {
 		t.Fatalf("create: %s, Location %q", r, r.Header.Get("Location"))
 	}
 	wantError(t, call(http.MethodPost, named, map[string]any{"name": "ci"}), http.StatusBadRequest, "badValueIdentifierOccupied")
