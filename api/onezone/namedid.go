@@ -62,6 +62,13 @@ func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, a args) {
 	if !ok {
 		return
 	}
+	// As Onezone: the token is fetched and the caller authorized before
+	// the values are validated, so that only its owner (or an admin)
+	// learns what they say of them.
+	t, ok := h.namedFor(w, r, id, a.id)
+	if !ok {
+		return
+	}
 	var u store.NamedUpdate
 	if req.Name != nil {
 		name, ok := nameValue(w, req.Name, false)
@@ -92,10 +99,6 @@ func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, a args) {
 		e := newError(http.StatusBadRequest, "missingAtLeastOneValue",
 			"Missing data, you must provide at least one of: [customMetadata, name, revoked].", map[string]any{"keys": keys})
 		WriteError(w, e)
-		return
-	}
-	t, ok := h.namedFor(w, r, id, a.id)
-	if !ok {
 		return
 	}
 	if err := h.Auth.UpdateNamed(r.Context(), t.Subject, t.ID, u); err != nil {

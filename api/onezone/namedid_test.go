@@ -46,6 +46,7 @@ func TestNamedByID(t *testing.T) {
 		{name: "another's, by the alias", method: "GET", path: named + "/" + aliceID, hdr: bob, status: 403, want: forbidden},
 		{name: "another's status", method: "GET", path: byID + aliceID + "/status/", hdr: bob, status: 403, want: forbidden},
 		{name: "patch another's", method: "PATCH", path: byID + aliceID, hdr: bobJSON, body: `{"revoked":true}`, status: 403, want: forbidden},
+		{name: "patch another's, bad values", method: "PATCH", path: byID + aliceID, hdr: bobJSON, body: `{"revoked":"yes"}`, status: 403, want: forbidden},
 		{name: "delete another's", method: "DELETE", path: byID + aliceID, hdr: bob, status: 403, want: forbidden},
 		{name: "alice's still valid", method: "GET", path: temporary, hdr: http.Header{"X-Auth-Token": {aliceTok.token}}, status: 200, want: `{"generation":1}`},
 		{name: "unknown", method: "GET", path: byID + "nope", hdr: bob, status: 404, want: notFound},
