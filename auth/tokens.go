@@ -22,7 +22,7 @@ import (
 // tokens (expired, revoked, ended) do not count, as a browser may hold
 // them honestly.
 func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request) (*Token, error) {
-	return s.authenticate(ctx, raw, r, false)
+	return s.authenticate(ctx, raw, r.ClientIP, r, false)
 }
 
 // VerifyAccessToken is Authenticate for a verifier that asks on behalf of
@@ -32,13 +32,18 @@ func (s *Service) Authenticate(ctx context.Context, raw string, r tokens.Request
 // data-access caveats are checked lazily, per operation. Without, they
 // fail, since r names no method or path (Onezone's
 // disallow_data_access_caveats).
-func (s *Service) VerifyAccessToken(ctx context.Context, raw string, r tokens.Request, allowDataCaveats bool) (*Token, error) {
-	return s.authenticate(ctx, raw, r, allowDataCaveats)
+//
+// client is the asker's address, whose budget a forged token uses up
+// (see Authenticate); r.ClientIP is the peer the asker names, which only
+// the caveats see: a name the asker chooses must neither escape its own
+// budget nor use up another's.
+func (s *Service) VerifyAccessToken(ctx context.Context, raw string, client netip.Addr, r tokens.Request, allowDataCaveats bool) (*Token, error) {
+	return s.authenticate(ctx, raw, client, r, allowDataCaveats)
 }
 
-func (s *Service) authenticate(ctx context.Context, raw string, r tokens.Request, allowDataCaveats bool) (*Token, error) {
+func (s *Service) authenticate(ctx context.Context, raw string, client netip.Addr, r tokens.Request, allowDataCaveats bool) (*Token, error) {
 	r.Now = s.now()
-	t, err := s.verify(ctx, raw, r.Now, r.ClientIP)
+	t, err := s.verify(ctx, raw, r.Now, client)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/tokengate/tokengate/tokens"
@@ -35,7 +36,7 @@ func TestVerifyAccessTokenDataCaveats(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := tokens.Request{Interface: "rest"}
-			_, err = s.VerifyAccessToken(ctx, tok, r, tc.allow)
+			_, err = s.VerifyAccessToken(ctx, tok, netip.Addr{}, r, tc.allow)
 			if (err != nil) != tc.wantError || (err != nil && !errors.Is(err, tokens.ErrCaveatUnverified)) {
 				t.Fatalf("VerifyAccessToken = %v, want error %v", err, tc.wantError)
 			}

@@ -58,7 +58,8 @@ func (h *Handler) verifyAccessToken(w http.ResponseWriter, r *http.Request, _ ar
 		WriteError(w, e)
 		return
 	}
-	tr := tokens.Request{ClientIP: h.clientIP(r)}
+	client := h.clientIP(r)
+	tr := tokens.Request{ClientIP: client}
 	if req.Interface != nil {
 		if tr.Interface, e = interfaceValue(req.Interface); e != nil {
 			WriteError(w, e)
@@ -75,7 +76,8 @@ func (h *Handler) verifyAccessToken(w http.ResponseWriter, r *http.Request, _ ar
 		WriteError(w, e)
 		return
 	}
-	t, err := h.Auth.VerifyAccessToken(r.Context(), raw, tr, allowData)
+	// The budget for forged tokens is the asker's, whatever peer it names.
+	t, err := h.Auth.VerifyAccessToken(r.Context(), raw, client, tr, allowData)
 	if err != nil {
 		e := tokenError(err)
 		if e == nil {

@@ -2,11 +2,16 @@ package onezone_test
 
 import (
 	"encoding/base64"
+	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/api/caller"
+	"github.com/tokengate/tokengate/api/onezone"
+	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/internal/authtest"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -122,5 +127,34 @@ func TestInviteTokenType(t *testing.T) {
 		{name: "temporary", method: "POST", path: temporary, hdr: in("X-Auth-Token", tok),
 			body: `{` + invite + `,"caveats":[{"type":"time","validUntil":` + strconv.FormatInt(now.Add(time.Hour).Unix(), 10) + `}]}`, status: 400, want: badType},
 		{name: "named", method: "POST", path: named, hdr: in("X-Auth-Token", tok), body: `{"name":"inv",` + invite + `}`, status: 400, want: badType},
+	})
+}
+
+// TestVerifyBudgetIsTheAskers: forged tokens sent to verify_access_token
+// use up the budget of the client that sends them, whatever peerIp it
+// names: naming another peer each time escapes nothing, and uses up no
+// other client's budget.
+func TestVerifyBudgetIsTheAskers(t *testing.T) {
+	h, f := newHandler(t)
+	// The token budget: the client's password budget times its factor.
+	for i := range auth.DefaultBudget.Max * auth.DefaultBudget.UserFactor {
+		body := `{"token":"1234","peerIp":"10.0.` + strconv.Itoa(i/250) + `.` + strconv.Itoa(i%250+1) + `"}`
+		if w := authtest.Do(h, "POST", "http://example.com"+verify, body, in()); w.Code != 400 {
+			t.Fatalf("forged token %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	tok := f.Temporary(t, authtest.Alice)
+	run(t, h, []exchange{
+		{name: "past the budget, another peer", method: "POST", path: verify, hdr: in(), body: `{"token":"1234","peerIp":"10.9.9.9"}`,
+			status: 429, header: map[string]string{"Retry-After": "300"},
+			want: `{"error":{"id":"tooManyRequests","description":"Too many failed authentication attempts - please try again later.","details":{"retryAfter":300}}}`},
+	})
+	// A peer the asker named keeps its own budget: its tokens verify
+	// from another asker.
+	other := &onezone.Handler{Auth: f.Auth, Callers: &caller.Authenticator{Auth: f.Auth,
+		ClientIP: func(*http.Request) netip.Addr { return netip.MustParseAddr("10.0.0.1") }}}
+	run(t, other, []exchange{
+		{name: "the named peer's budget is whole", method: "POST", path: verify, hdr: in(), body: `{"token":"` + tok + `"}`,
+			status: 200, want: `{"subject":{"id":"alice","type":"user"},"ttl":3600}`},
 	})
 }
