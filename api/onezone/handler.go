@@ -164,8 +164,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn(h, w, r, a)
 }
 
-// caller authenticates the request the way Onezone does (x-auth-token,
-// Bearer, Basic), or by tokengate's session cookie.
+// caller authenticates the request the way Onezone does (by default
+// x-auth-token, Bearer, the deprecated macaroon header, then Basic), or
+// by tokengate's session cookie.
 func (h *Handler) caller(r *http.Request) (*auth.Identity, *Error) {
 	id, err := h.Callers.Authenticate(r)
 	switch {
