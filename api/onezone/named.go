@@ -91,6 +91,9 @@ func storeError(w http.ResponseWriter, err error) {
 		WriteError(w, errNotFound)
 	case errors.Is(err, auth.ErrForbidden):
 		WriteError(w, errForbidden)
+	case errors.Is(err, auth.ErrUserBlocked):
+		WriteError(w, tokenError(err)) // the target's, not the caller's: 400
+
 	case errors.Is(err, auth.ErrExists):
 		WriteError(w, errNameOccupied)
 	default:

@@ -78,10 +78,14 @@ func (h *Handler) revokeTemporary(w http.ResponseWriter, r *http.Request, a args
 
 // userError answers a failed operation on a user's temporary tokens: a
 // user that does not exist (one an admin named in the path) is 404
-// notFound, anything else what AuthError says.
+// notFound, a blocked one 400 userBlocked (the caller's credentials are
+// fine: no 401), anything else what AuthError says.
 func userError(err error) *Error {
-	if errors.Is(err, auth.ErrNotFound) {
+	switch {
+	case errors.Is(err, auth.ErrNotFound):
 		return errNotFound
+	case errors.Is(err, auth.ErrUserBlocked):
+		return tokenError(err)
 	}
 	return AuthError(err)
 }

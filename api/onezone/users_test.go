@@ -107,6 +107,22 @@ func TestUsersTokens(t *testing.T) {
 	})
 }
 
+// TestBlockedTarget: an admin asking for tokens of a blocked user gets
+// 400 userBlocked: the admin's own credentials are fine, so no 401.
+func TestBlockedTarget(t *testing.T) {
+	h, f := newHandler(t)
+	h.TokensAdminRole = authtest.AliceRole
+	alice := in("X-Auth-Token", f.Temporary(t, authtest.Alice))
+	if _, err := f.Auth.SetBlocked(t.Context(), authtest.Bob, true); err != nil {
+		t.Fatal(err)
+	}
+	blocked := `{"error":{"id":"userBlocked","description":"This user account has been blocked by the administrator and cannot be used unless it is unblocked again."}}`
+	run(t, h, []exchange{
+		{name: "temporary", method: "POST", path: users + "bob/tokens/temporary", hdr: alice, body: caveats(time.Hour), status: 400, want: blocked},
+		{name: "named", method: "POST", path: users + "bob/tokens/named", hdr: alice, body: `{"name":"ci"}`, status: 400, want: blocked},
+	})
+}
+
 // TestNoTokensAdminRole: by default no role manages others' tokens, not
 // even one called like Onezone's privilege or an empty one.
 func TestNoTokensAdminRole(t *testing.T) {
