@@ -75,10 +75,10 @@ func (h *Handler) forbiddenService(caveats []tokens.Caveat) *Error {
 }
 
 // storeError answers a failed named-token operation: missing → 404,
-// another user's → 403,
-// taken name → badValueIdentifierOccupied, a name or custom metadata
-// against auth's rule → badValueName or badValueJSON/badValueTooHigh, a
-// caveat no token can carry → badValueCaveat.
+// another user's → 403, a blocked target → 400 userBlocked, taken name →
+// badValueIdentifierOccupied, a name or custom metadata against auth's
+// rule → badValueName or badValueJSON/badValueTooHigh, a caveat no token
+// can carry → badValueCaveat.
 func storeError(w http.ResponseWriter, err error) {
 	if e := badCaveat(err); e != nil {
 		WriteError(w, e)
@@ -93,7 +93,6 @@ func storeError(w http.ResponseWriter, err error) {
 		WriteError(w, errForbidden)
 	case errors.Is(err, auth.ErrUserBlocked):
 		WriteError(w, tokenError(err)) // the target's, not the caller's: 400
-
 	case errors.Is(err, auth.ErrExists):
 		WriteError(w, errNameOccupied)
 	default:
