@@ -65,7 +65,7 @@ func (s *Service) InferScope(ctx context.Context, raw string, r tokens.Request, 
 	if consumerGiven {
 		r.Consumer = ""
 		if r.ConsumerToken != "" {
-			if r.Consumer, err = s.consumer(ctx, r); err != nil {
+			if r.Consumer, err = s.consumer(ctx, r, r.ClientIP); err != nil {
 				return nil, err
 			}
 		}

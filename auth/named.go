@@ -97,6 +97,37 @@ func (s *Service) NamedToken(ctx context.Context, subject, id string) (store.Nam
 	return t, s.opErr(err)
 }
 
+// NamedTokenFor returns the named token id, without its secret, as the
+// caller may see it: their own, or (admin: the caller may manage every
+// user's tokens) anyone's. Another user's token is ErrForbidden, not
+// ErrNotFound, as Onezone answers; an unknown id is ErrNotFound. The
+// owner of a token not the caller's comes from the store's NamedOwner
+// index, which is only a hint: the token is then read from its owner's
+// records, so a stale hint is ErrNotFound.
+func (s *Service) NamedTokenFor(ctx context.Context, caller *Identity, id string, admin bool) (store.NamedToken, error) {
+	if id == "" {
+		return store.NamedToken{}, ErrNotFound
+	}
+	t, err := s.NamedToken(ctx, caller.ID, id)
+	if !errors.Is(err, ErrNotFound) {
+		return t, err
+	}
+	owner, err := s.store.NamedOwner(ctx, id)
+	if err != nil {
+		return store.NamedToken{}, s.opErr(err)
+	}
+	if owner == caller.ID {
+		return store.NamedToken{}, ErrNotFound // the hint is stale
+	}
+	if t, err = s.NamedToken(ctx, owner, id); err != nil {
+		return store.NamedToken{}, err
+	}
+	if !admin {
+		return store.NamedToken{}, ErrForbidden
+	}
+	return t, nil
+}
+
 // NamedTokenByName returns the subject's named token called name,
 // without its secret; ErrNotFound if it has none. Names are unique per
 // subject, so there is at most one.

@@ -38,6 +38,9 @@ var (
 	// ErrConfigManaged: the user is declared in the server's config and
 	// can be changed only there (blocking excepted).
 	ErrConfigManaged = errors.New("user is managed by the config")
+	// ErrForbidden: the record exists, but belongs to another user whom
+	// the caller may not act for.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // Identity is who a credential belongs to. Values are shared by every
@@ -282,7 +285,8 @@ func (s *Service) opErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists),
-		errors.Is(err, ErrConfigManaged), errors.Is(err, ErrBadValue), errors.Is(err, ErrUserBlocked):
+		errors.Is(err, ErrConfigManaged), errors.Is(err, ErrBadValue), errors.Is(err, ErrUserBlocked),
+		errors.Is(err, ErrForbidden):
 		return err
 	}
 	return s.storeErr(err)

@@ -99,6 +99,12 @@ type App struct {
 	// Default: 2s.
 	MaxStaleness caddy.Duration `json:"max_staleness,omitempty"`
 
+	// The user role that may manage every user's tokens through the
+	// Onezone API (/api/v3/onezone/users/{id}/tokens/..., and another
+	// user's /tokens/named/{id}), as Onezone's oz_tokens_manage privilege
+	// does. Default: "", no role may; each user manages only their own.
+	TokensAdminRole string `json:"tokens_admin_role,omitempty"`
+
 	// Users declared in the config. They are written to the store when
 	// the config starts (never by `caddy validate`), marked as
 	// config-managed; a config-managed user no longer declared is blocked

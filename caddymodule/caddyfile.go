@@ -44,6 +44,7 @@ func init() {
 //		password_concurrency <n>
 //		failure_budget <count> [<window>]
 //		failure_prefixes <ipv4 bits> <ipv6 bits>
+//		tokens_admin_role <role>
 //		user <id> {
 //			password <bcrypt hash>
 //			name <name>
@@ -136,6 +137,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.FailureIPv4Prefix, a.FailureIPv6Prefix = n4, n6
 		case "session_cookie":
 			if !d.AllArgs(&a.SessionCookie) {
+				return d.ArgErr()
+			}
+		case "tokens_admin_role":
+			if !d.AllArgs(&a.TokensAdminRole) {
 				return d.ArgErr()
 			}
 		case "cache_size":

@@ -186,7 +186,8 @@ func (h *Handler) front() *doors {
 			Secure:        h.secure,
 			SessionTTL:    time.Duration(h.app.SessionTTL),
 		}
-		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers, ServiceExists: h.app.serviceExists}
+		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers, ServiceExists: h.app.serviceExists,
+			TokensAdminRole: h.app.TokensAdminRole}
 		d.openpaas = &openpaas.Handler{Auth: a, Callers: d.callers, TTL: time.Duration(h.app.AuthenticationTokenTTL)}
 		d.unleash = &unleash.Handler{Auth: a, Callers: d.callers}
 		if h.Pages != nil {

@@ -205,6 +205,13 @@ type Store interface {
 	CreateNamed(ctx context.Context, t NamedToken) error
 	// Named returns one of the subject's named tokens. ErrNotFound if none.
 	Named(ctx context.Context, subject, id string) (NamedToken, error)
+	// NamedOwner returns the subject of the named token with that id,
+	// which an id-only address (Onezone's /tokens/named/{id}) needs;
+	// ErrNotFound if none is known. Ids are unique across subjects. The
+	// answer is an index kept beside the tokens, which a backend may keep
+	// outside the tokens' own atomic unit (Redis Cluster: another slot):
+	// callers treat it as a hint and read Named(subject, id) for the truth.
+	NamedOwner(ctx context.Context, id string) (subject string, err error)
 	// NamedTokens lists the subject's named tokens, ordered by id.
 	NamedTokens(ctx context.Context, subject string) ([]NamedToken, error)
 	// UpdateNamed renames, (un)revokes or sets the metadata of a named

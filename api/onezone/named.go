@@ -2,7 +2,6 @@ package onezone
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -100,9 +99,10 @@ func (h *Handler) forbiddenService(caveats []tokens.Caveat) *Error {
 }
 
 // storeError answers a failed named-token operation: missing → 404,
-// taken name → badValueIdentifierOccupied, a name or custom metadata
-// against auth's rule → badValueName or badValueJSON/badValueTooHigh, a
-// caveat no token can carry → badValueCaveat.
+// another user's → 403, a blocked target → 400 userBlocked, taken name →
+// badValueIdentifierOccupied, a name or custom metadata against auth's
+// rule → badValueName or badValueJSON/badValueTooHigh, a caveat no token
+// can carry → badValueCaveat.
 func storeError(w http.ResponseWriter, err error) {
 	if e := badCaveat(err); e != nil {
 		WriteError(w, e)
@@ -113,6 +113,10 @@ func storeError(w http.ResponseWriter, err error) {
 		WriteError(w, badValueError(err))
 	case errors.Is(err, auth.ErrNotFound):
 		WriteError(w, errNotFound)
+	case errors.Is(err, auth.ErrForbidden):
+		WriteError(w, errForbidden)
+	case errors.Is(err, auth.ErrUserBlocked):
+		WriteError(w, tokenError(err)) // the target's, not the caller's: 400
 	case errors.Is(err, auth.ErrExists):
 		WriteError(w, errNameOccupied)
 	default:
@@ -139,15 +143,16 @@ func badValueError(err error) *Error {
 // metadata.
 const customMetadataKey = "customMetadata"
 
-// POST /user/tokens/named {"name","type"?,"caveats"?} → 201 with Location
-// and {"tokenId","token"}.
-func (h *Handler) createNamed(w http.ResponseWriter, r *http.Request, _ string) {
+// POST /user/tokens/named, /users/{id}/tokens/named {"name","type"?,
+// "caveats"?} → 201 with Location /tokens/named/{tokenId} and
+// {"tokenId","token"}.
+func (h *Handler) createNamed(w http.ResponseWriter, r *http.Request, a args) {
 	var req struct {
 		Name    json.RawMessage `json:"name"`
 		Type    json.RawMessage `json:"type"`
 		Caveats json.RawMessage `json:"caveats"`
 	}
-	id, ok := h.callerWithBody(w, r, &req)
+	id, ok := h.callerWithBody(w, r, a.user, &req)
 	if !ok {
 		return
 	}
@@ -163,12 +168,12 @@ func (h *Handler) createNamed(w http.ResponseWriter, r *http.Request, _ string) 
 		WriteError(w, e)
 		return
 	}
-	rec, tok, err := h.Auth.IssueNamed(r.Context(), id.ID, name, typ, caveats)
+	rec, tok, err := h.Auth.IssueNamed(r.Context(), target(id, a), name, typ, caveats)
 	if err != nil {
 		storeError(w, err)
 		return
 	}
-	w.Header().Set("Location", namedPath+"/"+rec.ID)
+	w.Header().Set("Location", NamedTokenPath+rec.ID)
 	writeJSON(w, http.StatusCreated, map[string]string{"tokenId": rec.ID, "token": tok})
 }
 
@@ -194,14 +199,32 @@ func nameValue(w http.ResponseWriter, raw json.RawMessage, required bool) (strin
 	return *name, true
 }
 
-// GET /user/tokens/named → {"tokens": [ids]}
-func (h *Handler) listNamed(w http.ResponseWriter, r *http.Request, _ string) {
-	id, e := h.caller(r)
+// userExists answers 404 if user, another than the caller's own, does
+// not exist: an admin listing the tokens of nobody learns that, rather
+// than that nobody has none.
+func (h *Handler) userExists(w http.ResponseWriter, r *http.Request, id *auth.Identity, user string) bool {
+	if user == id.ID {
+		return true
+	}
+	if _, err := h.Auth.User(r.Context(), user); err != nil {
+		storeError(w, err)
+		return false
+	}
+	return true
+}
+
+// GET /user/tokens/named, /users/{id}/tokens/named → {"tokens": [ids]}
+func (h *Handler) listNamed(w http.ResponseWriter, r *http.Request, a args) {
+	id, e := h.callerFor(r, a.user)
 	if e != nil {
 		WriteError(w, e)
 		return
 	}
-	list, err := h.Auth.NamedTokens(r.Context(), id.ID)
+	user := target(id, a)
+	if !h.userExists(w, r, id, user) {
+		return
+	}
+	list, err := h.Auth.NamedTokens(r.Context(), user)
 	if err != nil {
 		storeError(w, err)
 		return
@@ -213,14 +236,16 @@ func (h *Handler) listNamed(w http.ResponseWriter, r *http.Request, _ string) {
 	writeJSON(w, http.StatusOK, map[string][]string{"tokens": ids})
 }
 
-// GET /user/tokens/named/{id} → the record, never the secret.
-func (h *Handler) getNamed(w http.ResponseWriter, r *http.Request, tokenID string) {
-	id, e := h.caller(r)
+// GET /user/tokens/named/name/{name}, /users/{id}/tokens/named/name/{name}
+// → the record of that user's token of that name (oz-worker's "Get named
+// token of user by name").
+func (h *Handler) getNamedByName(w http.ResponseWriter, r *http.Request, a args) {
+	id, e := h.callerFor(r, a.user)
 	if e != nil {
 		WriteError(w, e)
 		return
 	}
-	t, err := h.Auth.NamedToken(r.Context(), id.ID, tokenID)
+	t, err := h.Auth.NamedTokenByName(r.Context(), target(id, a), a.id)
 	if err != nil {
 		storeError(w, err)
 		return
@@ -228,20 +253,23 @@ func (h *Handler) getNamed(w http.ResponseWriter, r *http.Request, tokenID strin
 	writeJSON(w, http.StatusOK, NamedRecord(t))
 }
 
-// GET /user/tokens/named/name/{name} → the record of the caller's token
-// of that name (oz-worker's "Get named token of current user by name").
-func (h *Handler) getNamedByName(w http.ResponseWriter, r *http.Request, name string) {
-	id, e := h.caller(r)
+// DELETE /user/tokens/named, /users/{id}/tokens/named → 204, every named
+// token of that user.
+func (h *Handler) deleteAllNamed(w http.ResponseWriter, r *http.Request, a args) {
+	id, e := h.callerFor(r, a.user)
 	if e != nil {
 		WriteError(w, e)
 		return
 	}
-	t, err := h.Auth.NamedTokenByName(r.Context(), id.ID, name)
-	if err != nil {
+	user := target(id, a)
+	if !h.userExists(w, r, id, user) {
+		return
+	}
+	if err := h.Auth.DeleteAllNamed(r.Context(), user); err != nil {
 		storeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, NamedRecord(t))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // NamedRecord is a named token as Onezone shows it: metadata holds the
@@ -265,74 +293,4 @@ func NamedRecord(t store.NamedToken) map[string]any {
 		"revoked":  t.Revoked,
 		"metadata": map[string]any{"creationTime": t.CreatedAt.Unix(), "custom": custom},
 	}
-}
-
-// PATCH /user/tokens/named/{id} {"name"?,"customMetadata"?,"revoked"?}
-// → 204. customMetadata replaces the token's metadata.custom whole.
-func (h *Handler) updateNamed(w http.ResponseWriter, r *http.Request, tokenID string) {
-	var req struct {
-		Name           json.RawMessage `json:"name"`
-		CustomMetadata json.RawMessage `json:"customMetadata"`
-		Revoked        json.RawMessage `json:"revoked"`
-	}
-	id, ok := h.callerWithBody(w, r, &req)
-	if !ok {
-		return
-	}
-	var u store.NamedUpdate
-	if req.Name != nil {
-		name, ok := nameValue(w, req.Name, false)
-		if !ok {
-			return
-		}
-		u.Name = &name
-	}
-	if req.CustomMetadata != nil {
-		// Onezone checks it as {json, any}: an object, else badValueJSON.
-		m, err := auth.CheckTokenMetadata(req.CustomMetadata)
-		if err != nil {
-			WriteError(w, badValueError(err))
-			return
-		}
-		u.Metadata = m
-	}
-	if req.Revoked != nil {
-		// Into a pointer: null is no boolean, though it decodes as false.
-		if err := json.Unmarshal(req.Revoked, &u.Revoked); err != nil || u.Revoked == nil {
-			WriteError(w, badValue("badValueBoolean", "revoked", "must be a boolean"))
-			return
-		}
-	}
-	if u.Name == nil && u.Metadata == nil && u.Revoked == nil {
-		// The keys of token_logic_plugin's at_least_one, in its order.
-		keys := []string{customMetadataKey, "name", "revoked"}
-		e := newError(http.StatusBadRequest, "missingAtLeastOneValue",
-			"Missing data, you must provide at least one of: [customMetadata, name, revoked].", map[string]any{"keys": keys})
-		WriteError(w, e)
-		return
-	}
-	if err := h.Auth.UpdateNamed(r.Context(), id.ID, tokenID, u); err != nil {
-		storeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// DELETE /user/tokens/named/{id} → 204; DELETE /user/tokens/named → 204,
-// all of the caller's named tokens.
-func (h *Handler) deleteNamedTokens(w http.ResponseWriter, r *http.Request, tokenID string) {
-	id, e := h.caller(r)
-	if e != nil {
-		WriteError(w, e)
-		return
-	}
-	del := h.Auth.DeleteNamed
-	if tokenID == "" {
-		del = func(ctx context.Context, subject, _ string) error { return h.Auth.DeleteAllNamed(ctx, subject) }
-	}
-	if err := del(r.Context(), id.ID, tokenID); err != nil {
-		storeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -22,7 +22,7 @@ func bodyToken(w http.ResponseWriter, raw json.RawMessage) (string, bool) {
 	}
 	var tok string
 	if err := json.Unmarshal(raw, &tok); err != nil || tok == "" {
-		WriteError(w, badToken())
+		WriteError(w, badTokenValue("token"))
 		return "", false
 	}
 	return tok, true
@@ -37,7 +37,7 @@ func verifyError(err error) *Error {
 	case e == nil:
 		return AuthError(err)
 	case e.ID == "badToken":
-		return badToken()
+		return badTokenValue("token")
 	}
 	return e
 }
@@ -46,7 +46,7 @@ func verifyError(err error) *Error {
 // "persistence","subject","type","caveats"}: what the token says, even
 // if revoked or expired (oz-worker token_logic_plugin's examine), once
 // its tag shows this server minted it.
-func (h *Handler) examine(w http.ResponseWriter, r *http.Request, _ string) {
+func (h *Handler) examine(w http.ResponseWriter, r *http.Request, _ args) {
 	var req struct {
 		Token json.RawMessage `json:"token"`
 	}
@@ -86,7 +86,7 @@ func (h *Handler) examine(w http.ResponseWriter, r *http.Request, _ string) {
 // narrow, and dies with its parent). A parent that does not verify is
 // badValueToken with the reason in details.tokenError; a service caveat
 // no route matches is tokenServiceForbidden, as at creation.
-func (h *Handler) confine(w http.ResponseWriter, r *http.Request, _ string) {
+func (h *Handler) confine(w http.ResponseWriter, r *http.Request, _ args) {
 	var req struct {
 		Token   json.RawMessage `json:"token"`
 		Caveats json.RawMessage `json:"caveats"`
@@ -133,7 +133,7 @@ func (h *Handler) confine(w http.ResponseWriter, r *http.Request, _ string) {
 // Onezone's scope lists the spaces and providers the data caveats leave;
 // tokengate has neither, so those are empty, and "paths" (tokengate's)
 // holds the decoded data.path prefixes, null when unlimited.
-func (h *Handler) inferScope(w http.ResponseWriter, r *http.Request, _ string) {
+func (h *Handler) inferScope(w http.ResponseWriter, r *http.Request, _ args) {
 	var req struct {
 		Token         json.RawMessage `json:"token"`
 		ConsumerToken json.RawMessage `json:"consumerToken"`
@@ -146,7 +146,7 @@ func (h *Handler) inferScope(w http.ResponseWriter, r *http.Request, _ string) {
 	if !ok {
 		return
 	}
-	tr := tokens.Request{ClientIP: h.Callers.ClientIP(r), Interface: "rest"}
+	tr := tokens.Request{ClientIP: h.clientIP(r), Interface: "rest"}
 	given := req.ConsumerToken != nil
 	if given && string(req.ConsumerToken) != "null" {
 		err := json.Unmarshal(req.ConsumerToken, &tr.ConsumerToken)
@@ -154,7 +154,7 @@ func (h *Handler) inferScope(w http.ResponseWriter, r *http.Request, _ string) {
 			err = tokens.Decodable(tr.ConsumerToken)
 		}
 		if err != nil {
-			WriteError(w, tokenArgError("consumerToken", tokens.ErrMalformed))
+			WriteError(w, badTokenValue("consumerToken"))
 			return
 		}
 	}

@@ -29,6 +29,7 @@ var (
 	bucketTemp       = []byte("temp_secrets")  // id → generation ‖ secret
 	bucketNamed      = []byte("named")         // subject ␀ id → NamedToken JSON
 	bucketNamedNames = []byte("named_names")   // subject ␀ name → id
+	bucketNamedIDs   = []byte("named_ids")     // id → subject (see backfillNamedIDs)
 	bucketSessions   = []byte("sessions")      // id → Session JSON
 	bucketUserSess   = []byte("user_sessions") // subject ␀ id → ""
 	bucketHandoffs   = []byte("handoffs")      // digest → Handoff JSON
@@ -36,7 +37,7 @@ var (
 	bucketUserResets = []byte("user_resets")   // subject ␀ digest → ""
 	bucketCounters   = []byte("counters")      // key → Counter JSON
 	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames,
-		bucketSessions, bucketUserSess, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters}
+		bucketSessions, bucketUserSess, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters, bucketNamedIDs}
 )
 
 // Store is the embedded store: one bbolt file, nothing to set up. bbolt
@@ -63,6 +64,11 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketNamedIDs) == nil {
+			if err := backfillNamedIDs(tx); err != nil {
+				return err
+			}
+		}
 		for _, b := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	bbolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/tokengate/tokengate/store"
@@ -147,5 +148,44 @@ func TestOpenLocked(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("second open still blocked after 10s")
+	}
+}
+
+// TestNamedOwnerBackfill: a database written before the id → subject
+// bucket existed gets it on open, from its tokens, so that NamedOwner
+// finds the tokens created before.
+func TestNamedOwnerBackfill(t *testing.T) {
+	ctx := t.Context()
+	s, path := openBolt(t)
+	err := errors.Join(
+		s.PutUser(ctx, store.User{ID: "alice", Username: "alice", CreatedAt: t0}),
+		s.PutUser(ctx, store.User{ID: "bob", Username: "bob", CreatedAt: t0}),
+		s.CreateNamed(ctx, store.NamedToken{ID: "a1", Subject: "alice", Name: "ci", CreatedAt: t0}),
+		s.CreateNamed(ctx, store.NamedToken{ID: "b1", Subject: "bob", Name: "ci", CreatedAt: t0}),
+		s.Close(),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Make it an old database: no named_ids bucket.
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("named_ids")) }), db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	s, err = bolt.Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for id, want := range map[string]string{"a1": "alice", "b1": "bob"} {
+		if got, err := s.NamedOwner(ctx, id); err != nil || got != want {
+			t.Errorf("NamedOwner(%s) = %q, %v; want %q", id, got, err, want)
+		}
+	}
+	if _, err := s.NamedOwner(ctx, "zz"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("NamedOwner(zz) = %v, want ErrNotFound", err)
 	}
 }

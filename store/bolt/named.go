@@ -11,7 +11,9 @@ import (
 )
 
 // Named tokens are keyed by subject ␀ id so that one prefix scan lists a
-// subject's tokens; a second bucket keeps each subject's names unique.
+// subject's tokens; a second bucket keeps each subject's names unique, a
+// third maps each id to its subject (NamedOwner). All three change in
+// one transaction.
 
 func namedKey(subject, rest string) []byte { return []byte(subject + "\x00" + rest) }
 
@@ -31,6 +33,9 @@ func (s *Store) CreateNamed(ctx context.Context, t store.NamedToken) error {
 		if err := names.Put(namedKey(t.Subject, t.Name), []byte(t.ID)); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bucketNamedIDs).Put([]byte(t.ID), []byte(t.Subject)); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketNamed).Put(namedKey(t.Subject, t.ID), b)
 	})
 	if err == nil {
@@ -43,6 +48,40 @@ func (s *Store) Named(ctx context.Context, subject, id string) (store.NamedToken
 	var t store.NamedToken
 	err := s.view(func(tx *bbolt.Tx) error { return getNamed(tx, subject, id, &t) })
 	return t, err
+}
+
+func (s *Store) NamedOwner(ctx context.Context, id string) (string, error) {
+	var subject string
+	err := s.view(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketNamedIDs).Get([]byte(id))
+		if v == nil {
+			return store.ErrNotFound
+		}
+		subject = string(v)
+		return nil
+	})
+	return subject, err
+}
+
+// backfillNamedIDs creates the id → subject bucket of a database written
+// before it existed, from the tokens themselves, so that NamedOwner knows
+// every token. Open calls it, once: afterwards the bucket exists.
+func backfillNamedIDs(tx *bbolt.Tx) error {
+	ids, err := tx.CreateBucket(bucketNamedIDs)
+	if err != nil {
+		return err
+	}
+	named := tx.Bucket(bucketNamed)
+	if named == nil {
+		return nil // a new database
+	}
+	return named.ForEach(func(_, v []byte) error {
+		var t store.NamedToken
+		if err := json.Unmarshal(v, &t); err != nil {
+			return err
+		}
+		return ids.Put([]byte(t.ID), []byte(t.Subject))
+	})
 }
 
 func (s *Store) NamedTokens(ctx context.Context, subject string) ([]store.NamedToken, error) {
@@ -112,7 +151,7 @@ func getNamed(tx *bbolt.Tx, subject, id string, t *store.NamedToken) error {
 // deleteNamed removes one of the subject's named tokens, or all when id
 // is "".
 func deleteNamed(tx *bbolt.Tx, subject, id string) error {
-	tokens, names := tx.Bucket(bucketNamed), tx.Bucket(bucketNamedNames)
+	tokens, names, ids := tx.Bucket(bucketNamed), tx.Bucket(bucketNamedNames), tx.Bucket(bucketNamedIDs)
 	if id != "" {
 		var t store.NamedToken
 		if err := getNamed(tx, subject, id, &t); err != nil {
@@ -121,7 +160,17 @@ func deleteNamed(tx *bbolt.Tx, subject, id string) error {
 		if err := names.Delete(namedKey(subject, t.Name)); err != nil {
 			return err
 		}
+		if err := ids.Delete([]byte(id)); err != nil {
+			return err
+		}
 		return tokens.Delete(namedKey(subject, id))
+	}
+	prefix := namedKey(subject, "")
+	c := tokens.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if err := ids.Delete(k[len(prefix):]); err != nil {
+			return err
+		}
 	}
 	for _, b := range []*bbolt.Bucket{tokens, names} {
 		prefix := namedKey(subject, "")

@@ -35,6 +35,7 @@ const (
 	opNamedTokens
 	opUpdateNamed
 	opDeleteNamed
+	opNamedOwner
 	opCreateSession
 	opSession
 	opDeleteSession
@@ -58,7 +59,7 @@ const (
 
 var OpNames = [NumOps]string{
 	"subject", "revoke_temp", "user", "user_by_name", "put_user", "create_user", "update_user", "delete_user", "users",
-	"create_named", "named", "named_tokens", "update_named", "delete_named",
+	"create_named", "named", "named_tokens", "update_named", "delete_named", "named_owner",
 	"create_session", "session", "delete_session", "sessions", "delete_sessions", "create_handoff", "handoff",
 	"create_reset", "reset", "consume_reset", "set_password",
 	"fail", "take", "return", "counter", "counters", "clear_counter", "purge_expired",
@@ -221,6 +222,11 @@ func (o *observed) CreateNamed(ctx context.Context, t store.NamedToken) (err err
 func (o *observed) Named(ctx context.Context, subject, id string) (_ store.NamedToken, err error) {
 	defer o.done(opNamed, o.now(), &err)
 	return o.Store.Named(ctx, subject, id)
+}
+
+func (o *observed) NamedOwner(ctx context.Context, id string) (_ string, err error) {
+	defer o.done(opNamedOwner, o.now(), &err)
+	return o.Store.NamedOwner(ctx, id)
 }
 
 func (o *observed) NamedTokens(ctx context.Context, subject string) (_ []store.NamedToken, err error) {

@@ -14,7 +14,13 @@ import (
 )
 
 // Named tokens live on their subject's slot: n:{T} maps id → JSON and
-// nn:{T} name → id, so each change is one script.
+// nn:{T} name → id, so each change is one script. ni:<id> → subject lets
+// a token be found by its id alone (NamedOwner); it lives on the id's
+// slot, so it is written outside the scripts and is only a hint, which
+// errs one way: it is set before the token exists and removed after the
+// token is gone, so the tokens it misses are those created before it
+// existed (no backfill: it would SCAN every subject), which only their
+// owners then find.
 
 // createNamedScript: KEYS user, tokens, names; ARGV id, name, JSON,
 // channel, message.
@@ -62,11 +68,44 @@ func (r *Store) CreateNamed(ctx context.Context, t store.NamedToken) error {
 	if err != nil {
 		return err
 	}
+	if err := r.c.Set(ctx, r.namedIDKey(t.ID), t.Subject, 0).Err(); err != nil {
+		return unavailable(err)
+	}
 	ev := store.Event{Kind: store.NamedChanged, Subject: t.Subject}
 	status, _, err := r.run(ctx, createNamedScript,
 		[]string{r.userKey(t.Subject), r.namedKey(t.Subject), r.namesKey(t.Subject)},
 		t.ID, t.Name, b, r.channel, r.message(ev))
-	return r.finish(status, err, ev)
+	if err = r.finish(status, err, ev); err != nil {
+		// Best effort: a stale hint names a subject without the token,
+		// which Named then says.
+		r.forgetNamedIDs(ctx, t.ID)
+	}
+	return err
+}
+
+func (r *Store) NamedOwner(ctx context.Context, id string) (string, error) {
+	subject, err := r.c.Get(ctx, r.namedIDKey(id)).Result()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return "", store.ErrNotFound
+	case err != nil:
+		return "", unavailable(err)
+	}
+	return subject, nil
+}
+
+// forgetNamedIDs removes the ids' NamedOwner hints, one key at a time
+// (each on its own cluster slot), best effort: a hint left behind names
+// a subject that no longer has the token.
+func (r *Store) forgetNamedIDs(ctx context.Context, ids ...string) {
+	if len(ids) == 0 {
+		return
+	}
+	p := r.c.Pipeline()
+	for _, id := range ids {
+		p.Del(ctx, r.namedIDKey(id))
+	}
+	_, _ = p.Exec(ctx)
 }
 
 func (r *Store) Named(ctx context.Context, subject, id string) (store.NamedToken, error) {
@@ -135,10 +174,20 @@ func (r *Store) UpdateNamed(ctx context.Context, subject, id string, u store.Nam
 }
 
 func (r *Store) DeleteNamed(ctx context.Context, subject, id string) error {
+	ids := []string{id}
+	if id == "" {
+		var err error
+		if ids, err = r.c.HKeys(ctx, r.namedKey(subject)).Result(); err != nil {
+			return unavailable(err)
+		}
+	}
 	ev := store.Event{Kind: store.NamedChanged, Subject: subject}
 	status, _, err := r.run(ctx, deleteNamedScript,
 		[]string{r.namedKey(subject), r.namesKey(subject)}, id, r.channel, r.message(ev))
-	return r.finish(status, err, ev)
+	if err = r.finish(status, err, ev); err == nil {
+		r.forgetNamedIDs(ctx, ids...)
+	}
+	return err
 }
 
 // finish maps a mutation script's status to the error to return and tells

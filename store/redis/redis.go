@@ -39,6 +39,8 @@ import (
 // Records addressed by something else have keys of their own:
 //
 //	P nm:<username>  string "<ver>:<ms>:<id>": the claim on a username
+//	P ni:<id>        string: the subject of named token <id> (NamedOwner),
+//	                 on another slot than the token, so only a hint
 //	P seq            integer: the last User.Number handed out
 //	P s:<id>         Session JSON            (TTL: lifetime + ttlSlack)
 //	P h:<digest>     Handoff JSON            (TTL: lifetime + ttlSlack)
@@ -213,6 +215,7 @@ func (r *Store) namesKey(id string) string      { return r.prefix + "nn:{" + use
 func (r *Store) resetsKey(id string) string     { return r.prefix + "r:{" + userTag(id) + "}" }
 func (r *Store) sessionsKey(id string) string   { return r.prefix + "ss:{" + userTag(id) + "}" }
 func (r *Store) usernameKey(name string) string { return r.prefix + "nm:" + name }
+func (r *Store) namedIDKey(id string) string    { return r.prefix + "ni:" + id }
 
 // unavailable marks a failure of Redis or of the connection to it.
 func unavailable(err error) error { return fmt.Errorf("%w: %v", store.ErrUnavailable, err) }

@@ -100,13 +100,13 @@ func TestKeyLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(keys)
-	want := []string{"kl:c:ip:1", "kl:h:h1", "kl:n:{alice}", "kl:nm:al", "kl:nn:{alice}", "kl:r:{alice}", "kl:rt:r1", "kl:s:s1", "kl:seq", "kl:ss:{alice}", "kl:u:{alice}"}
+	want := []string{"kl:c:ip:1", "kl:h:h1", "kl:n:{alice}", "kl:ni:n1", "kl:nm:al", "kl:nn:{alice}", "kl:r:{alice}", "kl:rt:r1", "kl:s:s1", "kl:seq", "kl:ss:{alice}", "kl:u:{alice}"}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys %q\nwant %q", keys, want)
 	}
 	for key, life := range map[string]time.Duration{
 		"kl:s:s1": time.Hour, "kl:ss:{alice}": time.Hour, "kl:h:h1": time.Minute, "kl:rt:r1": 2 * time.Hour, "kl:r:{alice}": 2 * time.Hour,
-		"kl:c:ip:1": 10 * time.Minute, "kl:u:{alice}": -1, "kl:n:{alice}": -1, "kl:seq": -1,
+		"kl:c:ip:1": 10 * time.Minute, "kl:u:{alice}": -1, "kl:n:{alice}": -1, "kl:ni:n1": -1, "kl:seq": -1,
 	} {
 		got, err := c.PTTL(ctx, key).Result()
 		if err != nil {

@@ -278,6 +278,11 @@ func (r *Store) DeleteUser(ctx context.Context, id string) error {
 		if !exists {
 			return store.ErrNotFound
 		}
+		// The NamedOwner hints of the tokens the script deletes.
+		ids, err := r.c.HKeys(ctx, r.namedKey(id)).Result()
+		if err != nil {
+			return unavailable(err)
+		}
 		status, res, err := r.run(ctx, deleteUserScript,
 			[]string{r.userKey(id), r.namedKey(id), r.namesKey(id), r.resetsKey(id)},
 			v, store.NewSecret(), r.channel, r.message(ev))
@@ -292,6 +297,7 @@ func (r *Store) DeleteUser(ctx context.Context, id string) error {
 			return unexpected(status)
 		}
 		r.release(ctx, str(res[1]), id, v)
+		r.forgetNamedIDs(ctx, ids...)
 		r.events.Publish(ev)
 		return nil
 	}

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"Usernames", cfUsernames},
 		{"OddIDs", cfOddIDs},
 		{"NamedTokens", cfNamedTokens},
+		{"NamedOwner", cfNamedOwner},
 		{"Sessions", cfSessions},
 		{"SessionList", cfSessionList},
 		{"DeleteSessions", cfDeleteSessions},

@@ -123,6 +123,62 @@ func cfNamedTokens(t *testing.T, open Opener) {
 	}
 }
 
+// cfNamedOwner: a named token's subject is found from its id alone,
+// from its creation until it is deleted, alone, with all of its
+// subject's, or with its subject.
+func cfNamedOwner(t *testing.T, open Opener) {
+	ctx := t.Context()
+	s := cfWith(t, open, "alice", "bob")
+	tok := func(id, subject, name string) store.NamedToken {
+		return store.NamedToken{ID: id, Subject: subject, Name: name, Type: "act", CreatedAt: T0, Secret: []byte{1}}
+	}
+	for _, n := range []store.NamedToken{tok("a1", "alice", "ci"), tok("a2", "alice", "cd"), tok("b1", "bob", "ci"), tok("b2", "bob", "cd")} {
+		if err := s.CreateNamed(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Refused creations leave no owner behind.
+	if err := s.CreateNamed(ctx, tok("a3", "alice", "ci")); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("a taken name: %v", err)
+	}
+	if err := s.CreateNamed(ctx, tok("n1", "nobody", "ci")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an unknown subject: %v", err)
+	}
+	owners := func(step string, want map[string]string) {
+		t.Helper()
+		for id, subject := range want {
+			got, err := s.NamedOwner(ctx, id)
+			switch {
+			case subject == "" && !errors.Is(err, store.ErrNotFound):
+				t.Errorf("%s: NamedOwner(%s) = %q, %v; want ErrNotFound", step, id, got, err)
+			case subject != "" && (err != nil || got != subject):
+				t.Errorf("%s: NamedOwner(%s) = %q, %v; want %q", step, id, got, err, subject)
+			}
+		}
+	}
+	owners("created", map[string]string{"a1": "alice", "a2": "alice", "b1": "bob", "b2": "bob", "a3": "", "n1": "", "zz": "", "": ""})
+	yes := true
+	if err := s.UpdateNamed(ctx, "alice", "a1", store.NamedUpdate{Revoked: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	owners("revoked", map[string]string{"a1": "alice"})
+	if err := s.DeleteNamed(ctx, "alice", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	owners("one deleted", map[string]string{"a1": "", "a2": "alice", "b1": "bob"})
+	if err := s.DeleteNamed(ctx, "bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	owners("bob's deleted", map[string]string{"a2": "alice", "b1": "", "b2": ""})
+	if err := s.CreateNamed(ctx, tok("a4", "alice", "ci")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	owners("alice deleted", map[string]string{"a2": "", "a4": ""})
+}
+
 func cfHandoffs(t *testing.T, open Opener) {
 	ctx := t.Context()
 	s := cfWith(t, open, "alice")
