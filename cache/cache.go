@@ -29,9 +29,10 @@ const (
 )
 
 // Cache maps strings (tokens, subject ids) to values guarded by epochs.
-// Keys are hashed with a per-process random seed, and a hit is confirmed
-// against the whole key in constant time, so neither a hash collision nor
-// a timing probe lets one key stand for another.
+// Keys (their tails, see hash) are hashed with a per-process random seed,
+// and a hit is confirmed against the whole key in constant time, so
+// neither a hash collision nor a timing probe lets one key stand for
+// another.
 type Cache[V any] struct {
 	rc     *ristretto.Cache[uint64, *entry[V]]
 	seed   maphash.Seed
@@ -80,7 +81,7 @@ func New[V any](maxBytes int64, epochs *Epochs) (*Cache[V], error) {
 
 // Get returns the value cached for key if its stamp is still current.
 func (c *Cache[V]) Get(key string) (V, bool) {
-	h := maphash.String(c.seed, key)
+	h := c.hash(key)
 	var e *entry[V]
 	ok := c.inUse.enter(h)
 	if ok {
@@ -100,13 +101,33 @@ func (c *Cache[V]) Get(key string) (V, bool) {
 // have been taken before the state behind val was read. cost is val's
 // approximate size in bytes beyond the key.
 func (c *Cache[V]) Set(key string, stamp Stamp, val V, cost int64, ttl time.Duration) {
-	h := maphash.String(c.seed, key)
+	h := c.hash(key)
 	if !c.inUse.enter(h) {
 		return // closed: nothing will read it
 	}
 	e := &entry[V]{key: key, stamp: stamp, val: val}
 	c.rc.SetWithTTL(h, e, int64(len(key))+entryOverhead+cost, ttl)
 	c.inUse.exit(h)
+}
+
+// hashedTail is how much of a key's end the hash reads.
+const hashedTail = 64
+
+// hash is the key's slot: the seeded hash of its last hashedTail bytes
+// and its length. A token's tail is its signature, an HMAC nobody can
+// choose without the key, so tokens differ there as much as anywhere;
+// hashing only it keeps a hit's cost flat as caveats make tokens longer
+// (a 550-byte token hashed whole cost a tenth of the hit). Keys that
+// share a tail share a slot and evict each other, never stand for each
+// other: Get confirms the whole key. Only verified tokens and the
+// subjects they name are ever Set, so nobody can fill a slot with keys
+// chosen to collide.
+func (c *Cache[V]) hash(key string) uint64 {
+	n := uint64(len(key))
+	if len(key) > hashedTail {
+		key = key[len(key)-hashedTail:]
+	}
+	return maphash.String(c.seed, key) ^ n*0x9e3779b97f4a7c15
 }
 
 // Stats returns the cache's counts so far. An entry found but stale

@@ -1,7 +1,7 @@
 package cache
 
 import (
-	"hash/maphash"
+	"strings"
 	"testing"
 )
 
@@ -63,7 +63,7 @@ func TestGetConfirmsKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			h := maphash.String(c.seed, key)
+			h := c.hash(key)
 			if !c.rc.Set(h, &entry[string]{key: tc.stored, stamp: e.Stamp("alice"), val: "value of " + tc.stored}, 1) {
 				t.Fatal("ristretto dropped the set")
 			}
@@ -76,5 +76,32 @@ func TestGetConfirmsKey(t *testing.T) {
 				t.Fatalf("Get(%q) = %q, %v; want hit=%v", key, v, ok, tc.hit)
 			}
 		})
+	}
+}
+
+// TestHashTail: long keys of one length that share their tail share a
+// slot, and one never stands for the other; keys of other lengths or
+// other tails get other slots.
+func TestHashTail(t *testing.T) {
+	tail := strings.Repeat("s", hashedTail)
+	a, b := strings.Repeat("a", 300)+tail, strings.Repeat("b", 300)+tail
+	c, err := New[string](1<<20, NewEpochs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.hash(a) != c.hash(b) {
+		t.Fatal("keys sharing length and tail should share a slot")
+	}
+	if c.hash(a) == c.hash("x"+a) || c.hash(a) == c.hash(a[:len(a)-1]+"t") {
+		t.Fatal("a longer key or another tail got the same slot")
+	}
+	c.Set(a, c.epochs.Stamp("alice"), "A", 1, 0)
+	c.Wait()
+	if v, ok := c.Get(a); !ok || v != "A" {
+		t.Fatalf("Get(a) = %q, %v; want A", v, ok)
+	}
+	if v, ok := c.Get(b); ok {
+		t.Fatalf("Get(b) = %q: a key sharing a's slot stood for it", v)
 	}
 }
