@@ -294,3 +294,49 @@ func TestInferAccessTokenScope(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestVerifyAccessTokenConsumer: a consumer caveat holds at
+// verify_access_token for the user the consumerToken proves
+// (token_misc_api_test_SUITE verify_access_token's consumer contexts);
+// absent or null, nobody is the consumer.
+func TestVerifyAccessTokenConsumer(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, caveatSites)
+	base := c.site(0)
+	tok := c.mintWith(t, base, "alice", alicePassword, map[string]any{"caveats": []any{
+		map[string]any{"type": "time", "validUntil": time.Now().Unix() + 600},
+		map[string]any{"type": "consumer", "whitelist": []string{"usr-bob"}},
+	}})
+	bobTok := c.mintTemporary(t, base, "bob", bobPassword, 600)
+	aliceTok := c.mintTemporary(t, base, "alice", alicePassword, 600)
+	for _, tc := range []struct {
+		name     string
+		consumer any // nil: absent
+		status   int
+		id       string
+	}{
+		{"bob's token", bobTok, http.StatusOK, ""},
+		{"alice's own token", aliceTok, http.StatusBadRequest, "tokenCaveatUnverified"},
+		{"absent", nil, http.StatusBadRequest, "tokenCaveatUnverified"},
+		{"null", "NULL", http.StatusBadRequest, "tokenCaveatUnverified"},
+		{"a forged token", bobTok[:len(bobTok)-2] + "AA", http.StatusBadRequest, "tokenCaveatUnverified"},
+		{"not a token", "1234", http.StatusBadRequest, "badValueToken"},
+	} {
+		body := map[string]any{"token": tok}
+		switch tc.consumer {
+		case nil:
+		case "NULL":
+			body["consumerToken"] = nil
+		default:
+			body["consumerToken"] = tc.consumer
+		}
+		r := c.do(t, http.MethodPost, base+verifyPath, nil, body)
+		if tc.status == http.StatusOK {
+			if r.Status != http.StatusOK {
+				t.Errorf("%s: got %s, want 200", tc.name, r)
+			}
+			continue
+		}
+		wantError(t, r, tc.status, tc.id)
+	}
+}
