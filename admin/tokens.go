@@ -104,7 +104,7 @@ func (rq *request) listNamed(args []string) error {
 	}
 	out := make([]map[string]any, len(list))
 	for i, t := range list {
-		out[i] = onezone.NamedRecord(t)
+		out[i] = onezone.NamedRecord(t, "")
 	}
 	return rq.reply(http.StatusOK, out)
 }
@@ -160,7 +160,7 @@ func (rq *request) getNamed(args []string) error {
 	if err != nil {
 		return err
 	}
-	return rq.reply(http.StatusOK, onezone.NamedRecord(t))
+	return rq.reply(http.StatusOK, onezone.NamedRecord(t, ""))
 }
 
 // namedPatch is a change of a named token. A null member is absent: in
@@ -191,7 +191,7 @@ func (rq *request) patchNamed(args []string) error {
 	if err != nil {
 		return err
 	}
-	return rq.reply(http.StatusOK, onezone.NamedRecord(t))
+	return rq.reply(http.StatusOK, onezone.NamedRecord(t, ""))
 }
 
 // DELETE /tokengate/users/{id}/tokens/named/{tid}

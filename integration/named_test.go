@@ -206,7 +206,10 @@ func TestNamedTokenByName(t *testing.T) {
 	if r.Status != http.StatusOK || r.JSON["id"] != id || !jsonEqual(t, r.JSON, string(byID.Body)) {
 		t.Errorf("by name: got %s, want %s", r, byID)
 	}
-	wantNoSecrets(t, r.Body, tok)
+	if r.JSON["token"] != tok {
+		t.Errorf("by name: the record's token is not the one created: %s", r)
+	}
+	wantNoSecrets(t, r.Body)
 	// The caller's own token authenticates the look-up too.
 	if r := c.do(t, http.MethodGet, base+namedAPI+"/name/"+url.PathEscape(name)+"/", hdr{"X-Auth-Token": tok}, nil); r.Status != http.StatusOK || r.JSON["id"] != id {
 		t.Errorf("by name with the token itself, trailing slash: %s", r)

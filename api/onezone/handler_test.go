@@ -327,9 +327,10 @@ func TestNamed(t *testing.T) {
 	})
 	id := namedID(t, f, "ci")
 	one := named + "/" + id
+	// The record carries the token as created (Onezone's named_token_reply).
 	record := func(custom, name string) string {
 		return `{"caveats":[],"id":"` + id + `","metadata":{"creationTime":` + fmt.Sprint(now.Unix()) + `,"custom":` + custom + `},"name":"` + name + `","revoked":false,` +
-			`"subject":{"id":"alice","type":"user"},"type":{"accessToken":{}}}`
+			`"subject":{"id":"alice","type":"user"},"token":"` + ciToken + `","type":{"accessToken":{}}}`
 	}
 	run(t, h, []exchange{
 		{name: "get", method: "GET", path: one, hdr: auth(), status: 200,

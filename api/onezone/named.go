@@ -250,7 +250,7 @@ func (h *Handler) getNamedByName(w http.ResponseWriter, r *http.Request, a args)
 		storeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, NamedRecord(t))
+	h.writeNamedRecord(w, r, t)
 }
 
 // DELETE /user/tokens/named, /users/{id}/tokens/named → 204, every named
@@ -275,7 +275,10 @@ func (h *Handler) deleteAllNamed(w http.ResponseWriter, r *http.Request, a args)
 // NamedRecord is a named token as Onezone shows it: metadata holds the
 // creation time and the custom metadata, {} until set (token_metadata's
 // basic_metadata).
-func NamedRecord(t store.NamedToken) map[string]any {
+//
+// token is the serialized token, which Onezone's record carries for
+// whoever may read it; "" leaves it out (lists of records).
+func NamedRecord(t store.NamedToken, token string) map[string]any {
 	caveats := t.Caveats
 	if caveats == nil {
 		caveats = json.RawMessage("[]")
@@ -284,7 +287,7 @@ func NamedRecord(t store.NamedToken) map[string]any {
 	if custom == nil {
 		custom = json.RawMessage("{}")
 	}
-	return map[string]any{
+	rec := map[string]any{
 		"id":       t.ID,
 		"name":     t.Name,
 		"subject":  map[string]string{"type": "user", "id": t.Subject},
@@ -293,4 +296,18 @@ func NamedRecord(t store.NamedToken) map[string]any {
 		"revoked":  t.Revoked,
 		"metadata": map[string]any{"creationTime": t.CreatedAt.Unix(), "custom": custom},
 	}
+	if token != "" {
+		rec["token"] = token
+	}
+	return rec
+}
+
+// writeNamedRecord answers with the record of t and its token.
+func (h *Handler) writeNamedRecord(w http.ResponseWriter, r *http.Request, t store.NamedToken) {
+	tok, err := h.Auth.NamedTokenString(r.Context(), t.Subject, t.ID)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, NamedRecord(t, tok))
 }

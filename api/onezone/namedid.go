@@ -35,10 +35,10 @@ func (h *Handler) namedFor(w http.ResponseWriter, r *http.Request, id *auth.Iden
 	return t, true
 }
 
-// GET /tokens/named/{id} → the record, never the secret.
+// GET /tokens/named/{id} → the record, its token included, as Onezone's.
 func (h *Handler) getNamed(w http.ResponseWriter, r *http.Request, a args) {
 	if t, ok := h.namedByID(w, r, a.id); ok {
-		writeJSON(w, http.StatusOK, NamedRecord(t))
+		h.writeNamedRecord(w, r, t)
 	}
 }
 
