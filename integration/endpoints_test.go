@@ -264,6 +264,11 @@ func TestCreateTemporaryTokenErrors(t *testing.T) {
 		cases = append(cases, errCase{name: "type " + v, body: `{"type":` + v + `,"caveats":` + good + `}`,
 			status: 400, id: "badValueTokenType", check: detail("key", `"type"`)})
 	}
+	// tokengate has nothing to invite to: every invite target is invalid
+	// (token_named_temp_api_test_SUITE's invite types, invite_tokens.erl).
+	cases = append(cases, errCase{name: "invite token type",
+		body:   `{"type":{"inviteToken":{"inviteType":"userJoinSpace","spaceId":"s1"}},"caveats":` + good + `}`,
+		status: 400, id: "inviteTokenTargetIdInvalid", check: detail("id", `"s1"`)})
 	cases = append(cases,
 		errCase{name: "not json", body: `not json`, status: 400, id: "malformedData"},
 		errCase{name: "truncated json", body: `{"caveats":[`, status: 400, id: "malformedData"},

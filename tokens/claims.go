@@ -6,6 +6,7 @@ package tokens
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -54,9 +55,48 @@ func ParseType(raw json.RawMessage) (Type, error) {
 			return Access, nil
 		case "identityToken":
 			return Identity, nil
+		case "inviteToken":
+			return "", inviteType(inner)
 		}
 	}
 	return "", ErrBadType
+}
+
+// inviteTargets are the target key of each of Onezone's invite token
+// types (ctool token_type's invite_target_json_key).
+var inviteTargets = map[string]string{
+	"userJoinGroup": "groupId", "groupJoinGroup": "groupId",
+	"userJoinSpace": "spaceId", "groupJoinSpace": "spaceId", "supportSpace": "spaceId", "harvesterJoinSpace": "spaceId",
+	"registerOneprovider": "adminUserId",
+	"userJoinCluster":     "clusterId", "groupJoinCluster": "clusterId",
+	"userJoinHarvester": "harvesterId", "groupJoinHarvester": "harvesterId", "spaceJoinHarvester": "harvesterId",
+	"userJoinAtmInventory": "atmInventoryId", "groupJoinAtmInventory": "atmInventoryId",
+}
+
+// inviteType is the error for an invite token type. tokengate has no
+// groups, spaces, clusters or anything else to invite to, so a
+// well-formed one names a target that cannot exist: an
+// *InviteTargetError, as Onezone answers a target it does not have
+// (invite_tokens' ?ERROR_INVITE_TOKEN_TARGET_ID_INVALID). Anything else is
+// ErrBadType.
+func inviteType(inner map[string]json.RawMessage) error {
+	var typ, id string
+	if json.Unmarshal(inner["inviteType"], &typ) != nil {
+		return ErrBadType
+	}
+	key, ok := inviteTargets[typ]
+	if !ok || json.Unmarshal(inner[key], &id) != nil {
+		return ErrBadType
+	}
+	return &InviteTargetError{ID: id}
+}
+
+// InviteTargetError: an invite token type whose target does not exist
+// (Onezone "inviteTokenTargetIdInvalid"); for tokengate, every target.
+type InviteTargetError struct{ ID string }
+
+func (e *InviteTargetError) Error() string {
+	return fmt.Sprintf("invite token target %q does not exist", e.ID)
 }
 
 // OnezoneJSON returns the type in Onezone's API form; in the token it is

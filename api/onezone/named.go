@@ -72,7 +72,13 @@ func tokenSpec(w http.ResponseWriter, typeRaw, caveatsRaw json.RawMessage) (toke
 		return "", nil, false
 	}
 	typ, err := tokens.ParseType(typeRaw)
-	if err != nil {
+	var ie *tokens.InviteTargetError
+	switch {
+	case errors.As(err, &ie):
+		WriteError(w, newError(http.StatusBadRequest, "inviteTokenTargetIdInvalid",
+			"The target id '"+ie.ID+"' is invalid for this type of invite token.", map[string]any{"id": ie.ID}))
+		return "", nil, false
+	case err != nil:
 		WriteError(w, badValue("badValueTokenType", "type", "is not a valid token type"))
 		return "", nil, false
 	}

@@ -115,18 +115,29 @@ func TestVerifyAccessTokenValues(t *testing.T) {
 	})
 }
 
-// TestInviteTokenType: tokengate issues no invite tokens (so none can
-// reach verify_access_token with a bad target, Onezone's
-// inviteTokenTargetIdInvalid): their type is refused at creation.
+// TestInviteTokenType: tokengate has nothing to invite to, so an invite
+// token type names a target that does not exist: Onezone's
+// inviteTokenTargetIdInvalid (invite_tokens.erl), details.id the target;
+// a malformed invite type is badValueTokenType.
 func TestInviteTokenType(t *testing.T) {
 	h, f := newHandler(t)
 	tok := f.Temporary(t, authtest.Alice)
 	badType := `{"error":{"id":"badValueTokenType","description":"Bad value: provided \"type\" is not a valid token type.","details":{"key":"type"}}}`
+	badTarget := `{"error":{"id":"inviteTokenTargetIdInvalid","description":"The target id 'nope' is invalid for this type of invite token.","details":{"id":"nope"}}}`
 	invite := `"type":{"inviteToken":{"inviteType":"userJoinSpace","spaceId":"nope"}}`
+	until := strconv.FormatInt(now.Add(time.Hour).Unix(), 10)
 	run(t, h, []exchange{
 		{name: "temporary", method: "POST", path: temporary, hdr: in("X-Auth-Token", tok),
-			body: `{` + invite + `,"caveats":[{"type":"time","validUntil":` + strconv.FormatInt(now.Add(time.Hour).Unix(), 10) + `}]}`, status: 400, want: badType},
-		{name: "named", method: "POST", path: named, hdr: in("X-Auth-Token", tok), body: `{"name":"inv",` + invite + `}`, status: 400, want: badType},
+			body: `{` + invite + `,"caveats":[{"type":"time","validUntil":` + until + `}]}`, status: 400, want: badTarget},
+		{name: "named", method: "POST", path: named, hdr: in("X-Auth-Token", tok), body: `{"name":"inv",` + invite + `}`, status: 400, want: badTarget},
+		{name: "group invite", method: "POST", path: named, hdr: in("X-Auth-Token", tok),
+			body: `{"name":"inv","type":{"inviteToken":{"inviteType":"userJoinGroup","groupId":"nope"}}}`, status: 400, want: badTarget},
+		{name: "target under the wrong key", method: "POST", path: named, hdr: in("X-Auth-Token", tok),
+			body: `{"name":"inv","type":{"inviteToken":{"inviteType":"userJoinGroup","spaceId":"nope"}}}`, status: 400, want: badType},
+		{name: "unknown invite type", method: "POST", path: named, hdr: in("X-Auth-Token", tok),
+			body: `{"name":"inv","type":{"inviteToken":{"inviteType":"userJoinNothing","groupId":"nope"}}}`, status: 400, want: badType},
+		{name: "no invite type", method: "POST", path: temporary, hdr: in("X-Auth-Token", tok),
+			body: `{"type":{"inviteToken":{}},"caveats":[{"type":"time","validUntil":` + until + `}]}`, status: 400, want: badType},
 	})
 }
 
