@@ -96,6 +96,8 @@ func match(segs []string) (route, []string) {
 		return route{"block", map[string]handler{http.MethodPost: (*request).blockUser}}, segs[1:2]
 	case n == 3 && segs[2] == "unblock":
 		return route{"unblock", map[string]handler{http.MethodPost: (*request).unblockUser}}, segs[1:2]
+	case n == 3 && segs[2] == "revoke-everything":
+		return route{"revoke everything", map[string]handler{http.MethodPost: (*request).revokeEverything}}, segs[1:2]
 	case n == 3 && segs[2] == "reset-token":
 		return route{"reset", map[string]handler{http.MethodPost: (*request).issueReset}}, segs[1:2]
 	case n == 4 && segs[2] == "tokens" && segs[3] == "temporary":

@@ -37,6 +37,7 @@ func TestRouting(t *testing.T) {
 		{"block", "/tokengate/users/alice/block", "block", []string{"POST"}, []string{"alice"}, 0},
 		{"unblock", "/tokengate/users/alice/unblock", "unblock", []string{"POST"}, []string{"alice"}, 0},
 		{"reset", "/tokengate/users/alice/reset-token", "reset", []string{"POST"}, []string{"alice"}, 0},
+		{"revoke everything", "/tokengate/users/alice/revoke-everything", "revoke everything", []string{"POST"}, []string{"alice"}, 0},
 		{"temporary", "/tokengate/users/alice/tokens/temporary", "temporary", []string{"DELETE", "GET", "POST"}, []string{"alice"}, 0},
 		{"named list", "/tokengate/users/alice/tokens/named", "named list", []string{"GET", "POST"}, []string{"alice"}, 0},
 		{"named one", "/tokengate/users/alice/tokens/named/t1", "named", []string{"DELETE", "GET", "PATCH"}, []string{"alice", "t1"}, 0},

@@ -68,7 +68,8 @@ func parseCaveats(raw json.RawMessage) ([]tokens.Caveat, error) {
 	return c, nil
 }
 
-// POST /tokengate/users/{id}/tokens/temporary {"ttl"?, "caveats"?}
+// POST /tokengate/users/{id}/tokens/temporary {"ttl"?, "caveats"?} →
+// 201 {"token","expires_at"}
 func (rq *request) issueTemporary(args []string) error {
 	id := args[0]
 	var req temporaryRequest
@@ -89,7 +90,7 @@ func (rq *request) issueTemporary(args []string) error {
 	if err != nil {
 		return serviceError(err, userWhat(id))
 	}
-	return rq.reply(http.StatusCreated, map[string]string{"token": tok})
+	return rq.reply(http.StatusCreated, map[string]any{"token": tok, "expires_at": time.Unix(until, 0).UTC()})
 }
 
 // GET /tokengate/users/{id}/tokens/named

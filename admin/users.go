@@ -205,6 +205,20 @@ func (rq *request) blockUser(args []string) error { return rq.setBlocked(args[0]
 // POST /tokengate/users/{id}/unblock
 func (rq *request) unblockUser(args []string) error { return rq.setBlocked(args[0], false) }
 
+// POST /tokengate/users/{id}/revoke-everything → 200 {"generation",
+// "named_revoked","sessions_ended","reset_revoked"}: every credential
+// of the user ends at once (auth.Service.RevokeEverything).
+func (rq *request) revokeEverything(args []string) error {
+	if err := rq.decode(&struct{}{}); err != nil {
+		return err
+	}
+	out, err := rq.svc.RevokeEverything(rq.r.Context(), args[0])
+	if err != nil {
+		return serviceError(err, userWhat(args[0]))
+	}
+	return rq.reply(http.StatusOK, out)
+}
+
 func (rq *request) setBlocked(id string, blocked bool) error {
 	if err := rq.decode(&struct{}{}); err != nil {
 		return err

@@ -28,9 +28,7 @@ func (s *Service) IssueReset(ctx context.Context, subject, createdBy string, ttl
 	case u.ConfigManaged:
 		return "", fmt.Errorf("%w: %q", ErrConfigManaged, subject)
 	}
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	tok := base64.RawURLEncoding.EncodeToString(b)
+	tok := newResetSecret()
 	now := s.now().UTC()
 	err := s.store.CreateReset(ctx, store.ResetToken{
 		Digest:    digest(tok),
@@ -46,6 +44,13 @@ func (s *Service) IssueReset(ctx context.Context, subject, createdBy string, ttl
 		return "", s.storeErr(err)
 	}
 	return tok, nil
+}
+
+// newResetSecret is a reset token's value: 256 random bits, URL-safe.
+func newResetSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // ResetUser returns the user an active reset token belongs to.

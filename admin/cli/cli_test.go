@@ -221,13 +221,88 @@ func TestCommands(t *testing.T) {
 		}},
 		{name: "token named revoke unknown", args: []string{"token", "named", "revoke", "alice", "nope"},
 			stderr: `caddy tokengate: named token "nope" of user "alice" not found` + "\n"},
+		// Caveat flags, and named tokens by name.
+		{name: "token named create with caveats", args: []string{"token", "named", "create", "alice", "dash",
+			"--read-only", "--service", "wiki", "--path", "/docs", "--ip", "10.0.0.0/8", "--api", "wiki/get/*", "--consumer", "bob", "--interface", "rest"},
+			check: func(t *testing.T, out string) {
+				if r := row(out, "token:"); len(r) != 2 {
+					t.Fatalf("output\n%s", out)
+				}
+			}},
+		{name: "token named show by name", args: []string{"token", "named", "show", "alice", "dash"}, check: func(t *testing.T, out string) {
+			want := `[{"type":"ip","whitelist":["10.0.0.0/8"]},{"type":"service","whitelist":["wiki"]},{"type":"data.readonly"},` +
+				`{"type":"data.path","whitelist":["L2RvY3M="]},{"type":"interface","interface":"rest"},` +
+				`{"type":"api","whitelist":["wiki/get/*"]},{"type":"consumer","whitelist":["usr-bob"]}]`
+			if r := row(out, "caveats:"); len(r) != 2 || r[1] != want {
+				t.Fatalf("caveats %q, want %s\n%s", r, want, out)
+			}
+			if r := row(out, "name:"); len(r) != 2 || r[1] != "dash" {
+				t.Fatalf("output\n%s", out)
+			}
+		}},
+		{name: "token named rename by name", args: []string{"token", "named", "rename", "alice", "dash", "board"}, check: func(t *testing.T, out string) {
+			if !strings.HasSuffix(out, " of user alice renamed\n") {
+				t.Fatalf("output %q", out)
+			}
+		}},
+		{name: "token named revoke by name", args: []string{"token", "named", "revoke", "alice", "board"}, check: func(t *testing.T, out string) {
+			if !strings.HasSuffix(out, " of user alice revoked\n") {
+				t.Fatalf("output %q", out)
+			}
+		}},
+		{name: "token named unrevoke by name", args: []string{"token", "named", "unrevoke", "alice", "board"}, check: func(t *testing.T, out string) {
+			if !strings.HasSuffix(out, " of user alice unrevoked\n") {
+				t.Fatalf("output %q", out)
+			}
+		}},
+		{name: "token named show after", args: []string{"token", "named", "show", "alice", "board", "--json"}, check: func(t *testing.T, out string) {
+			var rec struct {
+				Name    string `json:"name"`
+				Revoked bool   `json:"revoked"`
+			}
+			if err := json.Unmarshal([]byte(out), &rec); err != nil || rec.Name != "board" || rec.Revoked {
+				t.Fatalf("output %q: %v", out, err)
+			}
+		}},
+		{name: "token issue with a caveat", args: []string{"token", "issue", "alice", "--read-only", "--json"}, check: func(t *testing.T, out string) {
+			var resp struct {
+				Token     string    `json:"token"`
+				ExpiresAt time.Time `json:"expires_at"`
+			}
+			if err := json.Unmarshal([]byte(out), &resp); err != nil || time.Until(resp.ExpiresAt) < 50*time.Minute || time.Until(resp.ExpiresAt) > time.Hour+time.Minute {
+				t.Fatalf("output %q: %v; want the token and its expiry an hour away", out, err)
+			}
+			if _, err := s.svc.Authenticate(context.Background(), resp.Token, tokens.Request{Interface: "rest", Method: "POST"}); !errors.Is(err, tokens.ErrCaveatUnverified) {
+				t.Fatalf("a POST with the read-only token: %v, want the caveat unverified", err)
+			}
+		}},
+		{name: "user update", args: []string{"user", "update", "alice", "--role", "Admin"}, check: func(t *testing.T, out string) {
+			if r := row(out, "role:"); len(r) != 2 || r[1] != "Admin" {
+				t.Fatalf("output\n%s", out)
+			}
+		}},
+		{name: "user update nothing", args: []string{"user", "update", "alice"},
+			stderr: "caddy tokengate: nothing to change: give at least one of --username, --name, --email, --role\n"},
+		{name: "revoke everything", args: []string{"revoke", "--everything", "alice"}, check: func(t *testing.T, out string) {
+			if r := row(out, "generation:"); len(r) != 2 || r[1] != "2" {
+				t.Fatalf("output\n%s", out)
+			}
+			if r := row(out, "sessions"); len(r) != 3 {
+				t.Fatalf("output\n%s", out)
+			}
+		}},
+		{name: "token named show after everything", args: []string{"token", "named", "show", "alice", "board"}, check: func(t *testing.T, out string) {
+			if r := row(out, "revoked:"); len(r) != 2 || r[1] != "yes" {
+				t.Fatalf("output\n%s", out)
+			}
+		}},
 		{name: "generation", args: []string{"generation", "alice"}, check: func(t *testing.T, out string) {
-			if out != "1\n" {
+			if out != "2\n" {
 				t.Fatalf("output %q", out)
 			}
 		}},
 		{name: "revoke", args: []string{"revoke", "alice"}, check: func(t *testing.T, out string) {
-			if out != "2\n" {
+			if out != "3\n" {
 				t.Fatalf("output %q", out)
 			}
 		}},

@@ -26,16 +26,24 @@ admin API can do all of this: keep it on loopback or a unix socket.
            [--name <n>] [--email <e>] [--role <r>]
   user list
   user show <id>
+  user update <id> [--username <u>] [--name <n>] [--email <e>] [--role <r>]
   user set-password <id> [--password <p> | --password-stdin]
   user block <id>
   user unblock <id>
   user delete <id>
-  token issue <user> [--ttl 1h]
-  token named create <user> <name>
+  user reset-link <id>
+  token issue <user> [--ttl 1h] [caveat flags]
+  token named create <user> <name> [caveat flags]
   token named list <user>
-  token named revoke <user> <token-id>
-  token named delete <user> <token-id>
+  token named show <user> <token>
+  token named rename <user> <token> <new-name>
+  token named revoke <user> <token>
+  token named unrevoke <user> <token>
+  token named delete <user> <token>
   revoke <user>        revoke all of the user's temporary tokens
+  revoke --everything <user>
+                       end every credential at once: temporary, session
+                       and handoff tokens, named tokens, the reset token
   generation <user>    the user's temporary-token generation
   bans list
   bans lift <key>      a key as bans list prints it, an IP address, or a
@@ -48,6 +56,12 @@ Caddy config can be blocked and unblocked here, but changed or deleted
 only in the config. A declared user the config no longer declares is
 orphaned (CONFIG "orphaned" in user list): it cannot authenticate until
 the config declares it again, and "user delete" removes it for good.
+
+A named token is given by its id or its name. The caveat flags narrow
+the token: --ip <addr|cidr>, --service <name>, --read-only, --path <p>,
+--interface <i>, --api <service>/<operation>/<glob>, --consumer <user>
+(each list flag repeatable), as the README's "Tokens that carry their
+own limits" describes.
 
 "token issue" prints only the token, so that T=$(caddy tokengate token
 issue alice) works. Other output is a table; --json prints the API's JSON
@@ -81,12 +95,18 @@ func setUpCommand(cmd *cobra.Command) {
 	add.Flags().String("name", "", "Display name")
 	add.Flags().String("email", "", "E-mail address")
 	add.Flags().String("role", "", "Role, passed upstream in X-Auth-User-Role")
+	update := leaf("update <id>", "Change a user's username, name, e-mail or role", 1, userUpdate)
+	update.Flags().String("username", "", "Basic-auth user name")
+	update.Flags().String("name", "", "Display name")
+	update.Flags().String("email", "", "E-mail address")
+	update.Flags().String("role", "", "Role, passed upstream in X-Auth-User-Role")
 	setPassword := leaf("set-password <id>", "Set a user's password", 1, userSetPassword)
 	passwordFlags(setPassword)
 	user.AddCommand(
 		add,
 		leaf("list", "List users", 0, userList),
 		leaf("show <id>", "Show a user", 1, userShow),
+		update,
 		setPassword,
 		leaf("block <id>", "Block a user: its tokens and password stop working, its sessions end", 1, userBlock(true)),
 		leaf("unblock <id>", "Unblock a user", 1, userBlock(false)),
@@ -97,12 +117,18 @@ func setUpCommand(cmd *cobra.Command) {
 	token := group("token", "Issue and manage tokens")
 	issue := leaf("issue <user>", "Issue a temporary token and print it", 1, tokenIssue)
 	issue.Flags().String("ttl", "1h", "Lifetime of the token (at most the app's temporary_max_ttl)")
-	named := group("named", "Manage named tokens")
+	caveatFlags(issue)
+	create := leaf("create <user> <name>", "Create a named token", 2, namedCreate)
+	caveatFlags(create)
+	named := group("named", "Manage named tokens (by id or by name)")
 	named.AddCommand(
-		leaf("create <user> <name>", "Create a named token", 2, namedCreate),
+		create,
 		leaf("list <user>", "List a user's named tokens", 1, namedList),
-		leaf("revoke <user> <token-id>", "Revoke a named token", 2, namedRevoke),
-		leaf("delete <user> <token-id>", "Delete a named token", 2, namedDelete),
+		leaf("show <user> <token>", "Show a named token, given by id or name", 2, namedShow),
+		leaf("rename <user> <token> <new-name>", "Rename a named token", 3, namedPatch(func(a []string) map[string]any { return map[string]any{"name": a[2]} }, "renamed")),
+		leaf("revoke <user> <token>", "Revoke a named token", 2, namedPatch(func([]string) map[string]any { return map[string]any{"revoked": true} }, "revoked")),
+		leaf("unrevoke <user> <token>", "Make a revoked named token work again", 2, namedPatch(func([]string) map[string]any { return map[string]any{"revoked": false} }, "unrevoked")),
+		leaf("delete <user> <token>", "Delete a named token", 2, namedDelete),
 	)
 	token.AddCommand(issue, named)
 
@@ -112,9 +138,12 @@ func setUpCommand(cmd *cobra.Command) {
 		leaf("lift <key>", "Forget the failures of a key as bans list prints it, a client IP or a user", 1, bansLift),
 	)
 
+	revokeCmd := leaf("revoke <user>", "Revoke all of a user's temporary tokens; print the new generation", 1, revoke)
+	revokeCmd.Flags().Bool("everything", false,
+		"End every credential of the user at once: temporary, session and handoff tokens, named tokens, the reset token")
 	cmd.AddCommand(
 		user, token, bans,
-		leaf("revoke <user>", "Revoke all of a user's temporary tokens; print the new generation", 1, revoke),
+		revokeCmd,
 		leaf("generation <user>", "Print a user's temporary-token generation", 1, generation),
 	)
 }

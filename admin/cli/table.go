@@ -28,5 +28,7 @@ func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Local().Format("2006-01-02 15:04:05")
+	// With the zone: a time read off a server elsewhere means nothing
+	// without it.
+	return t.Local().Format("2006-01-02 15:04:05 MST")
 }

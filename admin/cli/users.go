@@ -94,6 +94,26 @@ func userAdd(c *client, args []string) error {
 	return c.printUser(b)
 }
 
+// user update <id>: the flags given, as the API's PATCH.
+func userUpdate(c *client, args []string) error {
+	req := map[string]any{}
+	fs := c.cmd.Flags()
+	for _, f := range []string{"username", "name", "email", "role"} {
+		if fs.Changed(f) {
+			v, _ := fs.GetString(f)
+			req[f] = v
+		}
+	}
+	if len(req) == 0 {
+		return errors.New("nothing to change: give at least one of --username, --name, --email, --role")
+	}
+	b, err := c.call(http.MethodPatch, userPath(args[0]), req)
+	if err != nil {
+		return err
+	}
+	return c.printUser(b)
+}
+
 // user list
 func userList(c *client, _ []string) error {
 	b, err := c.call(http.MethodGet, admin.Prefix+"users", nil)
