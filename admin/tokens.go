@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/tokengate/tokengate/api/onezone"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/tokens"
 )
@@ -103,9 +102,9 @@ func (rq *request) listNamed(args []string) error {
 	if err != nil {
 		return serviceError(err, fmt.Sprintf("named tokens of user %q", id))
 	}
-	out := make([]map[string]any, len(list))
+	out := make([]NamedToken, len(list))
 	for i, t := range list {
-		out[i] = onezone.NamedRecord(t, "")
+		out[i] = newNamedToken(t)
 	}
 	return rq.reply(http.StatusOK, out)
 }
@@ -137,7 +136,7 @@ func (rq *request) createNamed(args []string) error {
 		return namedError(err, id, *req.Name, userWhat(id))
 	}
 	rq.w.Header().Set("Location", Prefix+"users/"+url.PathEscape(id)+"/tokens/named/"+url.PathEscape(rec.ID))
-	return rq.reply(http.StatusCreated, map[string]string{"tokenId": rec.ID, "token": tok})
+	return rq.reply(http.StatusCreated, map[string]string{"token_id": rec.ID, "token": tok})
 }
 
 func namedWhat(id, tid string) string { return fmt.Sprintf("named token %q of user %q", tid, id) }
@@ -161,7 +160,7 @@ func (rq *request) getNamed(args []string) error {
 	if err != nil {
 		return err
 	}
-	return rq.reply(http.StatusOK, onezone.NamedRecord(t, ""))
+	return rq.reply(http.StatusOK, newNamedToken(t))
 }
 
 // namedPatch is a change of a named token. A null member is absent: in
@@ -192,7 +191,7 @@ func (rq *request) patchNamed(args []string) error {
 	if err != nil {
 		return err
 	}
-	return rq.reply(http.StatusOK, onezone.NamedRecord(t, ""))
+	return rq.reply(http.StatusOK, newNamedToken(t))
 }
 
 // DELETE /tokengate/users/{id}/tokens/named/{tid}
@@ -205,4 +204,34 @@ func (rq *request) deleteNamed(args []string) error {
 		return serviceError(err, namedWhat(id, tid))
 	}
 	return rq.noContent()
+}
+
+// NamedToken is a named token as the admin API shows it: snake_case like
+// every admin answer (Onezone's API has its own camelCase record), never
+// the token or its secret.
+type NamedToken struct {
+	ID             string          `json:"id"`
+	User           string          `json:"user"`
+	Name           string          `json:"name"`
+	Type           string          `json:"type"` // "access" or "identity"
+	Caveats        json.RawMessage `json:"caveats"`
+	Revoked        bool            `json:"revoked"`
+	CreatedAt      time.Time       `json:"created_at"`
+	CustomMetadata json.RawMessage `json:"custom_metadata"`
+}
+
+func newNamedToken(t store.NamedToken) NamedToken {
+	typ := "access"
+	if tokens.Type(t.Type) == tokens.Identity {
+		typ = "identity"
+	}
+	n := NamedToken{ID: t.ID, User: t.Subject, Name: t.Name, Type: typ, Caveats: t.Caveats, Revoked: t.Revoked,
+		CreatedAt: t.CreatedAt.UTC(), CustomMetadata: t.Metadata}
+	if n.Caveats == nil {
+		n.Caveats = json.RawMessage("[]")
+	}
+	if n.CustomMetadata == nil {
+		n.CustomMetadata = json.RawMessage("{}")
+	}
+	return n
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/tokengate/tokengate/tokens"
 )
 
-// named is a named token as the API shows it (Onezone's record).
+// named is a named token as the API shows it.
 type named struct {
 	ID, Name string
 	Revoked  bool
@@ -22,7 +22,7 @@ type named struct {
 // issued is the answer to a token creation.
 type issued struct {
 	Token   string
-	TokenID string `json:"tokenId"`
+	TokenID string `json:"token_id"`
 }
 
 // temporaryIs checks that the answer's temporary token authenticates as

@@ -419,8 +419,10 @@ func TestAdminTokens(t *testing.T) {
 	// Issue: default TTL 1h, or a given one with extra caveats.
 	r = c.adminWant(t, http.MethodPost, base+"/temporary", nil, http.StatusCreated)
 	temp, _ := r.JSON["token"].(string)
-	if len(r.JSON) != 1 || temp == "" {
-		t.Fatalf("issue: %s", r)
+	at, _ := r.JSON["expires_at"].(string)
+	expires, err := time.Parse(time.RFC3339, at)
+	if len(r.JSON) != 2 || temp == "" || err != nil || time.Until(expires) > time.Hour || time.Until(expires) < 50*time.Minute {
+		t.Fatalf("issue: %s, want the token and its expiry an hour away (%v)", r, err)
 	}
 	c.gateAs(t, temp, "bob")
 	r = c.adminWant(t, http.MethodPost, base+"/temporary", map[string]any{
@@ -457,7 +459,7 @@ func TestAdminTokens(t *testing.T) {
 
 	// Named tokens.
 	r = c.adminWant(t, http.MethodPost, base+"/named", map[string]any{"name": "deploy"}, http.StatusCreated)
-	namedID, _ := r.JSON["tokenId"].(string)
+	namedID, _ := r.JSON["token_id"].(string)
 	named, _ := r.JSON["token"].(string)
 	if namedID == "" || named == "" || r.Header.Get("Location") != base+"/named/"+namedID {
 		t.Fatalf("named create: %s Location %q", r, r.Header.Get("Location"))
@@ -470,7 +472,7 @@ func TestAdminTokens(t *testing.T) {
 	wantNoSecrets(t, r.Body, named)
 	list := decodeInto[[]map[string]any](t, r.Body)
 	if len(list) != 1 || list[0]["id"] != namedID || list[0]["name"] != "deploy" || list[0]["revoked"] != false ||
-		!jsonEqual(t, list[0]["subject"], `{"type":"user","id":"bob"}`) {
+		list[0]["user"] != "bob" || list[0]["type"] != "access" {
 		t.Errorf("named list: %s", r.Body)
 	}
 	r = c.adminWant(t, http.MethodGet, base+"/named/"+namedID, nil, http.StatusOK)

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
+
+	"github.com/tokengate/tokengate/admin"
 )
 
 // token issue <user>: only the token, for T=$(...).
@@ -38,7 +39,7 @@ func namedCreate(c *client, args []string) error {
 		return c.raw(b)
 	}
 	var resp struct {
-		TokenID string `json:"tokenId"`
+		TokenID string `json:"token_id"`
 		Token   string `json:"token"`
 	}
 	if err := decode(b, &resp); err != nil {
@@ -49,16 +50,8 @@ func namedCreate(c *client, args []string) error {
 	return tw.Flush()
 }
 
-// named is a named token record as the API shows it (Onezone's form).
-type named struct {
-	ID       string          `json:"id"`
-	Name     string          `json:"name"`
-	Caveats  json.RawMessage `json:"caveats"`
-	Revoked  bool            `json:"revoked"`
-	Metadata struct {
-		CreationTime int64 `json:"creationTime"`
-	} `json:"metadata"`
-}
+// named is a named token record as the admin API shows it.
+type named = admin.NamedToken
 
 // token named list <user>
 func namedList(c *client, args []string) error {
@@ -77,7 +70,7 @@ func namedList(c *client, args []string) error {
 	fmt.Fprintln(tw, "ID\tNAME\tREVOKED\tCREATED\tCAVEATS")
 	for _, t := range list {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, yesNo(t.Revoked),
-			fmtTime(time.Unix(t.Metadata.CreationTime, 0)), dash(caveatCell(t.Caveats)))
+			fmtTime(t.CreatedAt), dash(caveatCell(t.Caveats)))
 	}
 	return tw.Flush()
 }
@@ -126,7 +119,7 @@ func namedShow(c *client, args []string) error {
 	tw := table(c.out)
 	for _, row := range [][2]string{
 		{"id", t.ID}, {"name", t.Name}, {"revoked", yesNo(t.Revoked)},
-		{"created", fmtTime(time.Unix(t.Metadata.CreationTime, 0))}, {"caveats", caveatCell(t.Caveats)},
+		{"created", fmtTime(t.CreatedAt)}, {"caveats", caveatCell(t.Caveats)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], dash(row[1]))
 	}
