@@ -72,6 +72,7 @@ func (a *App) start() error {
 	stopHeard := observed.CountRemote(st, a.metrics.invalidations, a.metrics.invalidationLag)
 	a.acquired(func() error { stopHeard(); return nil })
 	svc, err := auth.New(st, key,
+		auth.WithAudit(auditSink(a.auditLogger())),
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
 		auth.WithCacheSize(a.CacheSize),
 		auth.WithPasswordPolicy(auth.Policy{MinLength: a.PasswordMinLength, MinClasses: a.PasswordMinClasses}),
@@ -94,7 +95,7 @@ func (a *App) start() error {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	a.acquired(func() error { a.reg.Unregister(cc); return nil })
-	res, err := svc.SyncUsers(ctx, declaredUsers(a.Users))
+	res, err := svc.SyncUsers(auth.WithActor(ctx, auth.Actor{ID: auth.ActorConfig}), declaredUsers(a.Users))
 	for _, id := range res.Orphaned {
 		a.logger.Warn("user no longer declared in the config: blocked and marked orphaned; "+
 			"declare it again to restore it, or remove it for good with `caddy tokengate user delete`",
