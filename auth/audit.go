@@ -126,6 +126,17 @@ func kindName(k tokens.Kind) string {
 	return string(k)
 }
 
+// typeName is a token type as an audit entry's detail says it.
+func typeName(t tokens.Type) string {
+	switch t {
+	case tokens.Access:
+		return "access token"
+	case tokens.Identity:
+		return "identity token"
+	}
+	return string(t)
+}
+
 // OutcomeOK is the outcome of a change that was made.
 const OutcomeOK = "ok"
 

@@ -18,7 +18,7 @@ import (
 func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ tokens.Type, caveats []tokens.Caveat) (rec store.NamedToken, _ string, err error) {
 	defer func() {
 		s.emit(ctx, AuditEvent{Event: EventTokenIssued, Kind: kindNamed, Target: rec.ID, User: subject,
-			Name: name, Detail: string(typ)}, "", err)
+			Name: name, Detail: typeName(typ)}, "", err)
 	}()
 	if err := CheckTokenName(name); err != nil {
 		return store.NamedToken{}, "", err

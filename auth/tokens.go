@@ -224,7 +224,7 @@ func (s *Service) signingKey(ctx context.Context, c *tokens.Claims, sub **subjec
 // further away than the maximum TTL.
 func (s *Service) IssueTemporary(ctx context.Context, id string, typ tokens.Type, caveats []tokens.Caveat) (_ string, err error) {
 	defer func() {
-		s.emit(ctx, AuditEvent{Event: EventTokenIssued, Kind: kindTemporary, Target: id, Detail: string(typ)}, "", err)
+		s.emit(ctx, AuditEvent{Event: EventTokenIssued, Kind: kindTemporary, Target: id, Detail: typeName(typ)}, "", err)
 	}()
 	if err := tokens.CheckCaveats(caveats); err != nil {
 		return "", err
