@@ -18,8 +18,10 @@ const auditLoggerName = "tokengate.audit"
 // auditSink writes each of the service's audit events as one entry of
 // the audit logger: this instance's changes at INFO, those it heard of
 // from another instance sharing the store at DEBUG (that one logged
-// them at INFO).
-func auditSink(log *zap.Logger) func(context.Context, auth.AuditEvent) {
+// them at INFO). instance is this instance's id in a shared store's
+// change notifications ("" for a store of its own): its entries carry
+// it, so that another instance's origin names them.
+func auditSink(log *zap.Logger, instance string) func(context.Context, auth.AuditEvent) {
 	return func(_ context.Context, e auth.AuditEvent) {
 		level := zapcore.InfoLevel
 		if e.Origin != "" {
@@ -29,11 +31,14 @@ func auditSink(log *zap.Logger) func(context.Context, auth.AuditEvent) {
 		if ce == nil {
 			return
 		}
-		fields := make([]zap.Field, 0, 12)
+		fields := make([]zap.Field, 0, 13)
 		fields = append(fields, zap.String("event", e.Event))
 		if e.Origin != "" {
 			fields = append(fields, zap.String("origin", e.Origin))
 		} else {
+			if instance != "" {
+				fields = append(fields, zap.String("instance", instance))
+			}
 			a := e.Actor
 			var reqID string
 			if a.RequestID != nil {

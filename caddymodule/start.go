@@ -62,6 +62,11 @@ func (a *App) start() error {
 		stop := r.OnHealth(a.logHealth)
 		a.acquired(func() error { stop(); return nil })
 	}
+	// A shared store names this instance in its change notifications.
+	var instance string
+	if in, ok := st.(interface{ Instance() string }); ok {
+		instance = in.Instance()
+	}
 	key := a.key
 	if key.IsZero() {
 		if key, err = loadKeyFile(); err != nil {
@@ -72,7 +77,7 @@ func (a *App) start() error {
 	stopHeard := observed.CountRemote(st, a.metrics.invalidations, a.metrics.invalidationLag)
 	a.acquired(func() error { stopHeard(); return nil })
 	svc, err := auth.New(st, key,
-		auth.WithAudit(auditSink(a.auditLogger())),
+		auth.WithAudit(auditSink(a.auditLogger(), instance)),
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
 		auth.WithCacheSize(a.CacheSize),
 		auth.WithPasswordPolicy(auth.Policy{MinLength: a.PasswordMinLength, MinClasses: a.PasswordMinClasses}),

@@ -275,3 +275,52 @@ func TestAccessLogUserID(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditAcrossInstances: of two instances sharing Redis, the one
+// that made a change logs it at INFO, naming itself; the other logs only
+// that it heard of it, at DEBUG, naming the first as the origin.
+func TestAuditAcrossInstances(t *testing.T) {
+	t.Parallel()
+	rs := newRedis(t)
+	cfg := sharedSite(rs.addr(), nil)
+	cfg.Global = []string{"log audit {\n\toutput file {{.Dir}}/audit.log\n\tinclude tokengate.audit\n\tlevel DEBUG\n}"}
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
+	a, b := cs[0], cs[1]
+	if r := a.do(t, http.MethodDelete, a.site(0)+tempPath, hdr{"Authorization": basic("alice", alicePassword)}, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("revoking on A: got %s, want 204", r)
+	}
+	revoked := func(e map[string]any) bool { return e["event"] == "temporary_tokens_revoked" && e["target"] == "alice" }
+	var made map[string]any
+	eventually(t, 10*time.Second, "A's entry", func() bool {
+		for _, e := range logLines(t, filepath.Join(a.dir, "audit.log")) {
+			if revoked(e) {
+				made = e
+			}
+		}
+		return made != nil
+	})
+	origin, _ := made["instance"].(string)
+	if made["level"] != "info" || origin == "" || made["actor"] != "alice" {
+		t.Fatalf("A's entry %v: want it at info, by alice, naming A's instance", made)
+	}
+	var heard map[string]any
+	eventually(t, 10*time.Second, "B hearing of A's change", func() bool {
+		for _, e := range logLines(t, filepath.Join(b.dir, "audit.log")) {
+			if e["event"] == "remote_change" && e["kind"] == "temp" && e["target"] == "alice" {
+				heard = e
+			}
+		}
+		return heard != nil
+	})
+	if heard["level"] != "debug" || heard["origin"] != origin || heard["outcome"] != "ok" {
+		t.Errorf("B's entry %v: want it at debug with origin %s", heard, origin)
+	}
+	if _, ok := heard["actor"]; ok {
+		t.Errorf("B's entry %v names an actor: only the origin knows it", heard)
+	}
+	for _, e := range logLines(t, filepath.Join(b.dir, "audit.log")) {
+		if revoked(e) {
+			t.Errorf("B logged A's change as its own: %v", e)
+		}
+	}
+}
