@@ -20,7 +20,7 @@ import (
 // access.log and the audit trail to audit.log.
 var auditSite = caddyfile{
 	Global: []string{"log audit {\n\toutput file {{.Dir}}/audit.log\n\tinclude tokengate.audit\n}"},
-	App:    []string{"temporary_max_ttl 1h"},
+	App:    []string{"temporary_max_ttl 1h", "failure_budget 2 1m"},
 	Sites: []site{{
 		Before: []string{"log {\n\toutput file {{.Dir}}/access.log\n}"},
 		Gate:   []string{"pages"},
@@ -88,7 +88,7 @@ func TestAuditTrail(t *testing.T) {
 		{"event": "config_synced", "actor": "config", "outcome": "ok"},
 	})
 
-	var tempTok, namedID, namedTok, carolTok, session string
+	var tempTok, namedID, namedTok, carolTok, session, resetTok, handoffTok string
 	const carolPassword = "carol-pw-Mv42pL"
 	secrets["carol's password"] = carolPassword
 	steps := []struct {
@@ -163,6 +163,33 @@ func TestAuditTrail(t *testing.T) {
 			return c.do(t, http.MethodPost, base+"/logout", hdr{"Cookie": defaultSessionCk + "=" + session}, nil)
 		}, false, "alice", http.StatusNoContent,
 			[]map[string]string{{"event": "session_ended", "kind": "session", "actor": "alice", "target": "*", "user": "alice", "outcome": "ok"}}},
+		{"admin: reset token", func() *response {
+			r := c.adminReq(t, http.MethodPost, "/tokengate/users/carol/reset-token", nil)
+			resetTok, _ = r.JSON["token"].(string)
+			return r
+		}, true, "", http.StatusCreated,
+			[]map[string]string{{"event": "token_issued", "kind": "reset", "actor": "admin", "target": "carol", "outcome": "ok"}}},
+		{"unleash: reset the password", func() *response {
+			return c.postReset(t, map[string]string{"token": resetTok, "password": carolPassword + "-2"}, nil)
+		}, false, "", http.StatusOK,
+			[]map[string]string{{"event": "password_reset", "kind": "reset", "actor": "carol", "target": "carol", "outcome": "ok"}}},
+		{"openpaas: handoff token", func() *response {
+			r := c.do(t, http.MethodGet, base+atPath, alice, nil)
+			handoffTok, _ = r.JSON["token"].(string)
+			return r
+		}, false, "alice", http.StatusOK,
+			[]map[string]string{{"event": "token_issued", "kind": "handoff", "actor": "alice", "target": "alice", "outcome": "ok"}}},
+		{"a wrong password", func() *response {
+			return c.do(t, http.MethodGet, base+tempPath, hdr{"Authorization": basic("bob", "wrong-1")}, nil)
+		}, false, "", http.StatusUnauthorized, nil},
+		{"the budget used up", func() *response {
+			return c.do(t, http.MethodGet, base+tempPath, hdr{"Authorization": basic("bob", "wrong-2")}, nil)
+		}, false, "", http.StatusUnauthorized,
+			[]map[string]string{{"event": "banned", "target": "ip:127.0.0.1", "outcome": "ok"}}},
+		{"admin: lift the ban", func() *response {
+			return c.adminReq(t, http.MethodDelete, "/tokengate/bans/127.0.0.1", nil)
+		}, true, "", http.StatusOK,
+			[]map[string]string{{"event": "ban_lifted", "actor": "admin", "target": "ip:127.0.0.1", "outcome": "ok"}}},
 		{"admin: delete user", func() *response {
 			return c.adminReq(t, http.MethodDelete, "/tokengate/users/carol", nil)
 		}, true, "", http.StatusNoContent,
@@ -203,6 +230,7 @@ func TestAuditTrail(t *testing.T) {
 	}
 	secrets["a temporary token"], secrets["a named token"], secrets["the admin's token"], secrets["a session"] =
 		tempTok, namedTok, carolTok, session
+	secrets["a reset token"], secrets["a handoff token"] = resetTok, handoffTok
 	b, err := os.ReadFile(log.audit)
 	if err != nil {
 		t.Fatal(err)
