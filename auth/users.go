@@ -138,9 +138,16 @@ func (s *Service) UpdateUser(ctx context.Context, id string, upd UserUpdate) (_ 
 	profile := upd.changed()
 	passwordSet := false
 	defer func() {
-		// A change of the password alone is password_changed only; a
-		// refusal before anything was written is the whole request's.
-		if profile != "" || (err != nil && !passwordSet) {
+		switch {
+		case passwordSet && profile != "":
+			// The profile was written before the password was tried,
+			// which is password_changed's to report.
+			s.emit(ctx, AuditEvent{Event: EventUserUpdated, Target: id, Detail: profile}, "", nil)
+		case !passwordSet && profile == "" && err != nil:
+			// A change of the password alone is password_changed only,
+			// refused too.
+			s.emit(ctx, AuditEvent{Event: EventPasswordChanged, Target: id}, "", err)
+		case !passwordSet && profile != "":
 			s.emit(ctx, AuditEvent{Event: EventUserUpdated, Target: id, Detail: upd.changedAll()}, "", err)
 		}
 	}()
