@@ -15,6 +15,7 @@ package admin
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -105,6 +106,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	case svc == nil:
 		return errorf(http.StatusServiceUnavailable, nil, "%v", ErrNotStarted)
 	}
+	// The admin is known only by its address: the audit trail's actor of
+	// every change made here.
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	r = r.WithContext(auth.WithActor(r.Context(), auth.Actor{ID: auth.ActorAdmin, Addr: r.RemoteAddr, ClientIP: host}))
 	return fn(&request{w: w, r: r, svc: svc, set: set, h: h}, args)
 }
 

@@ -56,12 +56,19 @@ func (s *Service) banKeys(key string) ([]string, error) {
 // LiftBan forgets the failures counted against a key, given as BanKey
 // reads it, and returns the key it lifted. ErrNotFound if there are
 // none in an open window: nothing was lifted.
-func (s *Service) LiftBan(ctx context.Context, key string) (string, error) {
+func (s *Service) LiftBan(ctx context.Context, key string) (lifted string, err error) {
+	defer func() {
+		target := lifted
+		if target == "" {
+			target = key
+		}
+		s.emit(ctx, AuditEvent{Event: EventBanLifted, Target: target}, "", err)
+	}()
 	keys, err := s.banKeys(key)
 	if err != nil {
 		return "", err
 	}
-	now, lifted := s.now(), ""
+	now := s.now()
 	for _, k := range keys {
 		switch err := s.store.ClearCounter(ctx, k, now); {
 		case err == nil && lifted == "":

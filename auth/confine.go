@@ -35,7 +35,11 @@ func (s *Service) Examine(ctx context.Context, raw string) (*tokens.Claims, erro
 // would bring it back. Its caveats are not checked against any request
 // (a token for one service is confined from anywhere); they stay in the
 // confined token. extra must be well-formed (tokens.CheckCaveats).
-func (s *Service) Confine(ctx context.Context, raw string, extra []tokens.Caveat) (string, error) {
+//
+// A confined token is audited as issued (token_issued, detail
+// "confined"), by its subject unless the request proved another, once
+// the parent verified: a refused parent is a guess, not an issue.
+func (s *Service) Confine(ctx context.Context, raw string, extra []tokens.Caveat) (_ string, err error) {
 	if err := tokens.CheckCaveats(extra); err != nil {
 		return "", err
 	}
@@ -44,6 +48,14 @@ func (s *Service) Confine(ctx context.Context, raw string, extra []tokens.Caveat
 		return "", err
 	}
 	c := *v.claims
+	defer func() {
+		target := c.ID // a temporary token has none: its subject is the target
+		if target == "" {
+			target = c.Subject
+		}
+		s.emit(ctx, AuditEvent{Event: EventTokenIssued, Kind: kindName(c.Kind), Target: target, User: c.Subject,
+			Detail: "confined"}, c.Subject, err)
+	}()
 	c.Caveats = append(slices.Clip(c.Caveats), extra...)
 	c.ExpiresAt = 0 // Mint sets it from the earliest time caveat
 	return s.key.Mint(&c, v.key)

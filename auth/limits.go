@@ -108,11 +108,20 @@ func (s *Service) reserve(ctx context.Context, keys ...string) ([]store.Counter,
 
 // keep turns reserved places into counted failures, and reports a budget
 // this failure used up.
-func (s *Service) keep(held []store.Counter) {
+func (s *Service) keep(ctx context.Context, held []store.Counter) {
 	for _, c := range held {
 		if c.Count == s.limit(c.Key) {
-			s.exhausted.report(c, s.now(), s.onExhausted)
+			s.exhausted.report(c, s.now(), s.banned(ctx, c))
 		}
+	}
+}
+
+// banned returns what hears of c's budget used up: the exhausted hook,
+// and the audit trail (banned, until the window ends), once per window.
+func (s *Service) banned(ctx context.Context, c store.Counter) func(string) {
+	return func(key string) {
+		s.onExhausted(key)
+		s.emit(ctx, AuditEvent{Event: EventBanned, Target: key, Detail: "until " + c.Until.UTC().Format(time.RFC3339)}, "", nil)
 	}
 }
 
@@ -161,7 +170,7 @@ func (s *Service) Failed(ctx context.Context, keys ...string) (exhausted []strin
 		}
 		if c.Count == s.limit(k) {
 			exhausted = append(exhausted, k)
-			s.exhausted.report(c, now, s.onExhausted)
+			s.exhausted.report(c, now, s.banned(ctx, c))
 		}
 	}
 	return exhausted, nil

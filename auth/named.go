@@ -15,7 +15,11 @@ import (
 // CheckTokenName and be unique among the subject's named tokens
 // (ErrExists), the caveats well-formed (tokens.CheckCaveats); a blocked
 // subject gets ErrUserBlocked.
-func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ tokens.Type, caveats []tokens.Caveat) (store.NamedToken, string, error) {
+func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ tokens.Type, caveats []tokens.Caveat) (rec store.NamedToken, _ string, err error) {
+	defer func() {
+		s.emit(ctx, AuditEvent{Event: EventTokenIssued, Kind: kindNamed, Target: rec.ID, User: subject,
+			Name: name, Detail: typeName(typ)}, "", err)
+	}()
 	if err := CheckTokenName(name); err != nil {
 		return store.NamedToken{}, "", err
 	}
@@ -32,7 +36,7 @@ func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ toke
 	case sub.blocked:
 		return store.NamedToken{}, "", ErrUserBlocked
 	}
-	rec := store.NamedToken{
+	rec = store.NamedToken{
 		ID:        tokens.NewID(),
 		Subject:   subject,
 		Name:      name,
@@ -174,7 +178,17 @@ func (s *Service) NamedTokenByName(ctx context.Context, subject, name string) (s
 // tokens, or replaces its custom metadata. A new name follows
 // CheckTokenName and must be free (ErrExists); metadata follows
 // CheckTokenMetadata and is stored compact.
-func (s *Service) UpdateNamed(ctx context.Context, subject, id string, u store.NamedUpdate) error {
+func (s *Service) UpdateNamed(ctx context.Context, subject, id string, u store.NamedUpdate) (err error) {
+	defer func() {
+		ev := EventTokenUpdated
+		switch {
+		case u.Revoked != nil && *u.Revoked:
+			ev = EventTokenRevoked
+		case u.Revoked != nil:
+			ev = EventTokenUnrevoked
+		}
+		s.emit(ctx, AuditEvent{Event: ev, Kind: kindNamed, Target: id, User: subject, Name: deref(u.Name)}, "", err)
+	}()
 	if u.Name != nil {
 		if err := CheckTokenName(*u.Name); err != nil {
 			return err
@@ -195,7 +209,10 @@ func (s *Service) UpdateNamed(ctx context.Context, subject, id string, u store.N
 
 // DeleteNamed deletes one of the subject's named tokens; ErrNotFound if
 // it has no such token (an empty id is none: DeleteAllNamed deletes all).
-func (s *Service) DeleteNamed(ctx context.Context, subject, id string) error {
+func (s *Service) DeleteNamed(ctx context.Context, subject, id string) (err error) {
+	defer func() {
+		s.emit(ctx, AuditEvent{Event: EventTokenDeleted, Kind: kindNamed, Target: id, User: subject}, "", err)
+	}()
 	if id == "" {
 		return ErrNotFound
 	}
@@ -204,5 +221,7 @@ func (s *Service) DeleteNamed(ctx context.Context, subject, id string) error {
 
 // DeleteAllNamed deletes every named token of the subject.
 func (s *Service) DeleteAllNamed(ctx context.Context, subject string) error {
-	return s.opErr(s.store.DeleteNamed(ctx, subject, ""))
+	err := s.opErr(s.store.DeleteNamed(ctx, subject, ""))
+	s.emit(ctx, AuditEvent{Event: EventNamedTokensDeleted, Kind: kindNamed, Target: subject}, "", err)
+	return err
 }

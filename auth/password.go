@@ -30,7 +30,7 @@ func (s *Service) Login(ctx context.Context, addr netip.Addr, username, password
 	}
 	id, err := s.checkPassword(ctx, client, username, password)
 	if errors.Is(err, ErrBadCredentials) {
-		s.keep(held)
+		s.keep(ctx, held)
 	} else {
 		s.giveBack(ctx, held)
 	}

@@ -108,6 +108,8 @@ type Service struct {
 	// while the last notification or health check is at most maxStale old.
 	heard    func() time.Time
 	maxStale time.Duration
+	// audit hears of every state change (WithAudit); nil: nobody.
+	audit func(context.Context, AuditEvent)
 
 	closeOnce sync.Once
 }
@@ -205,7 +207,10 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 	}
 	// Every change the store announces, from this Service or any other
 	// sharing the store, invalidates before the change is acknowledged.
-	unsubscribe := st.Subscribe(func(e store.Event) { s.epochs.Invalidate(e.Subject) })
+	unsubscribe := st.Subscribe(func(e store.Event) {
+		s.epochs.Invalidate(e.Subject)
+		s.heardRemote(e)
+	})
 	s.cancel = unsubscribe
 	if n, ok := st.(Notifications); ok {
 		s.heard = n.LastHeard

@@ -15,7 +15,11 @@ import (
 
 // StartSession opens a browser session for the subject and returns the
 // token for its cookie.
-func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Duration) (string, error) {
+func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Duration) (_ string, err error) {
+	var sessID string
+	defer func() {
+		s.emit(ctx, AuditEvent{Event: EventSessionStarted, Kind: kindSession, Target: sessID, User: subject}, subject, err)
+	}()
 	sub, _, err := s.subject(ctx, subject)
 	if err != nil {
 		return "", err
@@ -29,6 +33,7 @@ func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Dur
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", s.storeErr(err)
 	}
+	sessID = sess.ID
 	if err := s.stillUnblocked(ctx, sess); err != nil {
 		return "", err
 	}
@@ -65,7 +70,14 @@ func (s *Service) stillUnblocked(ctx context.Context, sess store.Session) error 
 
 // EndSession ends the session a verified session token belongs to; a
 // copy of its cookie no longer works once this returns.
-func (s *Service) EndSession(ctx context.Context, t *Token) error {
+func (s *Service) EndSession(ctx context.Context, t *Token) (err error) {
+	var user string
+	if t.Identity != nil {
+		user = t.Identity.ID
+	}
+	defer func() {
+		s.emit(ctx, AuditEvent{Event: EventSessionEnded, Kind: kindSession, Target: t.ID, User: user}, user, err)
+	}()
 	if t.Kind != tokens.Session {
 		return fmt.Errorf("%w: not a session token", tokens.ErrInvalid)
 	}
@@ -98,7 +110,10 @@ func (s *Service) Sessions(ctx context.Context, subject string) ([]store.Session
 
 // EndSessionOf ends one of the subject's sessions by id; store.ErrNotFound
 // if the subject has no such session.
-func (s *Service) EndSessionOf(ctx context.Context, subject, id string) error {
+func (s *Service) EndSessionOf(ctx context.Context, subject, id string) (err error) {
+	defer func() {
+		s.emit(ctx, AuditEvent{Event: EventSessionEnded, Kind: kindSession, Target: id, User: subject}, "", err)
+	}()
 	sess, err := s.store.Session(ctx, id)
 	if err == nil && sess.Subject != subject {
 		err = store.ErrNotFound
@@ -133,7 +148,8 @@ func (s *Service) sessionKey(ctx context.Context, c *tokens.Claims, sub *subject
 // IssueHandoff creates an OpenPaaS-style authentication token: a random
 // UUID v4 that resolves to the subject until it expires. Only its digest
 // is stored.
-func (s *Service) IssueHandoff(ctx context.Context, subject string, ttl time.Duration) (string, store.Handoff, error) {
+func (s *Service) IssueHandoff(ctx context.Context, subject string, ttl time.Duration) (_ string, _ store.Handoff, err error) {
+	defer func() { s.emit(ctx, AuditEvent{Event: EventTokenIssued, Kind: kindHandoff, Target: subject}, "", err) }()
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40 // version 4

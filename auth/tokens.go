@@ -222,7 +222,10 @@ func (s *Service) signingKey(ctx context.Context, c *tokens.Claims, sub **subjec
 // IssueTemporary mints a temporary token for user id. Its caveats must
 // be well-formed (tokens.CheckCaveats) and include a time caveat no
 // further away than the maximum TTL.
-func (s *Service) IssueTemporary(ctx context.Context, id string, typ tokens.Type, caveats []tokens.Caveat) (string, error) {
+func (s *Service) IssueTemporary(ctx context.Context, id string, typ tokens.Type, caveats []tokens.Caveat) (_ string, err error) {
+	defer func() {
+		s.emit(ctx, AuditEvent{Event: EventTokenIssued, Kind: kindTemporary, Target: id, Detail: typeName(typ)}, "", err)
+	}()
 	if err := tokens.CheckCaveats(caveats); err != nil {
 		return "", err
 	}
@@ -264,7 +267,10 @@ func (s *Service) Generation(ctx context.Context, id string) (uint64, error) {
 // RevokeTemporary kills every temporary token of the user and returns the
 // new generation. When it returns without error, no token of an older
 // generation is accepted by any Service sharing the store in this process.
-func (s *Service) RevokeTemporary(ctx context.Context, id string) (uint64, error) {
+func (s *Service) RevokeTemporary(ctx context.Context, id string) (_ uint64, err error) {
+	defer func() {
+		s.emit(ctx, AuditEvent{Event: EventTemporaryTokensRevoked, Kind: kindTemporary, Target: id}, "", err)
+	}()
 	t, err := s.store.RevokeTemp(ctx, id)
 	if err != nil {
 		return 0, s.storeErr(err)

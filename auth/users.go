@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/tokengate/tokengate/store"
 )
@@ -76,7 +77,8 @@ type NewUser struct {
 // CreateUser creates a user that the config does not manage. The id and
 // username must be free (ErrExists): nothing is replaced, whichever
 // instance sharing the store asked first.
-func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error) {
+func (s *Service) CreateUser(ctx context.Context, nu NewUser) (_ store.User, err error) {
+	defer func() { s.emit(ctx, AuditEvent{Event: EventUserCreated, Target: nu.ID}, "", err) }()
 	if nu.Username == "" {
 		nu.Username = nu.ID
 	}
@@ -129,8 +131,26 @@ func (u UserUpdate) Empty() bool {
 
 // UpdateUser changes a user that the config does not manage
 // (ErrConfigManaged). A new password ends every session and temporary
-// token of the user and expires its reset tokens.
-func (s *Service) UpdateUser(ctx context.Context, id string, upd UserUpdate) (store.User, error) {
+// token of the user and expires its reset tokens. The audit trail hears
+// of a profile change (user_updated, naming the fields) and of a
+// password change (password_changed) each as its own event.
+func (s *Service) UpdateUser(ctx context.Context, id string, upd UserUpdate) (_ store.User, err error) {
+	profile := upd.changed()
+	passwordSet := false
+	defer func() {
+		switch {
+		case passwordSet && profile != "":
+			// The profile was written before the password was tried,
+			// which is password_changed's to report.
+			s.emit(ctx, AuditEvent{Event: EventUserUpdated, Target: id, Detail: profile}, "", nil)
+		case !passwordSet && profile == "" && err != nil:
+			// A change of the password alone is password_changed only,
+			// refused too.
+			s.emit(ctx, AuditEvent{Event: EventPasswordChanged, Target: id}, "", err)
+		case !passwordSet && profile != "":
+			s.emit(ctx, AuditEvent{Event: EventUserUpdated, Target: id, Detail: upd.changedAll()}, "", err)
+		}
+	}()
 	for _, f := range [...]struct {
 		field string
 		v     *string
@@ -169,11 +189,41 @@ func (s *Service) UpdateUser(ctx context.Context, id string, upd UserUpdate) (st
 		return store.User{}, s.opErr(err)
 	}
 	if hash != "" {
-		if err := s.SetPasswordHash(ctx, id, hash); err != nil {
+		passwordSet = true
+		err := s.setPasswordHash(ctx, id, hash)
+		s.emit(ctx, AuditEvent{Event: EventPasswordChanged, Target: id}, "", err)
+		if err != nil {
 			return store.User{}, err
 		}
 	}
 	return withoutHash(u), nil
+}
+
+// changed lists the profile fields u changes, comma-separated: what an
+// audit entry says of an update without its values.
+func (u UserUpdate) changed() string {
+	var out []string
+	for _, f := range [...]struct {
+		name string
+		v    *string
+	}{{"username", u.Username}, {"name", u.Name}, {"email", u.Email}, {"role", u.Role}} {
+		if f.v != nil {
+			out = append(out, f.name)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// changedAll is changed, with the password if u sets one.
+func (u UserUpdate) changedAll() string {
+	c := u.changed()
+	if u.Password.Plain != nil || u.Password.Hash != nil {
+		if c != "" {
+			c += ","
+		}
+		c += "password"
+	}
+	return c
 }
 
 func deref(p *string) string {
@@ -203,7 +253,14 @@ func set(dst, src *string) {
 // block ends its own session, see StartSession). If ending the sessions
 // fails, the user stays blocked and the call fails: blocking again
 // finishes the job.
-func (s *Service) SetBlocked(ctx context.Context, id string, blocked bool) (store.User, error) {
+func (s *Service) SetBlocked(ctx context.Context, id string, blocked bool) (_ store.User, err error) {
+	defer func() {
+		ev := EventUserUnblocked
+		if blocked {
+			ev = EventUserBlocked
+		}
+		s.emit(ctx, AuditEvent{Event: ev, Target: id}, "", err)
+	}()
 	u, err := s.store.UpdateUser(ctx, id, func(u *store.User) error {
 		u.Blocked = blocked
 		return nil
@@ -221,7 +278,8 @@ func (s *Service) SetBlocked(ctx context.Context, id string, blocked bool) (stor
 // and (by bumping its generation) its temporary tokens. A user the config
 // declares is refused (ErrConfigManaged); one it no longer declares
 // (orphaned) can be deleted.
-func (s *Service) DeleteUser(ctx context.Context, id string) error {
+func (s *Service) DeleteUser(ctx context.Context, id string) (err error) {
+	defer func() { s.emit(ctx, AuditEvent{Event: EventUserDeleted, Target: id}, "", err) }()
 	u, err := s.store.User(ctx, id)
 	if err != nil {
 		return s.opErr(err)
@@ -245,8 +303,22 @@ var errUnchanged = errors.New("unchanged")
 // orphaned, never deleted, so that a mistaken config destroys no account;
 // declaring it again restores it. Only what changed is written, so that a
 // reload does not invalidate caches for nothing.
-func (s *Service) SyncUsers(ctx context.Context, declared []DeclaredUser) (SyncResult, error) {
-	var res SyncResult
+//
+// Each user created, updated or orphaned is an audit event of its own
+// (actor: the config), and the whole sync one more, config_synced.
+func (s *Service) SyncUsers(ctx context.Context, declared []DeclaredUser) (res SyncResult, err error) {
+	defer func() {
+		for _, c := range [...]struct {
+			event string
+			ids   []string
+		}{{EventUserCreated, res.Created}, {EventUserUpdated, res.Updated}, {EventUserOrphaned, res.Orphaned}} {
+			for _, id := range c.ids {
+				s.emit(ctx, AuditEvent{Event: c.event, Target: id, Detail: "declared in the config"}, ActorConfig, nil)
+			}
+		}
+		s.emit(ctx, AuditEvent{Event: EventConfigSynced, Detail: fmt.Sprintf("declared=%d created=%d updated=%d orphaned=%d",
+			len(declared), len(res.Created), len(res.Updated), len(res.Orphaned))}, ActorConfig, err)
+	}()
 	for _, d := range declared {
 		if err := d.Check(); err != nil {
 			return res, err

@@ -204,21 +204,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if d == nil {
 		return h.refuse(w, r, onezone.Unavailable(), nil)
 	}
-	switch p := r.URL.Path; {
-	case onezone.Match(p):
-		d.onezone.ServeHTTP(w, r)
-		return nil
-	case openpaas.Match(p):
-		d.openpaas.ServeHTTP(w, r)
-		return nil
-	case unleash.Match(p):
-		d.unleash.ServeHTTP(w, r)
-		return nil
-	case p == h.LogoutPath:
-		d.callers.Logout(w, r)
-		return nil
-	case d.pages != nil && d.pages.Match(p):
-		d.pages.ServeHTTP(w, r)
+	if door := h.door(d, r.URL.Path); door != nil {
+		// The endpoints change state: their requests carry an actor for
+		// the audit trail, and the caller they authenticated shows in
+		// the access log.
+		r = withActor(r)
+		door(w, r)
+		showUser(r)
 		return nil
 	}
 	raw, src := h.configured.Find(r)
@@ -258,6 +250,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	setIdentity(r, t.Identity)
 	return next.ServeHTTP(w, r)
+}
+
+// door returns the endpoint that serves path, nil for a gated request.
+func (h *Handler) door(d *doors, p string) http.HandlerFunc {
+	switch {
+	case onezone.Match(p):
+		return d.onezone.ServeHTTP
+	case openpaas.Match(p):
+		return d.openpaas.ServeHTTP
+	case unleash.Match(p):
+		return d.unleash.ServeHTTP
+	case p == h.LogoutPath:
+		return d.callers.Logout
+	case d.pages != nil && d.pages.Match(p):
+		return d.pages.ServeHTTP
+	}
+	return nil
 }
 
 // refuse answers a request that may not pass, in Onezone's envelope or,

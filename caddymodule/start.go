@@ -62,6 +62,11 @@ func (a *App) start() error {
 		stop := r.OnHealth(a.logHealth)
 		a.acquired(func() error { stop(); return nil })
 	}
+	// A shared store names this instance in its change notifications.
+	var instance string
+	if in, ok := st.(interface{ Instance() string }); ok {
+		instance = in.Instance()
+	}
 	key := a.key
 	if key.IsZero() {
 		if key, err = loadKeyFile(); err != nil {
@@ -72,6 +77,7 @@ func (a *App) start() error {
 	stopHeard := observed.CountRemote(st, a.metrics.invalidations, a.metrics.invalidationLag)
 	a.acquired(func() error { stopHeard(); return nil })
 	svc, err := auth.New(st, key,
+		auth.WithAudit(auditSink(a.auditLogger(), instance)),
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
 		auth.WithCacheSize(a.CacheSize),
 		auth.WithPasswordPolicy(auth.Policy{MinLength: a.PasswordMinLength, MinClasses: a.PasswordMinClasses}),
@@ -94,7 +100,7 @@ func (a *App) start() error {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	a.acquired(func() error { a.reg.Unregister(cc); return nil })
-	res, err := svc.SyncUsers(ctx, declaredUsers(a.Users))
+	res, err := svc.SyncUsers(auth.WithActor(ctx, auth.Actor{ID: auth.ActorConfig}), declaredUsers(a.Users))
 	for _, id := range res.Orphaned {
 		a.logger.Warn("user no longer declared in the config: blocked and marked orphaned; "+
 			"declare it again to restore it, or remove it for good with `caddy tokengate user delete`",

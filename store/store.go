@@ -154,6 +154,22 @@ const (
 	SessionEnded
 )
 
+// String names the kind as the audit trail and the event messages of
+// shared stores do: temp, user, named, session.
+func (k EventKind) String() string {
+	switch k {
+	case TempRevoked:
+		return "temp"
+	case UserChanged:
+		return "user"
+	case NamedChanged:
+		return "named"
+	case SessionEnded:
+		return "session"
+	}
+	return "unknown"
+}
+
 // Event announces a change to one subject.
 type Event struct {
 	Kind    EventKind
@@ -162,6 +178,10 @@ type Event struct {
 	// change made through this handle. Clocks of different hosts may
 	// differ, so time.Since(Sent) is only an estimate of the delay.
 	Sent time.Time
+	// Origin is the id of the process (store handle) that made the
+	// change, for a change heard from another; "" for one made through
+	// this handle. The audit trail names it.
+	Origin string
 }
 
 // Store is tokengate's state.

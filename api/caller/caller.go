@@ -51,8 +51,18 @@ type Authenticator struct {
 // Authenticate returns the caller, trying the token sources (by default
 // x-auth-token, then Bearer, then macaroon), then Basic (as Onezone does), then the
 // session cookie. A request that changes state and authenticates by a
-// cookie must come from the same origin (CSRF).
+// cookie must come from the same origin (CSRF). The caller found is the
+// actor of the changes the request then makes (auth.AuthenticatedAs),
+// as the audit trail names it.
 func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
+	id, err := a.authenticate(r)
+	if err == nil {
+		auth.AuthenticatedAs(r.Context(), id.ID)
+	}
+	return id, err
+}
+
+func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 	sources := a.Sources
 	if sources == nil {
 		sources = defaultSources
@@ -115,6 +125,7 @@ func (a *Authenticator) Session(r *http.Request) *auth.Token {
 	if err != nil || t.Kind != tokens.Session {
 		return nil
 	}
+	auth.AuthenticatedAs(r.Context(), t.Identity.ID)
 	return t
 }
 

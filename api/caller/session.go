@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/internal/httpx"
 )
 
@@ -39,12 +40,14 @@ func (a *Authenticator) secure(r *http.Request) bool {
 
 // StartSession opens a session for the subject and sets its cookie:
 // HttpOnly, SameSite=Lax, Path=/, and over HTTPS Secure and named with
-// HostPrefix.
+// HostPrefix. The request signed in: the subject is its actor from now
+// on (auth.AuthenticatedAs).
 func (a *Authenticator) StartSession(w http.ResponseWriter, r *http.Request, subject string) error {
 	tok, err := a.Auth.StartSession(r.Context(), subject, a.SessionTTL)
 	if err != nil {
 		return err
 	}
+	auth.AuthenticatedAs(r.Context(), subject)
 	http.SetCookie(w, a.sessionCookie(r, tok, int(a.SessionTTL/time.Second)))
 	return nil
 }

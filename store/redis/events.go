@@ -235,8 +235,13 @@ func (r *Store) deliver(payload string) {
 	if !ok || from == r.self {
 		return
 	}
+	e.Origin = from
 	r.busy.Store(true)
 	r.events.Publish(e)
 	r.busy.Store(false)
 	r.touch()
 }
+
+// Instance is this Store's id in event messages: what other instances'
+// audit trails name as the origin of the changes it makes.
+func (r *Store) Instance() string { return r.self }
