@@ -94,11 +94,13 @@ const (
 	EventTokenDeleted           = "token_deleted"
 	EventTemporaryTokensRevoked = "temporary_tokens_revoked"
 	EventNamedTokensDeleted     = "named_tokens_deleted"
-	EventSessionStarted         = "session_started"
-	EventSessionEnded           = "session_ended"
-	EventBanned                 = "banned"
-	EventBanLifted              = "ban_lifted"
-	EventConfigSynced           = "config_synced"
+	// EventEverythingRevoked: RevokeEverything; Detail has the counts.
+	EventEverythingRevoked = "everything_revoked"
+	EventSessionStarted    = "session_started"
+	EventSessionEnded      = "session_ended"
+	EventBanned            = "banned"
+	EventBanLifted         = "ban_lifted"
+	EventConfigSynced      = "config_synced"
 	// EventRemoteChange: another instance sharing the store changed a
 	// subject's state; that instance logged the change itself.
 	EventRemoteChange = "remote_change"

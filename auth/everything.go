@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/tokengate/tokengate/store"
 )
@@ -33,8 +34,12 @@ type Revoked struct {
 // counts). The user can still sign in with its password; block it too
 // to stop that. A failure part-way returns the error with what was done;
 // each step is idempotent, so calling again finishes the job.
-func (s *Service) RevokeEverything(ctx context.Context, id string) (Revoked, error) {
-	var out Revoked
+func (s *Service) RevokeEverything(ctx context.Context, id string) (out Revoked, err error) {
+	defer func() {
+		s.emit(ctx, AuditEvent{Event: EventEverythingRevoked, Target: id,
+			Detail: fmt.Sprintf("generation %d, %d named tokens revoked, %d sessions ended, reset token revoked: %t",
+				out.Generation, out.Named, out.Sessions, out.Reset)}, "", err)
+	}()
 	gen, err := s.RevokeTemporary(ctx, id)
 	if err != nil {
 		return out, err

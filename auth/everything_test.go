@@ -2,9 +2,11 @@ package auth_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/tokens"
 )
 
@@ -12,7 +14,12 @@ import (
 // holds (temporary, session, named, handoff, reset), and nobody else's.
 func TestRevokeEverything(t *testing.T) {
 	st := openStore(t)
-	s := newService(t, st, tokens.NewServerKey())
+	rec := &recorder{}
+	s, err := auth.New(st, tokens.NewServerKey(), auth.WithDummyPasswordHash(string(minCostHash)), auth.WithAudit(rec.audit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
 	temp := issue(t, s, "alice")
 	sess, err := s.StartSession(ctx, "alice", time.Hour)
 	if err != nil {
@@ -40,9 +47,16 @@ func TestRevokeEverything(t *testing.T) {
 		}
 	}
 
+	rec.take()
 	got, err := s.RevokeEverything(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// One summary entry in the audit trail, after the generation's own.
+	if evs := rec.take(); len(evs) == 0 || evs[len(evs)-1].Event != auth.EventEverythingRevoked ||
+		evs[len(evs)-1].Target != "alice" || evs[len(evs)-1].Outcome != auth.OutcomeOK ||
+		!strings.Contains(evs[len(evs)-1].Detail, "2 named tokens revoked, 1 sessions ended") {
+		t.Errorf("audit events %+v, want everything_revoked last", evs)
 	}
 	if got.Generation != 2 || got.Named != 2 || got.Sessions != 1 || !got.Reset {
 		t.Errorf("RevokeEverything = %+v, want generation 2, 2 named, 1 session, the reset", got)
