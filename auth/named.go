@@ -55,6 +55,7 @@ func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ toke
 		Caveats:  caveats,
 	}, s.key.SigningKey(tokens.Named, subject, rec.Secret))
 	rec.Secret = nil
+	s.issued(ctx, IssuedNamed, err)
 	return rec, tok, err
 }
 
