@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -226,5 +227,24 @@ func TestStoreKindSeries(t *testing.T) {
 	}
 	if count("redis") == 0 {
 		t.Fatal("redis's series went with bolt's")
+	}
+}
+
+// TestMetricNames: every family is listed, whether or not it has series
+// yet.
+func TestMetricNames(t *testing.T) {
+	names := MetricNames()
+	for _, want := range []string{"tokengate_gate_requests_total", "tokengate_gate_refusals_total", "tokengate_logins_total",
+		"tokengate_issued_tokens_total", "tokengate_too_many_requests_total", "tokengate_bans_total",
+		"tokengate_store_operation_duration_seconds", "tokengate_store_errors_total", "tokengate_revocations_total",
+		"tokengate_invalidation_events_total", "tokengate_invalidation_lag_seconds", "tokengate_invalidation_subscription_up",
+		"tokengate_build_info", "tokengate_cache_hits_total", "tokengate_cache_misses_total", "tokengate_cache_evictions_total",
+		"tokengate_password_checks_total"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("MetricNames lacks %s: %v", want, names)
+		}
+	}
+	if len(names) != 17 {
+		t.Errorf("MetricNames: %d names, want 17: %v", len(names), names)
 	}
 }
