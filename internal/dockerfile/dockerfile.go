@@ -7,6 +7,7 @@ package dockerfile
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -30,6 +31,9 @@ type Build struct {
 	// (`go install github.com/caddyserver/xcaddy/cmd/xcaddy@<version>`),
 	// "" if it installs none.
 	XcaddyVersion string
+	// HealthCheck is the image's HEALTHCHECK command, in exec form
+	// (HEALTHCHECK [options] CMD ["…", …]); nil if it has none.
+	HealthCheck []string
 }
 
 // Flag returns the value of the command's flag name (as "--output"),
@@ -60,6 +64,7 @@ func Parse(path string, args map[string]string) (*Build, error) {
 	}
 	vars := map[string]string{}
 	var b *Build
+	var health []string
 	stage, env, xcaddy := "", map[string]string{}, ""
 	for _, in := range insts {
 		word, rest, _ := strings.Cut(in, " ")
@@ -87,6 +92,14 @@ func Parse(path string, args map[string]string) (*Build, error) {
 				v = expand(strings.Trim(v, `"`), vars)
 				env[k], vars[k] = v, v
 			}
+		case "HEALTHCHECK":
+			_, cmd, ok := strings.Cut(rest, "CMD ")
+			if !ok {
+				continue // HEALTHCHECK NONE
+			}
+			if err := json.Unmarshal([]byte(cmd), &health); err != nil {
+				return nil, fmt.Errorf("%s: HEALTHCHECK CMD %s: want the exec form, a JSON array: %w", path, cmd, err)
+			}
 		case "RUN":
 			if m := xcaddInstall.FindStringSubmatch(rest); m != nil {
 				xcaddy = m[1]
@@ -106,6 +119,7 @@ func Parse(path string, args map[string]string) (*Build, error) {
 	if b == nil {
 		return nil, fmt.Errorf("%s: %w", path, ErrNoBuild)
 	}
+	b.HealthCheck = health
 	return b, nil
 }
 

@@ -23,6 +23,8 @@ RUN xcaddy build v2.11.9 \
   --output /out/caddy
 FROM scratch
 ENV X=1
+HEALTHCHECK --interval=30s \
+  CMD ["/bin/check", "--quick"]
 `
 	path := filepath.Join(t.TempDir(), "Dockerfile")
 	if err := os.WriteFile(path, []byte(file), 0o644); err != nil {
@@ -49,6 +51,9 @@ ENV X=1
 		}
 		if b.Env["CGO_ENABLED"] != "0" || b.Env["GOVCS"] != "m:off" || len(b.Env) != 2 {
 			t.Errorf("%s: env %v, want the build stage's two", tc.name, b.Env)
+		}
+		if !slices.Equal(b.HealthCheck, []string{"/bin/check", "--quick"}) {
+			t.Errorf("%s: health check %q", tc.name, b.HealthCheck)
 		}
 		if b.Stage != "build" || b.XcaddyVersion != "v0.4.5" {
 			t.Errorf("%s: stage %q, xcaddy %q", tc.name, b.Stage, b.XcaddyVersion)
