@@ -52,6 +52,7 @@ func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ toke
 	}
 	tok, err := s.mintNamed(rec, caveats)
 	rec.Secret = nil
+	s.issued(ctx, IssuedNamed, err)
 	return rec, tok, err
 }
 

@@ -44,6 +44,7 @@ func (s *Service) IssueReset(ctx context.Context, subject, createdBy string, ttl
 		}
 		return "", s.storeErr(err)
 	}
+	s.issued(ctx, IssuedReset, nil)
 	return tok, nil
 }
 

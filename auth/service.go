@@ -97,6 +97,7 @@ type Service struct {
 	// v4Prefix and v6Prefix group client addresses into budgets.
 	v4Prefix, v6Prefix int
 	onExhausted        func(key string)
+	observer           Observer
 	exhausted          exhaustions
 	guesses            guesses
 	// checks bounds and orders password hashing and checking.
@@ -183,6 +184,7 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 		v4Prefix:    DefaultIPv4Prefix,
 		v6Prefix:    DefaultIPv6Prefix,
 		onExhausted: func(string) {},
+		observer:    noObserver{},
 		policy:      DefaultPolicy,
 		budget:      DefaultBudget,
 		maxStale:    DefaultMaxStaleness,

@@ -37,7 +37,7 @@ func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Dur
 	if err := s.stillUnblocked(ctx, sess); err != nil {
 		return "", err
 	}
-	return s.key.Mint(&tokens.Claims{
+	tok, err := s.key.Mint(&tokens.Claims{
 		Subject:    subject,
 		Kind:       tokens.Session,
 		Type:       tokens.Access,
@@ -46,6 +46,8 @@ func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Dur
 		IssuedAt:   now.Unix(),
 		Caveats:    []tokens.Caveat{{Type: tokens.CaveatTime, ValidUntil: sess.ExpiresAt.Unix()}},
 	}, sub.sessionKey)
+	s.issued(ctx, IssuedSession, err)
+	return tok, err
 }
 
 // stillUnblocked checks, after a session was created, that its user was
@@ -164,6 +166,7 @@ func (s *Service) IssueHandoff(ctx context.Context, subject string, ttl time.Dur
 	if err := s.store.CreateHandoff(ctx, h); err != nil {
 		return "", h, s.storeErr(err)
 	}
+	s.issued(ctx, IssuedHandoff, nil)
 	return tok, h, nil
 }
 

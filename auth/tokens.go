@@ -242,7 +242,7 @@ func (s *Service) IssueTemporary(ctx context.Context, id string, typ tokens.Type
 	if sub.blocked {
 		return "", ErrUserBlocked
 	}
-	return s.key.Mint(&tokens.Claims{
+	tok, err := s.key.Mint(&tokens.Claims{
 		Subject:    id,
 		Kind:       tokens.Temporary,
 		Type:       typ,
@@ -250,6 +250,8 @@ func (s *Service) IssueTemporary(ctx context.Context, id string, typ tokens.Type
 		IssuedAt:   now.Unix(),
 		Caveats:    caveats,
 	}, sub.tempKey)
+	s.issued(ctx, IssuedTemporary, err)
+	return tok, err
 }
 
 // MaxTemporaryTTL is the longest lifetime IssueTemporary accepts.

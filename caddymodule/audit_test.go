@@ -6,7 +6,7 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
+	zapobserver "go.uber.org/zap/zaptest/observer"
 
 	"github.com/tokengate/tokengate/auth"
 )
@@ -15,7 +15,7 @@ import (
 // actor, client, request id, target and outcome; a change heard from
 // another instance is a DEBUG entry naming its origin and no actor.
 func TestAuditSink(t *testing.T) {
-	core, logs := observer.New(zapcore.DebugLevel)
+	core, logs := zapobserver.New(zapcore.DebugLevel)
 	sink := auditSink(zap.New(core).Named("tokengate").Named("audit"), "inst-a")
 	actor := auth.Actor{ID: "admin", Addr: "127.0.0.1:5000", ClientIP: "127.0.0.1", RequestID: func() string { return "req-1" }}
 	sink(context.Background(), auth.AuditEvent{Event: auth.EventUserBlocked, Actor: actor, Target: "carol", Outcome: "ok"})

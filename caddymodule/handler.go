@@ -98,6 +98,9 @@ type Handler struct {
 type built struct {
 	doors atomic.Pointer[doors]
 	once  sync.Once
+	// The request counters of the server this handler runs in, bound by
+	// its first request: a handler belongs to one server's routes.
+	metrics atomic.Pointer[serverMetrics]
 }
 
 // doors are a handler's endpoints and its credential checks.
@@ -199,6 +202,17 @@ func (h *Handler) front() *doors {
 	return h.built.doors.Load()
 }
 
+// serverMetrics returns the request counters of the server r came
+// through, bound once.
+func (h *Handler) serverMetrics(r *http.Request) *serverMetrics {
+	if m := h.built.metrics.Load(); m != nil {
+		return m
+	}
+	m := h.app.metrics.server(serverName(r.Context()))
+	h.built.metrics.Store(m)
+	return m
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	d := h.front()
 	if d == nil {
@@ -209,7 +223,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// the audit trail, and the caller they authenticated shows in
 		// the access log.
 		r = withActor(r)
-		door(w, r)
+		door(&tooManyWatch{ResponseWriter: w, count: h.serverMetrics(r).tooMany}, r)
 		showUser(r)
 		return nil
 	}
@@ -237,7 +251,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// Store failures are logged by the store, at most once a second.
 		return h.refuse(w, r, onezone.AuthError(err), err)
 	}
-	h.app.metrics.accepted.Inc()
+	h.serverMetrics(r).accepted.Inc()
 	src.Remove(r, h.ForwardToken)
 	// A credential like the token: the upstream never needs it.
 	r.Header.Del(consumerTokenHeader)
@@ -274,7 +288,7 @@ func (h *Handler) door(d *doors, p string) http.HandlerFunc {
 // with login_redirect, a browser refused for its credentials (401, not
 // 503) goes to the sign-in page instead.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, e *onezone.Error, cause error) error {
-	h.app.metrics.refuse(e)
+	h.serverMetrics(r).refuse(e)
 	if e.Status == http.StatusUnauthorized && h.redirectToLogin(w, r) {
 		return nil
 	}

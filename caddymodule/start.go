@@ -73,9 +73,21 @@ func (a *App) start() error {
 			return err
 		}
 	}
-	st = observed.Wrap(st, a.metrics.storeObservers(a.store.Kind()), &a.metrics.revocations, a.logger)
-	stopHeard := observed.CountRemote(st, a.metrics.invalidations, a.metrics.invalidationLag)
-	a.acquired(func() error { stopHeard(); return nil })
+	kind := a.store.Kind()
+	km := a.metrics.storeKind(kind, a.store.Shared())
+	a.acquired(func() error { a.metrics.releaseStoreKind(kind); return nil })
+	if c, ok := st.(connectedStore); ok {
+		up := newSubscriptionGauge(kind, c)
+		if err := a.reg.Register(up); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		a.acquired(func() error { a.reg.Unregister(up); return nil })
+	}
+	st = observed.Wrap(st, &km.ops, &km.errors, &a.metrics.revocations, a.logger)
+	if km.subscribe {
+		stopHeard := observed.CountRemote(st, km.heard, km.heardLag)
+		a.acquired(func() error { stopHeard(); return nil })
+	}
 	svc, err := auth.New(st, key,
 		auth.WithAudit(auditSink(a.auditLogger(), instance)),
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
@@ -85,7 +97,9 @@ func (a *App) start() error {
 		auth.WithPasswordConcurrency(a.PasswordConcurrency),
 		auth.WithMaxStaleness(time.Duration(a.MaxStaleness)),
 		auth.WithClientPrefixes(a.FailureIPv4Prefix, a.FailureIPv6Prefix),
+		auth.WithObserver(observer{a.metrics}),
 		auth.WithExhaustedHook(func(key string) {
+			a.metrics.banned(key)
 			a.logger.Warn("brute-force budget used up; refusing credentials", zap.String("key", key))
 		}),
 	)

@@ -172,6 +172,7 @@ type caddyProc struct {
 	cfgPath string
 	logPath string
 	client  *http.Client
+	bin     string // the caddy binary it runs; "": caddyBin
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -328,7 +329,11 @@ func (c *caddyProc) spawn(args ...string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(caddyBin, args...)
+	bin := c.bin
+	if bin == "" {
+		bin = caddyBin
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = c.environ()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = c.dir

@@ -36,6 +36,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	d := loginData{Username: username, Redirect: SafeRedirect(r.PostFormValue("redirect"))}
 	// The same budgets as Basic credentials: the client's and the user's.
 	id, err := h.auth.Login(r.Context(), h.callers.ClientIP(r), username, password)
+	h.auth.LoginDone(r.Context(), auth.LoginForm, err)
 	if err == nil {
 		err = h.callers.StartSession(w, r, id.ID)
 	}

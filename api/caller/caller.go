@@ -74,7 +74,9 @@ func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 		return a.token(r, raw)
 	}
 	if user, pass, ok := basic(r); ok {
-		return a.Auth.Login(r.Context(), a.ClientIP(r), user, pass)
+		id, err := a.Auth.Login(r.Context(), a.ClientIP(r), user, pass)
+		a.Auth.LoginDone(r.Context(), auth.LoginBasic, err)
+		return id, err
 	}
 	if c, err := r.Cookie(a.SessionCookieName(r)); err == nil && c.Value != "" {
 		if !safeMethod(r.Method) && CrossSite(r) {

@@ -180,6 +180,7 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 	rec, err := h.Auth.Handoff(r.Context(), tok)
 	switch {
 	case errors.Is(err, auth.ErrNotFound):
+		h.Auth.LoginDone(r.Context(), auth.LoginHandoff, err)
 		h.Callers.Failed(r, ip)
 		writeError(w, errNotFound)
 		return
@@ -190,15 +191,18 @@ func (h *Handler) tokenUser(w http.ResponseWriter, r *http.Request, tok string) 
 	u, err := h.Auth.User(r.Context(), rec.Subject)
 	switch {
 	case errors.Is(err, auth.ErrNotFound):
+		h.Auth.LoginDone(r.Context(), auth.LoginHandoff, err)
 		writeError(w, errUserNotFound)
 		return
 	case err != nil:
 		fail(w, errLoadUser, err)
 		return
 	case u.Blocked || u.Orphaned: // an orphaned user cannot sign in either
+		h.Auth.LoginDone(r.Context(), auth.LoginHandoff, auth.ErrUserBlocked)
 		writeError(w, errUserNotFound)
 		return
 	}
+	h.Auth.LoginDone(r.Context(), auth.LoginHandoff, nil)
 	if h.Callers.Session(r) == nil {
 		if err := h.Callers.StartSession(w, r, u.ID); err != nil {
 			fail(w, errLoginUser, err)

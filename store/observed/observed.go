@@ -65,6 +65,18 @@ var OpNames = [NumOps]string{
 	"fail", "take", "return", "counter", "counters", "clear_counter", "purge_expired",
 }
 
+// Kinds of store failure, as the error label names them: the store could
+// not answer (store.ErrUnavailable), or anything else. Not found and
+// already exists are answers, not failures; a caller that went away
+// (context.Canceled) is not the store's failure either.
+const (
+	ErrUnavailable = iota
+	ErrOther
+	NumErrorKinds
+)
+
+var ErrorKinds = [NumErrorKinds]string{"unavailable", "other"}
+
 // Revocation kinds, as the kind label names them.
 const (
 	RevokeTemporary = iota
@@ -84,6 +96,7 @@ var RevocationKinds = [NumRevocationKinds]string{"temporary", "named", "session"
 type observed struct {
 	store.Store
 	ops         *[NumOps]prometheus.Observer
+	errs        *[NumOps][NumErrorKinds]prometheus.Counter
 	revocations *[NumRevocationKinds]prometheus.Counter
 	log         *zap.Logger
 	now         func() time.Time
@@ -92,10 +105,12 @@ type observed struct {
 }
 
 // Wrap returns st observed: ops times each operation (indexed by Op),
-// revocations counts each kind (indexed by RevokeTemporary…), log takes
-// the changes and the failures.
-func Wrap(st store.Store, ops *[NumOps]prometheus.Observer, revocations *[NumRevocationKinds]prometheus.Counter, log *zap.Logger) store.Store {
-	o := &observed{Store: st, ops: ops, revocations: revocations, log: log, now: time.Now}
+// errs counts its failures (by Op and ErrUnavailable…), revocations
+// counts each kind (indexed by RevokeTemporary…), log takes the changes
+// and the failures.
+func Wrap(st store.Store, ops *[NumOps]prometheus.Observer, errs *[NumOps][NumErrorKinds]prometheus.Counter,
+	revocations *[NumRevocationKinds]prometheus.Counter, log *zap.Logger) store.Store {
+	o := &observed{Store: st, ops: ops, errs: errs, revocations: revocations, log: log, now: time.Now}
 	if n, ok := st.(notifying); ok {
 		return &observedNotifying{observed: o, notifying: n}
 	}
@@ -120,6 +135,12 @@ func (o *observed) done(op Op, start time.Time, err *error) {
 	o.ops[op].Observe(o.now().Sub(start).Seconds())
 	if *err == nil || errors.Is(*err, store.ErrNotFound) || errors.Is(*err, store.ErrExists) {
 		return
+	}
+	switch {
+	case errors.Is(*err, store.ErrUnavailable):
+		o.errs[op][ErrUnavailable].Inc()
+	case !errors.Is(*err, context.Canceled):
+		o.errs[op][ErrOther].Inc()
 	}
 	now := o.now().UnixNano()
 	last := o.lastErr.Load()

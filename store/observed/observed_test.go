@@ -36,7 +36,19 @@ func TestObservedStore(t *testing.T) {
 	for i := range revocations {
 		revocations[i] = prometheus.NewCounter(prometheus.CounterOpts{Name: "revoked"})
 	}
-	st := Wrap(b, &ops, &revocations, zap.New(core)).(*observed)
+	var errs [NumOps][NumErrorKinds]prometheus.Counter
+	for i := range errs {
+		for k := range errs[i] {
+			errs[i][k] = prometheus.NewCounter(prometheus.CounterOpts{Name: "errors"})
+		}
+	}
+	failed := func(op Op) (n float64) {
+		for _, c := range errs[op] {
+			n += testutil.ToFloat64(c)
+		}
+		return n
+	}
+	st := Wrap(b, &ops, &errs, &revocations, zap.New(core)).(*observed)
 	now := time.Unix(1_700_000_000, 0)
 	st.now = func() time.Time { return now }
 	ctx := context.Background()
@@ -97,6 +109,14 @@ func TestObservedStore(t *testing.T) {
 		t.Fatalf("a refused update logged %v", got)
 	}
 
+	// Not found is an answer, not a failure.
+	if _, err := st.User(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("User(nobody) = %v, want ErrNotFound", err)
+	}
+	if n := failed(opUser); n != 0 {
+		t.Fatalf("store_errors_total{operation=user} = %v after a not-found, want 0", n)
+	}
+
 	// A store that cannot answer: bbolt refuses every call once closed.
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -116,6 +136,10 @@ func TestObservedStore(t *testing.T) {
 	got := failures(1)
 	if len(got) != 1 || got[0].ContextMap()["failures_not_logged"] != int64(4) {
 		t.Fatalf("a failure a second later logged %v, want one with failures_not_logged 4", got)
+	}
+	// Every failure is counted, logged or not.
+	if n := failed(opUser); n != 6 {
+		t.Fatalf("store_errors_total{operation=user} = %v after 6 failures, want 6", n)
 	}
 }
 
