@@ -46,3 +46,46 @@ func (rq *request) liftBan(args []string) error {
 	}
 	return rq.reply(http.StatusOK, map[string]string{"key": key})
 }
+
+// banRequest is a ban to set: one of ip, user or key (as bans list
+// shows it), for a Go duration, with an optional reason for the audit
+// trail.
+type banRequest struct {
+	IP       string `json:"ip"`
+	User     string `json:"user"`
+	Key      string `json:"key"`
+	Duration string `json:"duration"`
+	Reason   string `json:"reason"`
+}
+
+// POST /tokengate/bans {"ip"|"user"|"key", "duration", "reason"?} → 201
+// the Ban: the key's budget used up until duration from now.
+func (rq *request) addBan(_ []string) error {
+	var req banRequest
+	if err := rq.decode(&req); err != nil {
+		return err
+	}
+	key, n := req.Key, 0
+	for _, v := range []string{req.IP, req.User, req.Key} {
+		if v != "" {
+			n++
+		}
+	}
+	switch {
+	case n != 1:
+		return errorf(http.StatusBadRequest, nil, "give exactly one of ip, user, key")
+	case req.IP != "":
+		key = "ip:" + req.IP
+	case req.User != "":
+		key = auth.UserKey(req.User)
+	}
+	d, err := time.ParseDuration(req.Duration)
+	if err != nil {
+		return errorf(http.StatusBadRequest, err, "invalid duration %q: want a Go duration such as 1h", req.Duration)
+	}
+	c, err := rq.svc.Ban(rq.r.Context(), key, d, req.Reason)
+	if err != nil {
+		return serviceError(err, "ban")
+	}
+	return rq.reply(http.StatusCreated, Ban{Key: c.Key, Count: c.Count, Until: c.Until.UTC()})
+}

@@ -74,7 +74,7 @@ func match(segs []string) (route, []string) {
 	case segs[0] == "bans":
 		switch n {
 		case 1:
-			return route{"bans", map[string]handler{http.MethodGet: (*request).listBans}}, nil
+			return route{"bans", map[string]handler{http.MethodGet: (*request).listBans, http.MethodPost: (*request).addBan}}, nil
 		case 2:
 			return route{"ban", map[string]handler{http.MethodDelete: (*request).liftBan}}, segs[1:]
 		}

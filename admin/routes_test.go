@@ -45,7 +45,7 @@ var routingCases = []routingCase{
 	{"temporary", "/tokengate/users/alice/tokens/temporary", "temporary", []string{"DELETE", "GET", "POST"}, []string{"alice"}, 0},
 	{"named list", "/tokengate/users/alice/tokens/named", "named list", []string{"GET", "POST"}, []string{"alice"}, 0},
 	{"named one", "/tokengate/users/alice/tokens/named/t1", "named", []string{"DELETE", "GET", "PATCH"}, []string{"alice", "t1"}, 0},
-	{"bans", "/tokengate/bans", "bans", []string{"GET"}, nil, 0},
+	{"bans", "/tokengate/bans", "bans", []string{"GET", "POST"}, nil, 0},
 	{"ban", "/tokengate/bans/ip:%3A%3A1", "ban", []string{"DELETE"}, []string{"ip:::1"}, 0},
 	{"root", "/tokengate/", "", nil, nil, 0},
 	{"unknown", "/tokengate/groups", "", nil, nil, 0},

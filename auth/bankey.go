@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/tokengate/tokengate/store"
 )
@@ -82,4 +83,41 @@ func (s *Service) LiftBan(ctx context.Context, key string) (lifted string, err e
 		return keys[0], fmt.Errorf("%w: no failures counted for %s", ErrNotFound, keys[0])
 	}
 	return lifted, nil
+}
+
+// MaxBan is the longest ban Ban sets.
+const MaxBan = 365 * 24 * time.Hour
+
+// Ban uses up the budget of a key, given as BanKey reads it, for d from
+// now, as if it had failed that often: an operator's ban of a client or
+// a user name (logins refused with ErrTooManyFailures until it ends or
+// is lifted). It replaces the key's current window. reason goes to the
+// audit trail only. A duration that is not positive or exceeds MaxBan is
+// a *ValueError.
+func (s *Service) Ban(ctx context.Context, key string, d time.Duration, reason string) (c store.Counter, err error) {
+	defer func() {
+		detail := "until " + c.Until.UTC().Format(time.RFC3339)
+		if reason != "" {
+			detail += ": " + reason
+		}
+		s.emit(ctx, AuditEvent{Event: EventBanned, Target: c.Key, Detail: detail}, "", err)
+	}()
+	if d <= 0 || d > MaxBan {
+		return c, &ValueError{"ban duration", fmt.Sprintf("must be positive and at most %s", MaxBan)}
+	}
+	k, err := s.BanKey(key)
+	if err != nil {
+		return c, err
+	}
+	c.Key = k
+	now := s.now()
+	if err := s.store.ClearCounter(ctx, k, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return c, s.storeErr(err)
+	}
+	for range s.limit(k) {
+		if c, err = s.store.Fail(ctx, k, d, now); err != nil {
+			return store.Counter{Key: k}, s.storeErr(err)
+		}
+	}
+	return c, nil
 }

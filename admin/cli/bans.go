@@ -55,3 +55,28 @@ func bansLift(c *client, args []string) error {
 	_, err = fmt.Fprintf(c.out, "lifted %s\n", lifted.Key)
 	return err
 }
+
+// bans add --ip <addr> | --user <name> [--duration 1h] [--reason <text>]
+func bansAdd(c *client, _ []string) error {
+	fs := c.cmd.Flags()
+	ip, _ := fs.GetString("ip")
+	user, _ := fs.GetString("user")
+	d, _ := fs.GetString("duration")
+	reason, _ := fs.GetString("reason")
+	if (ip == "") == (user == "") {
+		return fmt.Errorf("give exactly one of --ip, --user")
+	}
+	b, err := c.call(http.MethodPost, admin.Prefix+"bans", map[string]string{"ip": ip, "user": user, "duration": d, "reason": reason})
+	if err != nil || c.json {
+		if err == nil {
+			err = c.raw(b)
+		}
+		return err
+	}
+	var ban admin.Ban
+	if err := decode(b, &ban); err != nil {
+		return fmt.Errorf("unexpected answer from the admin API: %s", b)
+	}
+	_, err = fmt.Fprintf(c.out, "banned %s until %s\n", ban.Key, fmtTime(ban.Until))
+	return err
+}

@@ -315,6 +315,21 @@ func TestCommands(t *testing.T) {
 				t.Fatalf("output\n%s", out)
 			}
 		}},
+		{name: "bans add a user", args: []string{"bans", "add", "--user", "mallory", "--duration", "2h", "--reason", "credential stuffing"},
+			check: func(t *testing.T, out string) {
+				if !strings.HasPrefix(out, "banned user:mallory until ") {
+					t.Fatalf("output %q", out)
+				}
+				if err := s.svc.Admit(context.Background(), "user:mallory"); err == nil {
+					t.Fatal("the banned user is admitted")
+				}
+			}},
+		{name: "bans add neither", args: []string{"bans", "add"}, stderr: "caddy tokengate: give exactly one of --ip, --user\n"},
+		{name: "bans lift the user", args: []string{"bans", "lift", "mallory"}, check: func(t *testing.T, out string) {
+			if out != "lifted user:mallory\n" {
+				t.Fatalf("output %q", out)
+			}
+		}},
 		{name: "bans lift an ip", args: []string{"bans", "lift", "203.0.113.7"}, check: func(t *testing.T, out string) {
 			if out != "lifted ip:203.0.113.7\n" {
 				t.Fatalf("output %q", out)

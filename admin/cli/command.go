@@ -46,6 +46,7 @@ admin API can do all of this: keep it on loopback or a unix socket.
                        and handoff tokens, named tokens, the reset token
   generation <user>    the user's temporary-token generation
   bans list
+  bans add (--ip <addr> | --user <name>) [--duration 1h] [--reason <text>]
   bans lift <key>      a key as bans list prints it, an IP address, or a
                        user id; fails if no failures are counted for it
 
@@ -132,9 +133,15 @@ func setUpCommand(cmd *cobra.Command) {
 	)
 	token.AddCommand(issue, named)
 
-	bans := group("bans", "See and lift brute-force blocks")
+	bans := group("bans", "See, set and lift brute-force blocks")
+	banAdd := leaf("add", "Ban a client address or a user name for a while", 0, bansAdd)
+	banAdd.Flags().String("ip", "", "The client address to ban (its /64 for IPv6, as failures count)")
+	banAdd.Flags().String("user", "", "The user name to ban (logins with it are refused)")
+	banAdd.Flags().String("duration", "1h", "How long the ban lasts (at most 8760h)")
+	banAdd.Flags().String("reason", "", "Why, for the audit trail")
 	bans.AddCommand(
 		leaf("list", "List clients and users past their failure budget", 0, bansList),
+		banAdd,
 		leaf("lift <key>", "Forget the failures of a key as bans list prints it, a client IP or a user", 1, bansLift),
 	)
 
