@@ -164,6 +164,10 @@ func TestCommands(t *testing.T) {
 			if r := row(out, "role:"); len(r) != 2 || r[1] != "Ops" {
 				t.Fatalf("output\n%s", out)
 			}
+			// No password: the welcome link to set one.
+			if r := row(out, "welcome"); len(r) != 3 || !strings.Contains(r[2], "token=") {
+				t.Fatalf("no welcome link in\n%s", out)
+			}
 		}},
 		{name: "user add a taken id", args: []string{"user", "add", "carol"},
 			stderr: `caddy tokengate: user "carol" already exists` + "\n"},

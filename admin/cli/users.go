@@ -67,6 +67,10 @@ func (c *client) printUser(b []byte) error {
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], dash(row[1]))
 	}
+	if u.ResetLink != "" {
+		// A user added without a password sets one with this link.
+		fmt.Fprintf(tw, "welcome link:\t%s\n", u.ResetLink)
+	}
 	return tw.Flush()
 }
 
