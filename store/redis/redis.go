@@ -67,6 +67,14 @@ type Config struct {
 	// Cluster forces cluster mode with a single seed address (several
 	// addresses imply it).
 	Cluster bool
+	// WaitReplicas is how many replicas must acknowledge a write whose
+	// loss would resurrect a credential (revocations, deletions, blocks,
+	// password changes) before it counts as done; see durable.go. Default
+	// 0: no waiting, and a failover can lose the last writes.
+	WaitReplicas int
+	// WaitTimeout bounds that wait; then the write fails with
+	// ErrNotReplicated. Default: 1s.
+	WaitTimeout time.Duration
 }
 
 // Client timeouts: an unreachable or stalled server costs a caller about
@@ -81,6 +89,8 @@ const (
 	// maxAttempts bounds the optimistic retries of PutUser, DeleteUser and
 	// UpdateNamed under contention.
 	maxAttempts = 16
+	// DefaultWaitTimeout is Config.WaitTimeout's default.
+	DefaultWaitTimeout = time.Second
 )
 
 // Store is the shared store: any number of tokengate instances use one
@@ -106,6 +116,12 @@ type Store struct {
 	self    string // this instance's id in event messages
 	events  store.Notifier
 
+	waitReplicas int
+	waitTimeout  time.Duration
+	// waitClient is the client durable writes use outside a cluster: r.c
+	// with a read timeout that leaves room for WAIT.
+	waitClient *goredis.Client
+
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the listener has stopped
@@ -130,6 +146,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = "tokengate:"
+	}
+	if cfg.WaitTimeout <= 0 {
+		cfg.WaitTimeout = DefaultWaitTimeout
 	}
 	c := goredis.NewUniversalClient(&goredis.UniversalOptions{
 		Addrs:         cfg.Addrs,
@@ -167,6 +186,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		channel: cfg.KeyPrefix + "events",
 		self:    hex.EncodeToString(store.NewSecret()[:8]),
 		done:    make(chan struct{}),
+
+		waitReplicas: cfg.WaitReplicas,
+		waitTimeout:  cfg.WaitTimeout,
+	}
+	if one, ok := c.(*goredis.Client); ok && cfg.WaitReplicas > 0 {
+		r.waitClient = one.WithTimeout(redisIOTimeout + cfg.WaitTimeout)
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	ready := make(chan error, 1)

@@ -50,6 +50,18 @@ type Module struct {
 	// Sentinels. Default: none.
 	MasterName string `json:"master_name,omitempty"`
 
+	// How many replicas must acknowledge a revocation (and every other
+	// write whose loss would let a credential pass again: deletions,
+	// blocks, password changes) before the API answers success; with
+	// fewer within wait_timeout it answers 503 and the caller retries.
+	// 0 does not wait: a failover can then lose revocations the primary
+	// acknowledged. Set it to at least 1 with replicas. Default: 0.
+	WaitReplicas int `json:"wait_replicas,omitempty"`
+
+	// How long a revocation waits for wait_replicas replicas.
+	// Default: 1s.
+	WaitTimeout caddy.Duration `json:"wait_timeout,omitempty"`
+
 	cfg redis.Config
 	key string // the pool key: every setting that changes the connection
 }
@@ -76,14 +88,18 @@ func (m *Module) Provision(caddy.Context) error {
 		DB:         m.DB,
 		KeyPrefix:  m.KeyPrefix,
 		MasterName: m.MasterName,
+
+		WaitReplicas: m.WaitReplicas,
+		WaitTimeout:  time.Duration(m.WaitTimeout),
 	}
 	if m.TLS {
 		m.cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	// A reload with a rotated password or TLS must open a new connection;
 	// the password is in the key only as a digest.
-	m.key = fmt.Sprintf("%s|%s|%d|%s|%s|%x|%t", strings.Join(m.Addresses, ","), m.cfg.Username,
-		m.DB, m.KeyPrefix, m.MasterName, sha256.Sum256([]byte(m.cfg.Password)), m.TLS)
+	m.key = fmt.Sprintf("%s|%s|%d|%s|%s|%x|%t|%d|%d", strings.Join(m.Addresses, ","), m.cfg.Username,
+		m.DB, m.KeyPrefix, m.MasterName, sha256.Sum256([]byte(m.cfg.Password)), m.TLS,
+		m.WaitReplicas, m.WaitTimeout)
 	return nil
 }
 
@@ -94,6 +110,12 @@ func (m *Module) Validate() error {
 	}
 	if m.DB < 0 {
 		return fmt.Errorf("store redis: bad db %d", m.DB)
+	}
+	if m.WaitReplicas < 0 {
+		return fmt.Errorf("store redis: bad wait_replicas %d", m.WaitReplicas)
+	}
+	if m.WaitTimeout < 0 {
+		return fmt.Errorf("store redis: bad wait_timeout %s", time.Duration(m.WaitTimeout))
 	}
 	return nil
 }
@@ -128,6 +150,8 @@ func (m *Module) OpenStore(ctx context.Context) (store.Store, func() error, erro
 //		tls
 //		key_prefix <prefix>
 //		master_name <name>
+//		wait_replicas <n>
+//		wait_timeout <duration>
 //	}
 func (m *Module) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the module name
@@ -154,6 +178,26 @@ func (m *Module) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("bad db %q", s)
 			}
 			m.DB = n
+		case "wait_replicas":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return d.Errf("bad wait_replicas %q", s)
+			}
+			m.WaitReplicas = n
+		case "wait_timeout":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil || dur <= 0 {
+				return d.Errf("bad wait_timeout %q", s)
+			}
+			m.WaitTimeout = caddy.Duration(dur)
 		case "tls":
 			if d.NextArg() {
 				return d.ArgErr()

@@ -1,0 +1,186 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tokengate/tokengate/store"
+)
+
+// Durable writes. Redis replicates asynchronously: a primary answers a
+// write before any replica has it, and a failover promotes whichever
+// replica Sentinel picks, lagging or not. A revocation the primary
+// acknowledged could then vanish, and the revoked credential would pass
+// again everywhere. So with Config.WaitReplicas set, every write whose
+// loss would resurrect a credential (revocations, deletions, blocks,
+// password changes) is followed by WAIT on the same connection, and counts
+// as done only once that many replicas have it.
+//
+// The pipeline is the script, a marker write and WAIT, sent to the master
+// that owns the script's first key (in a cluster, WAIT goes to the node
+// that ran the write: it waits for this connection's writes on that node
+// only). The marker makes every durable call write something, so WAIT
+// covers even a script that found nothing to change: a revocation retried
+// after a timeout may answer "not found" because the first attempt
+// deleted the record, and then the WAIT must still cover that deletion.
+// WAIT counts a replica once it acknowledges the primary's offset at the
+// marker, which is after every earlier write on that primary, whichever
+// connection made it.
+
+// ErrNotReplicated: the primary applied the write but fewer replicas than
+// Config.WaitReplicas acknowledged it within Config.WaitTimeout. It wraps
+// store.ErrUnavailable: the write is not acknowledged and the caller
+// retries. Until a failover the write is in effect on the primary.
+var ErrNotReplicated = fmt.Errorf("%w: too few replicas acknowledged the write", store.ErrUnavailable)
+
+// maxRedirects bounds how often a durable write follows a cluster
+// redirection (MOVED, ASK, TRYAGAIN during a slot migration) before it
+// gives up with ErrUnavailable; a redirected script did not run, so
+// trying again is safe.
+const maxRedirects = 20
+
+// redirectBackoff is the pause before following a redirection, so that a
+// slot migration can finish.
+const redirectBackoff = 25 * time.Millisecond
+
+// markerTTL is how long a durable write's marker key lives; only its
+// write matters.
+const markerTTL = 10 * time.Second
+
+// runDurable is run followed by WAIT. With WaitReplicas 0 it is run. On
+// ErrNotReplicated the status and reply are the script's: the write
+// happened on the primary, and the caller tells its local subscribers as
+// for a success before returning the error.
+func (r *Store) runDurable(ctx context.Context, s *goredis.Script, keys []string, args ...any) (string, []any, error) {
+	if r.waitReplicas <= 0 {
+		return r.run(ctx, s, keys, args...)
+	}
+	marker := ""
+	if tag := hashTag(keys[0]); !strings.ContainsAny(tag, "{}") {
+		marker = r.prefix + "w:{" + tag + "}"
+	}
+	var err error
+	for range maxRedirects {
+		var c *goredis.Client
+		if c, err = r.nodeFor(ctx, keys[0]); err != nil {
+			return "", nil, unavailable(err)
+		}
+		var status string
+		var res []any
+		status, res, err = r.pipelineDurable(ctx, c, s, keys, args, marker)
+		if !isRedirect(err) {
+			return status, res, err
+		}
+		if cc, ok := r.c.(*goredis.ClusterClient); ok && strings.HasPrefix(err.Error(), "MOVED") {
+			cc.ReloadState(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return "", nil, unavailable(context.Cause(ctx))
+		case <-time.After(redirectBackoff):
+		}
+	}
+	return "", nil, unavailable(err)
+}
+
+// nodeFor is the client of the master owning key, with a read timeout
+// that leaves room for WAIT.
+func (r *Store) nodeFor(ctx context.Context, key string) (*goredis.Client, error) {
+	if r.waitClient != nil {
+		return r.waitClient, nil
+	}
+	cc, ok := r.c.(*goredis.ClusterClient)
+	if !ok {
+		return nil, fmt.Errorf("unexpected client %T", r.c)
+	}
+	c, err := cc.MasterForKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return c.WithTimeout(redisIOTimeout + r.waitTimeout), nil
+}
+
+// pipelineDurable sends the script (EVALSHA, then EVAL if the node does
+// not know it), the marker and WAIT in one pipeline on one connection.
+func (r *Store) pipelineDurable(ctx context.Context, c *goredis.Client, s *goredis.Script, keys []string, args []any, marker string) (string, []any, error) {
+	var script *goredis.Cmd
+	var wait *goredis.Cmd
+	send := func(eval bool) error {
+		_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			if eval {
+				script = s.Eval(ctx, p, keys, args...)
+			} else {
+				script = s.EvalSha(ctx, p, keys, args...)
+			}
+			if marker != "" {
+				p.Set(ctx, marker, r.self, markerTTL)
+			}
+			wait = p.Do(ctx, "wait", r.waitReplicas, r.waitTimeout.Milliseconds())
+			return nil
+		})
+		return err
+	}
+	err := send(false)
+	if script != nil && isNoScript(script.Err()) {
+		err = send(true)
+	}
+	if script != nil && script.Err() != nil {
+		err = script.Err()
+	}
+	if err != nil {
+		return "", nil, err // unavailable below, or a redirect to follow
+	}
+	res, err := script.Slice()
+	if err != nil {
+		return "", nil, unavailable(err)
+	}
+	if len(res) == 0 {
+		return "", nil, unexpected("")
+	}
+	status, _ := res[0].(string)
+	n, err := wait.Int64()
+	switch {
+	case err != nil:
+		return status, res, fmt.Errorf("%w: WAIT: %v", ErrNotReplicated, err)
+	case n < int64(r.waitReplicas):
+		return status, res, fmt.Errorf("%w: %d of %d replicas within %s", ErrNotReplicated, n, r.waitReplicas, r.waitTimeout)
+	}
+	return status, res, nil
+}
+
+// applied reports whether a durable write happened on the primary: it
+// succeeded, or it did not replicate in time.
+func applied(err error) bool { return err == nil || errors.Is(err, ErrNotReplicated) }
+
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+// isRedirect reports a cluster redirection: the command did not run.
+func isRedirect(err error) bool {
+	if err == nil {
+		return false
+	}
+	for _, p := range []string{"MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN"} {
+		if strings.HasPrefix(err.Error(), p) {
+			return true
+		}
+	}
+	return false
+}
+
+// hashTag is the part of key that Redis Cluster hashes: the text between
+// the first "{" and the next "}" if not empty, else the whole key.
+func hashTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i+1 : i+1+j]
+		}
+	}
+	return key
+}
