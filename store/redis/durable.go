@@ -74,6 +74,9 @@ func (r *Store) runDurable(ctx context.Context, s *goredis.Script, keys []string
 		var res []any
 		status, res, err = r.pipelineDurable(ctx, c, s, keys, args, marker)
 		if !isRedirect(err) {
+			if err != nil && !errors.Is(err, store.ErrUnavailable) {
+				err = unavailable(err)
+			}
 			return status, res, err
 		}
 		if cc, ok := r.c.(*goredis.ClusterClient); ok && strings.HasPrefix(err.Error(), "MOVED") {
@@ -105,31 +108,20 @@ func (r *Store) nodeFor(ctx context.Context, key string) (*goredis.Client, error
 	return c.WithTimeout(redisIOTimeout + r.waitTimeout), nil
 }
 
-// pipelineDurable sends the script (EVALSHA, then EVAL if the node does
-// not know it), the marker and WAIT in one pipeline on one connection.
+// pipelineDurable sends the script, the marker and WAIT in one pipeline on
+// one connection. The script goes as EVAL, not EVALSHA: a NOSCRIPT reply
+// would cost a second WAIT, and durable writes are rare.
 func (r *Store) pipelineDurable(ctx context.Context, c *goredis.Client, s *goredis.Script, keys []string, args []any, marker string) (string, []any, error) {
-	var script *goredis.Cmd
-	var wait *goredis.Cmd
-	send := func(eval bool) error {
-		_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			if eval {
-				script = s.Eval(ctx, p, keys, args...)
-			} else {
-				script = s.EvalSha(ctx, p, keys, args...)
-			}
-			if marker != "" {
-				p.Set(ctx, marker, r.self, markerTTL)
-			}
-			wait = p.Do(ctx, "wait", r.waitReplicas, r.waitTimeout.Milliseconds())
-			return nil
-		})
-		return err
-	}
-	err := send(false)
-	if script != nil && isNoScript(script.Err()) {
-		err = send(true)
-	}
-	if script != nil && script.Err() != nil {
+	var script, wait *goredis.Cmd
+	_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		script = s.Eval(ctx, p, keys, args...)
+		if marker != "" {
+			p.Set(ctx, marker, r.self, markerTTL)
+		}
+		wait = p.Do(ctx, "wait", r.waitReplicas, r.waitTimeout.Milliseconds())
+		return nil
+	})
+	if script.Err() != nil {
 		err = script.Err()
 	}
 	if err != nil {
@@ -156,10 +148,6 @@ func (r *Store) pipelineDurable(ctx context.Context, c *goredis.Client, s *gored
 // applied reports whether a durable write happened on the primary: it
 // succeeded, or it did not replicate in time.
 func applied(err error) bool { return err == nil || errors.Is(err, ErrNotReplicated) }
-
-func isNoScript(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
-}
 
 // isRedirect reports a cluster redirection: the command did not run.
 func isRedirect(err error) bool {
