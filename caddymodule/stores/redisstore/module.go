@@ -6,7 +6,6 @@ package redisstore
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -39,8 +38,10 @@ type Module struct {
 	// The database number (not with a cluster). Default: 0.
 	DB int `json:"db,omitempty"`
 
-	// Connect with TLS (1.2 or later). Default: false.
-	TLS bool `json:"tls,omitempty"`
+	// Connect with TLS (1.2 or later): true, or an object with a CA, a
+	// client certificate and the server name (see TLS). Default: plain
+	// TCP.
+	TLS *TLS `json:"tls,omitempty"`
 
 	// The prefix of every key and of the event channel, so that several
 	// deployments can share a server. Default: "tokengate:".
@@ -92,13 +93,15 @@ func (m *Module) Provision(caddy.Context) error {
 		WaitReplicas: m.WaitReplicas,
 		WaitTimeout:  time.Duration(m.WaitTimeout),
 	}
-	if m.TLS {
-		m.cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	var tlsDigest string
+	var err error
+	if m.cfg.TLS, tlsDigest, err = m.TLS.config(repl); err != nil {
+		return fmt.Errorf("store redis: %w", err)
 	}
-	// A reload with a rotated password or TLS must open a new connection;
-	// the password is in the key only as a digest.
-	m.key = fmt.Sprintf("%s|%s|%d|%s|%s|%x|%t|%d|%d", strings.Join(m.Addresses, ","), m.cfg.Username,
-		m.DB, m.KeyPrefix, m.MasterName, sha256.Sum256([]byte(m.cfg.Password)), m.TLS,
+	// A reload with a rotated password or certificate must open a new
+	// connection; the password is in the key only as a digest.
+	m.key = fmt.Sprintf("%s|%s|%d|%s|%s|%x|%t|%s|%d|%d", strings.Join(m.Addresses, ","), m.cfg.Username,
+		m.DB, m.KeyPrefix, m.MasterName, sha256.Sum256([]byte(m.cfg.Password)), m.TLS.Enabled(), tlsDigest,
 		m.WaitReplicas, m.WaitTimeout)
 	return nil
 }
@@ -147,7 +150,13 @@ func (m *Module) OpenStore(ctx context.Context) (store.Store, func() error, erro
 //		username <name>
 //		password <password>
 //		db <n>
-//		tls
+//		tls [{
+//			ca <file>
+//			cert <file>
+//			key <file>
+//			server_name <name>
+//			insecure_skip_verify
+//		}]
 //		key_prefix <prefix>
 //		master_name <name>
 //		wait_replicas <n>
@@ -199,10 +208,10 @@ func (m *Module) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			m.WaitTimeout = caddy.Duration(dur)
 		case "tls":
-			if d.NextArg() {
-				return d.ArgErr()
+			m.TLS = new(TLS)
+			if err := m.TLS.unmarshalCaddyfile(d); err != nil {
+				return err
 			}
-			m.TLS = true
 		default:
 			return d.Errf("unrecognized redis option %q", d.Val())
 		}
