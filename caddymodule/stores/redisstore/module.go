@@ -80,7 +80,8 @@ func (Module) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision builds the client settings; it connects to nothing.
-func (m *Module) Provision(caddy.Context) error {
+func (m *Module) Provision(ctx caddy.Context) error {
+	useLogger(ctx.Logger())
 	repl := caddy.NewReplacer()
 	m.cfg = redis.Config{
 		Addrs:      m.Addresses,

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/tokengate/tokengate/internal/redistest"
 	"github.com/tokengate/tokengate/store"
@@ -96,5 +99,31 @@ func TestTLSCertWithoutKey(t *testing.T) {
 	m := Module{Addresses: []string{"127.0.0.1:1"}, TLS: &TLS{Cert: "/x.pem", enabled: true}}
 	if err := m.Provision(caddy.Context{}); err == nil {
 		t.Error("provisioned")
+	}
+}
+
+// TestGoRedisLogsThroughZap: go-redis's own lines (here: a dial that
+// fails certificate verification) reach the zap logger, not stderr.
+func TestGoRedisLogsThroughZap(t *testing.T) {
+	f := redistest.GenerateTLS(t, t.TempDir())
+	_, addr := redistest.StartTLS(t, f)
+	var m Module
+	if err := json.Unmarshal([]byte(fmt.Sprintf(`{"addresses":[%q],"tls":{"ca":%q}}`, addr, f.CA)), &m); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.DebugLevel)
+	useLogger(zap.New(core))
+	if _, _, err := m.OpenStore(t.Context()); err == nil {
+		t.Fatal("connected without a server name")
+	}
+	var found bool
+	for _, e := range logs.All() {
+		found = found || e.LoggerName == "go-redis" && e.Level == zap.WarnLevel && strings.Contains(e.Message, "certificate")
+	}
+	if !found {
+		t.Errorf("no go-redis warning about the certificate in %+v", logs.All())
 	}
 }
