@@ -63,10 +63,13 @@ func (a *App) start() error {
 		a.acquired(func() error { stop(); return nil })
 	}
 	key := a.key
+	keyLog := []zap.Field{zap.String("key_from", keySource(a.Key))}
 	if key.IsZero() {
-		if key, err = loadKeyFile(); err != nil {
+		var generated bool
+		if key, generated, err = loadKeyFile(); err != nil {
 			return err
 		}
+		keyLog = []zap.Field{zap.String("key_from", "file"), zap.String("key_file", keyFilePath()), zap.Bool("key_generated", generated)}
 	}
 	st = observed.Wrap(st, a.metrics.storeObservers(a.store.Kind()), &a.metrics.revocations, a.logger)
 	stopHeard := observed.CountRemote(st, a.metrics.invalidations, a.metrics.invalidationLag)
@@ -111,6 +114,9 @@ func (a *App) start() error {
 	a.run.auth.Store(svc)
 	a.run.stop, a.run.done = make(chan struct{}), make(chan struct{})
 	go a.purge(svc)
+	a.logger.Info("tokengate started", append([]zap.Field{
+		zap.String("store", a.store.Kind()), zap.String("store_location", a.store.Location()),
+	}, keyLog...)...)
 	return nil
 }
 

@@ -22,6 +22,9 @@ type StoreModule interface {
 	// Shared reports whether other processes use the store too; then
 	// every instance needs the same configured server key.
 	Shared() bool
+	// Location says where the store is, for the startup log: a path, or
+	// addresses. Never a password.
+	Location() string
 	// OpenStore opens the store, or takes a handle this process already
 	// holds (bbolt locks its file; Caddy starts a new config before it
 	// stops the old one), and returns the function that gives this use

@@ -127,6 +127,31 @@ func (m *Module) Validate() error {
 // Kind names the backend in metrics and logs.
 func (*Module) Kind() string { return "redis" }
 
+// Location names the servers (never the password): the address, the
+// cluster's seeds, or the Sentinels and the master's name; the user and
+// whether TLS is on.
+func (m *Module) Location() string {
+	var b strings.Builder
+	switch {
+	case m.MasterName != "":
+		fmt.Fprintf(&b, "sentinel master %s via %s", m.MasterName, strings.Join(m.Addresses, ","))
+	case len(m.Addresses) > 1:
+		fmt.Fprintf(&b, "cluster %s", strings.Join(m.Addresses, ","))
+	default:
+		b.WriteString(strings.Join(m.Addresses, ","))
+	}
+	if m.DB != 0 {
+		fmt.Fprintf(&b, " db %d", m.DB)
+	}
+	if m.cfg.Username != "" {
+		fmt.Fprintf(&b, " as %s", m.cfg.Username)
+	}
+	if m.TLS.Enabled() {
+		b.WriteString(" over TLS")
+	}
+	return b.String()
+}
+
 // Shared is true: every instance on the server shares the state, so they
 // need the same configured key.
 func (*Module) Shared() bool { return true }
