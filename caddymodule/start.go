@@ -115,7 +115,7 @@ func (a *App) start() error {
 	a.run.stop, a.run.done = make(chan struct{}), make(chan struct{})
 	go a.purge(svc)
 	a.logger.Info("tokengate started", append([]zap.Field{
-		zap.String("store", a.store.Kind()), zap.String("store_location", a.store.Location()),
+		zap.String("store", a.store.Kind()), zap.String("store_location", storeLocation(a.store)),
 	}, keyLog...)...)
 	return nil
 }
