@@ -13,4 +13,6 @@ var (
 
 	_ storeLocator = (*boltstore.Module)(nil)
 	_ storeLocator = (*redisstore.Module)(nil)
+
+	_ degradedStarter = (*redisstore.Module)(nil)
 )

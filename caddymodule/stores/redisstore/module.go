@@ -63,6 +63,12 @@ type Module struct {
 	// Default: 1s.
 	WaitTimeout caddy.Duration `json:"wait_timeout,omitempty"`
 
+	// Let Caddy start while Redis does not answer: the sites without a
+	// gate serve, the gates answer 503 until Redis answers (tokengate
+	// keeps trying in the background). Default: false, Caddy refuses to
+	// start (or to load the config) without Redis.
+	Degraded bool `json:"start_degraded,omitempty"`
+
 	cfg redis.Config
 	key string // the pool key: every setting that changes the connection
 }
@@ -152,6 +158,9 @@ func (m *Module) Location() string {
 	return b.String()
 }
 
+// StartDegraded reports the start_degraded option.
+func (m *Module) StartDegraded() bool { return m.Degraded }
+
 // Shared is true: every instance on the server shares the state, so they
 // need the same configured key.
 func (*Module) Shared() bool { return true }
@@ -187,6 +196,7 @@ func (m *Module) OpenStore(ctx context.Context) (store.Store, func() error, erro
 //		master_name <name>
 //		wait_replicas <n>
 //		wait_timeout <duration>
+//		start_degraded
 //	}
 func (m *Module) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the module name
@@ -233,6 +243,11 @@ func (m *Module) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("bad wait_timeout %q", s)
 			}
 			m.WaitTimeout = caddy.Duration(dur)
+		case "start_degraded":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			m.Degraded = true
 		case "tls":
 			m.TLS = new(TLS)
 			if err := m.TLS.unmarshalCaddyfile(d); err != nil {
