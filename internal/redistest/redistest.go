@@ -1,7 +1,9 @@
 // Package redistest starts throwaway redis-server processes on free
 // loopback ports: the one launcher for every test, benchmark and the bench
 // harness that needs Redis. A server can also crash, restart and hang on
-// demand, for the store's fault tests.
+// demand, for the store's fault tests. The topologies are here too:
+// Sentinels (sentinel.go), a Cluster made by redis-cli with slot
+// migration (cluster.go), and TLS with a generated CA (tls.go).
 package redistest
 
 import (

@@ -46,6 +46,8 @@ import (
 //	P h:<digest>     Handoff JSON            (TTL: lifetime + ttlSlack)
 //	P rt:<digest>    subject of a reset token (TTL: lifetime + ttlSlack)
 //	P c:<key>        hash: n, until, u       (TTL: window + ttlSlack)
+//	P w:{<tag>}      string: the marker a durable write sets on the slot
+//	                 of its first key (TTL 10s; durable.go)
 //	P events         Pub/Sub channel of change events (redis_events.go)
 
 // Config says how to reach Redis. One address is a single server;
