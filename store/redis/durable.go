@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -65,22 +66,38 @@ func (r *Store) runDurable(ctx context.Context, s *goredis.Script, keys []string
 		marker = r.prefix + "w:{" + tag + "}"
 	}
 	var err error
+	ask := "" // the node an ASK redirection named
 	for range maxRedirects {
 		var c *goredis.Client
-		if c, err = r.nodeFor(ctx, keys[0]); err != nil {
+		if ask != "" {
+			c, err = r.nodeAt(ctx, ask)
+		} else {
+			c, err = r.nodeFor(ctx, keys[0])
+		}
+		if err != nil {
 			return "", nil, unavailable(err)
 		}
 		var status string
 		var res []any
-		status, res, err = r.pipelineDurable(ctx, c, s, keys, args, marker)
+		status, res, err = r.pipelineDurable(ctx, c, s, keys, args, marker, ask != "")
 		if !isRedirect(err) {
 			if err != nil && !errors.Is(err, store.ErrUnavailable) {
 				err = unavailable(err)
 			}
 			return status, res, err
 		}
-		if cc, ok := r.c.(*goredis.ClusterClient); ok && strings.HasPrefix(err.Error(), "MOVED") {
-			cc.ReloadState(ctx)
+		// ASK: the slot is migrating and the key has left; the target
+		// takes it after ASKING. MOVED: the map changed. TRYAGAIN: the
+		// keys are split between the nodes for a moment.
+		ask = ""
+		switch f := strings.Fields(err.Error()); {
+		case f[0] == "ASK" && len(f) == 3:
+			ask = f[2]
+			continue
+		case f[0] == "MOVED":
+			if cc, ok := r.c.(*goredis.ClusterClient); ok {
+				cc.ReloadState(ctx)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -89,6 +106,32 @@ func (r *Store) runDurable(ctx context.Context, s *goredis.Script, keys []string
 		}
 	}
 	return "", nil, unavailable(err)
+}
+
+// nodeAt is the client of the cluster master at addr, with nodeFor's
+// read timeout.
+func (r *Store) nodeAt(ctx context.Context, addr string) (*goredis.Client, error) {
+	cc, ok := r.c.(*goredis.ClusterClient)
+	if !ok {
+		return nil, fmt.Errorf("ASK from a client that is no cluster's: %T", r.c)
+	}
+	var mu sync.Mutex
+	var found *goredis.Client
+	err := cc.ForEachMaster(ctx, func(_ context.Context, c *goredis.Client) error {
+		if c.Options().Addr == addr {
+			mu.Lock()
+			found = c
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err == nil && found == nil {
+		err = fmt.Errorf("no master at %s", addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return found.WithTimeout(redisIOTimeout + r.waitTimeout), nil
 }
 
 // nodeFor is the client of the master owning key, with a read timeout
@@ -109,22 +152,30 @@ func (r *Store) nodeFor(ctx context.Context, key string) (*goredis.Client, error
 }
 
 // pipelineDurable sends the script, the marker and WAIT in one pipeline on
-// one connection. The script goes as EVAL, not EVALSHA: a NOSCRIPT reply
-// would cost a second WAIT, and durable writes are rare.
-func (r *Store) pipelineDurable(ctx context.Context, c *goredis.Client, s *goredis.Script, keys []string, args []any, marker string) (string, []any, error) {
+// one connection; after ASKING if asking (an ASK redirection sent it to
+// the slot's new node). The script goes as EVAL, not EVALSHA: a NOSCRIPT
+// reply would cost a second WAIT, and durable writes are rare.
+//
+// Only the script's own error counts: once it ran, it must not run again,
+// whatever became of the marker (which a slot migration can redirect on
+// its own). After ASK there is no marker: the target may take only keys
+// the source no longer has, and the marker may still be there; a script
+// that finds nothing to change then relies on WAIT covering this
+// connection's earlier writes, the one case the marker does not close.
+func (r *Store) pipelineDurable(ctx context.Context, c *goredis.Client, s *goredis.Script, keys []string, args []any, marker string, asking bool) (string, []any, error) {
 	var script, wait *goredis.Cmd
-	_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	_, _ = c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		if asking {
+			p.Do(ctx, "asking")
+		}
 		script = s.Eval(ctx, p, keys, args...)
-		if marker != "" {
+		if marker != "" && !asking {
 			p.Set(ctx, marker, r.self, markerTTL)
 		}
 		wait = p.Do(ctx, "wait", r.waitReplicas, r.waitTimeout.Milliseconds())
 		return nil
 	})
-	if script.Err() != nil {
-		err = script.Err()
-	}
-	if err != nil {
+	if err := script.Err(); err != nil {
 		return "", nil, err // unavailable below, or a redirect to follow
 	}
 	res, err := script.Slice()

@@ -248,8 +248,19 @@ func (r *Store) namedIDKey(id string) string    { return r.prefix + "ni:" + id }
 func unavailable(err error) error { return fmt.Errorf("%w: %v", store.ErrUnavailable, err) }
 
 // run runs a script that returns a table whose first element is a status.
+// A cluster redirection that go-redis does not follow itself (TRYAGAIN:
+// the script's keys are split between two nodes during a resharding) is
+// tried again after a pause: the script did not run.
 func (r *Store) run(ctx context.Context, s *goredis.Script, keys []string, args ...any) (string, []any, error) {
 	res, err := s.Run(ctx, r.c, keys, args...).Slice()
+	for attempt := 1; isRedirect(err) && attempt < maxRedirects; attempt++ {
+		select {
+		case <-ctx.Done():
+			return "", nil, unavailable(context.Cause(ctx))
+		case <-time.After(redirectBackoff):
+		}
+		res, err = s.Run(ctx, r.c, keys, args...).Slice()
+	}
 	if err != nil {
 		return "", nil, unavailable(err)
 	}
