@@ -51,6 +51,7 @@ func TestGlobalOption(t *testing.T) {
 			store redis {
 				address sentinel:26379
 				master_name m
+				sentinel_password {env.SENTINEL_PASSWORD}
 				wait_replicas 1
 				wait_timeout 2s
 				tls {
@@ -61,7 +62,7 @@ func TestGlobalOption(t *testing.T) {
 					insecure_skip_verify
 				}
 			}
-		}`, `{"store":{"module":"redis","addresses":["sentinel:26379"],"tls":{"ca":"/etc/redis/ca.pem","cert":"/etc/tokengate/client.pem","key":"/etc/tokengate/client.key","server_name":"redis.internal","insecure_skip_verify":true},"master_name":"m","wait_replicas":1,"wait_timeout":2000000000}}`},
+		}`, `{"store":{"module":"redis","addresses":["sentinel:26379"],"tls":{"ca":"/etc/redis/ca.pem","cert":"/etc/tokengate/client.pem","key":"/etc/tokengate/client.key","server_name":"redis.internal","insecure_skip_verify":true},"master_name":"m","sentinel_password":"{env.SENTINEL_PASSWORD}","wait_replicas":1,"wait_timeout":2000000000}}`},
 		{"redis tls bad option", "tokengate {\n\tstore redis {\n\t\taddress a:1\n\t\ttls {\n\t\t\tcafile x\n\t\t}\n\t}\n}", `!unrecognized tls option "cafile"`},
 		{"redis bad wait_replicas", "tokengate {\n\tstore redis {\n\t\taddress a:1\n\t\twait_replicas -1\n\t}\n}", `!bad wait_replicas "-1"`},
 		{"redis bad wait_timeout", "tokengate {\n\tstore redis {\n\t\taddress a:1\n\t\twait_timeout 0s\n\t}\n}", `!bad wait_timeout "0s"`},

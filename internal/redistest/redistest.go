@@ -123,7 +123,8 @@ func (s *Server) start() error {
 	go func() { _ = cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		if Ping(s.Addr) == nil {
+		if line, err := Do(s.Addr, "PING"); err == nil && (line == "+PONG" || strings.HasPrefix(line, "-NOAUTH")) {
+			// Up: a server with a password answers NOAUTH.
 			s.cmd, s.exited = cmd, exited
 			return nil
 		}

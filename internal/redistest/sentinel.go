@@ -27,10 +27,11 @@ var FastSentinel = SentinelTimings{DownAfter: time.Second, FailoverTimeout: 3 * 
 // StartSentinel runs a redis-sentinel until the test ends, monitoring the
 // primary at addr as master name with the quorum. Its sentinel.conf,
 // which Sentinel rewrites, is in its own t.TempDir(). Without
-// redis-sentinel it fails the test under CI and skips it elsewhere.
-func StartSentinel(tb testing.TB, name, primary string, quorum int, tm SentinelTimings) *Server {
+// redis-sentinel it fails the test under CI and skips it elsewhere. conf
+// lines go at the end of sentinel.conf (for example "requirepass pw").
+func StartSentinel(tb testing.TB, name, primary string, quorum int, tm SentinelTimings, conf ...string) *Server {
 	tb.Helper()
-	s, err := runSentinel(tb.TempDir(), name, primary, quorum, tm)
+	s, err := runSentinel(tb.TempDir(), name, primary, quorum, tm, conf)
 	switch {
 	case errors.Is(err, ErrNoSentinel) && os.Getenv("CI") == "":
 		tb.Skip(err)
@@ -43,7 +44,7 @@ func StartSentinel(tb testing.TB, name, primary string, quorum int, tm SentinelT
 	return s
 }
 
-func runSentinel(dir, name, primary string, quorum int, tm SentinelTimings) (*Server, error) {
+func runSentinel(dir, name, primary string, quorum int, tm SentinelTimings, extra []string) (*Server, error) {
 	if _, err := exec.LookPath("redis-sentinel"); err != nil {
 		return nil, ErrNoSentinel
 	}
@@ -60,6 +61,7 @@ func runSentinel(dir, name, primary string, quorum int, tm SentinelTimings) (*Se
 		fmt.Sprintf("sentinel failover-timeout %s %d", name, tm.FailoverTimeout.Milliseconds()),
 		fmt.Sprintf("sentinel parallel-syncs %s 1", name),
 	}
+	lines = append(lines, extra...)
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return nil, err
 	}

@@ -66,6 +66,9 @@ type Config struct {
 	KeyPrefix string
 	// Sentinel master name; set, Addrs are Sentinels.
 	MasterName string
+	// The Sentinels' own ACL user and password (Username and Password are
+	// the data nodes'). Default: none.
+	SentinelUsername, SentinelPassword string
 	// Cluster forces cluster mode with a single seed address (several
 	// addresses imply it).
 	Cluster bool
@@ -159,6 +162,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		DB:            cfg.DB,
 		TLSConfig:     cfg.TLS,
 		MasterName:    cfg.MasterName,
+
+		SentinelUsername: cfg.SentinelUsername,
+		SentinelPassword: cfg.SentinelPassword,
 		IsClusterMode: cfg.Cluster,
 		ClientName:    "tokengate",
 		// RESP2: script replies keep their RESP2 meaning (false is nil).

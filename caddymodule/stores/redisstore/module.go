@@ -51,6 +51,12 @@ type Module struct {
 	// Sentinels. Default: none.
 	MasterName string `json:"master_name,omitempty"`
 
+	// With Sentinel, the Sentinels' own ACL user and password (username
+	// and password are the data nodes'); placeholders are expanded.
+	// Default: none.
+	SentinelUsername string `json:"sentinel_username,omitempty"`
+	SentinelPassword string `json:"sentinel_password,omitempty"`
+
 	// How many replicas must acknowledge a revocation (and every other
 	// write whose loss would let a credential pass again: deletions,
 	// blocks, password changes) before the API answers success; with
@@ -97,6 +103,9 @@ func (m *Module) Provision(ctx caddy.Context) error {
 		KeyPrefix:  m.KeyPrefix,
 		MasterName: m.MasterName,
 
+		SentinelUsername: repl.ReplaceAll(m.SentinelUsername, ""),
+		SentinelPassword: repl.ReplaceAll(m.SentinelPassword, ""),
+
 		WaitReplicas: m.WaitReplicas,
 		WaitTimeout:  time.Duration(m.WaitTimeout),
 	}
@@ -107,9 +116,9 @@ func (m *Module) Provision(ctx caddy.Context) error {
 	}
 	// A reload with a rotated password or certificate must open a new
 	// connection; the password is in the key only as a digest.
-	m.key = fmt.Sprintf("%s|%s|%d|%s|%s|%x|%t|%s|%d|%d", strings.Join(m.Addresses, ","), m.cfg.Username,
+	m.key = fmt.Sprintf("%s|%s|%d|%s|%s|%x|%t|%s|%d|%d|%s|%x", strings.Join(m.Addresses, ","), m.cfg.Username,
 		m.DB, m.KeyPrefix, m.MasterName, sha256.Sum256([]byte(m.cfg.Password)), m.TLS.Enabled(), tlsDigest,
-		m.WaitReplicas, m.WaitTimeout)
+		m.WaitReplicas, m.WaitTimeout, m.cfg.SentinelUsername, sha256.Sum256([]byte(m.cfg.SentinelPassword)))
 	return nil
 }
 
@@ -194,6 +203,8 @@ func (m *Module) OpenStore(ctx context.Context) (store.Store, func() error, erro
 //		}]
 //		key_prefix <prefix>
 //		master_name <name>
+//		sentinel_username <name>
+//		sentinel_password <password>
 //		wait_replicas <n>
 //		wait_timeout <duration>
 //		start_degraded
@@ -207,9 +218,10 @@ func (m *Module) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		switch d.Val() {
 		case "address":
 			m.Addresses = append(m.Addresses, d.RemainingArgs()...)
-		case "username", "password", "key_prefix", "master_name":
+		case "username", "password", "key_prefix", "master_name", "sentinel_username", "sentinel_password":
 			dst := map[string]*string{"username": &m.Username, "password": &m.Password,
-				"key_prefix": &m.KeyPrefix, "master_name": &m.MasterName}[d.Val()]
+				"key_prefix": &m.KeyPrefix, "master_name": &m.MasterName,
+				"sentinel_username": &m.SentinelUsername, "sentinel_password": &m.SentinelPassword}[d.Val()]
 			if !d.AllArgs(dst) {
 				return d.ArgErr()
 			}
