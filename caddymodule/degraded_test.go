@@ -29,16 +29,16 @@ var flakyDown sync.Map // path → *atomic.Bool
 func init() { caddy.RegisterModule(flakyStore{}) }
 
 func (flakyStore) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "tokengate.stores.flaky", New: func() caddy.Module { return new(flakyStore) }}
+	return caddy.ModuleInfo{ID: "tokengate.stores.unreliable", New: func() caddy.Module { return new(flakyStore) }}
 }
-func (*flakyStore) Kind() string        { return "flaky" }
+func (*flakyStore) Kind() string        { return "unreliable" }
 func (*flakyStore) Shared() bool        { return false }
 func (*flakyStore) StartDegraded() bool { return true }
 func (s *flakyStore) OpenStore(context.Context) (store.Store, func() error, error) {
 	if v, ok := flakyDown.Load(s.Path); ok && v.(*atomic.Bool).Load() {
 		return nil, nil, fmt.Errorf("%w: flaky is down", store.ErrUnavailable)
 	}
-	return stores.Open("flaky:"+s.Path, func() (stores.Closer, error) { return bolt.Open(s.Path, time.Second) })
+	return stores.Open("unreliable:"+s.Path, func() (stores.Closer, error) { return bolt.Open(s.Path, time.Second) })
 }
 
 // TestStartDegraded: with a store that does not answer, Start succeeds,
@@ -53,7 +53,7 @@ func TestStartDegraded(t *testing.T) {
 			down := new(atomic.Bool)
 			down.Store(true)
 			flakyDown.Store(path, down)
-			app := &App{StoreRaw: json.RawMessage(`{"module":"flaky","path":` + quote(path) + `}`)}
+			app := &App{StoreRaw: json.RawMessage(`{"module":"unreliable","path":` + quote(path) + `}`)}
 			if err := app.Provision(ctx); err != nil {
 				t.Fatal(err)
 			}

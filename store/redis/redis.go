@@ -156,17 +156,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.WaitTimeout = DefaultWaitTimeout
 	}
 	c := goredis.NewUniversalClient(&goredis.UniversalOptions{
-		Addrs:         cfg.Addrs,
-		Username:      cfg.Username,
-		Password:      cfg.Password,
-		DB:            cfg.DB,
-		TLSConfig:     cfg.TLS,
-		MasterName:    cfg.MasterName,
+		Addrs:      cfg.Addrs,
+		Username:   cfg.Username,
+		Password:   cfg.Password,
+		DB:         cfg.DB,
+		TLSConfig:  cfg.TLS,
+		MasterName: cfg.MasterName,
 
 		SentinelUsername: cfg.SentinelUsername,
 		SentinelPassword: cfg.SentinelPassword,
-		IsClusterMode: cfg.Cluster,
-		ClientName:    "tokengate",
+		IsClusterMode:    cfg.Cluster,
+		ClientName:       "tokengate",
 		// RESP2: script replies keep their RESP2 meaning (false is nil).
 		Protocol:     2,
 		DialTimeout:  redisDialTimeout,
