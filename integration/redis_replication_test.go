@@ -4,6 +4,7 @@ package integration
 // is acknowledged only once a replica has it (redis WAIT).
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,11 +14,15 @@ import (
 )
 
 // newReplica starts a replica of primary and waits until it is in sync.
-func newReplica(t *testing.T, primary string) *redistest.Server {
+func newReplica(t *testing.T, primary string) *redistest.Server { return newReplicaOf(t, primary, 1) }
+
+// newReplicaOf starts the nth replica of primary and waits until it is
+// in sync.
+func newReplicaOf(t *testing.T, primary string, n int) *redistest.Server {
 	t.Helper()
 	host, port, _ := strings.Cut(primary, ":")
 	rep := redistest.Start(t, "--replicaof", host, port, "--appendonly", "yes", "--appendfsync", "always")
-	waitInfo(t, primary, "connected_slaves:1")
+	waitInfo(t, primary, fmt.Sprintf("connected_slaves:%d", n))
 	waitInfo(t, rep.Addr, "master_link_status:up")
 	return rep
 }

@@ -60,17 +60,30 @@ func (r *revokedTokens) all() []string {
 	return append([]string(nil), r.toks...)
 }
 
-// Kill the primary: Sentinel promotes the replica and both instances
+// Kill the primary: Sentinel promotes a replica and both instances
 // follow without a restart. No revocation acknowledged before, during or
 // after the switch is lost; requests during the switch answer 503 or
-// their usual answer, and a revoked token never passes. With the only
-// replica promoted, revocations answer 503 (nobody else has them) until
-// the old primary is back as a replica.
+// their usual answer, and a revoked token never passes. With one replica,
+// once it is promoted revocations answer 503 (nobody else has them) until
+// the old primary is back as a replica; with two, the other replica
+// follows the new primary and revocations are acknowledged again.
 func TestSentinelFailover(t *testing.T) {
 	t.Parallel()
+	for _, replicas := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d replicas", replicas), func(t *testing.T) {
+			t.Parallel()
+			sentinelFailover(t, replicas)
+		})
+	}
+}
+
+func sentinelFailover(t *testing.T, nReplicas int) {
 	primary := newRedis(t)
-	replica := newReplica(t, primary.addr())
-	sentinels := startSentinels(t, primary.addr(), 1)
+	replicas := map[string]bool{}
+	for i := range nReplicas {
+		replicas[newReplicaOf(t, primary.addr(), i+1).Addr] = true
+	}
+	sentinels := startSentinels(t, primary.addr(), nReplicas)
 	cfg := sharedSite(strings.Join(sentinels, " "), []string{"master_name " + sentinelMaster, "wait_replicas 1", "wait_timeout 1s"})
 	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
 	a, b := cs[0], cs[1]
@@ -157,8 +170,8 @@ func TestSentinelFailover(t *testing.T) {
 
 	killed := time.Now()
 	primary.kill()
-	eventually(t, 30*time.Second, "Sentinel to promote the replica", func() bool {
-		return sentinelMasterAddr(sentinels[0]) == replica.Addr
+	eventually(t, 30*time.Second, "Sentinel to promote a replica", func() bool {
+		return replicas[sentinelMasterAddr(sentinels[0])]
 	})
 	promoted := time.Since(killed)
 	// The first write after the switch: a named token (not durable).
@@ -171,15 +184,16 @@ func TestSentinelFailover(t *testing.T) {
 		}
 		return false
 	})
-	// The new primary has no replica: a revocation is not acknowledged.
-	tok := a.mintTemporary(t, a.site(0), "alice", alicePassword, 600)
-	if r := a.do(t, http.MethodDelete, a.site(0)+tempPath, alice, nil); !isUnavailable(r) {
-		t.Errorf("revoke on a primary without replica, wait_replicas 1: %s, want 503", r)
+	if nReplicas == 1 {
+		// The new primary has no replica: a revocation is not acknowledged.
+		tok := a.mintTemporary(t, a.site(0), "alice", alicePassword, 600)
+		if r := a.do(t, http.MethodDelete, a.site(0)+tempPath, alice, nil); !isUnavailable(r) {
+			t.Errorf("revoke on a primary without replica, wait_replicas 1: %s, want 503", r)
+		}
+		wantRefused(t, a.gate(t, tok), "tokenRevoked") // in effect on the primary meanwhile
+		// The old primary returns; Sentinel makes it a replica of the new one.
+		primary.restart()
 	}
-	wantRefused(t, a.gate(t, tok), "tokenRevoked") // in effect on the primary meanwhile
-
-	// The old primary returns; Sentinel makes it a replica of the new one.
-	primary.restart()
 	eventually(t, 60*time.Second, "a revocation acknowledged again", func() bool {
 		return revokeOnce()
 	})
@@ -202,6 +216,10 @@ func TestSentinelFailover(t *testing.T) {
 	if lost > 0 {
 		t.Errorf("%d acknowledged revocations lost", lost)
 	}
-	t.Logf("Sentinel failover: primary killed → replica promoted %s, → first write %s, → first revocation acknowledged again (old primary back as replica) %s; %d acknowledged revocations, %d lost",
-		promoted.Round(time.Millisecond), wrote.Round(time.Millisecond), acked.Round(time.Millisecond), len(all), lost)
+	how := "the other replica following the new primary"
+	if nReplicas == 1 {
+		how = "the old primary restarted and back as a replica"
+	}
+	t.Logf("Sentinel failover, %d replicas: primary killed → replica promoted %s, → first write %s, → first revocation acknowledged again (%s) %s; %d acknowledged revocations, %d lost",
+		nReplicas, promoted.Round(time.Millisecond), wrote.Round(time.Millisecond), how, acked.Round(time.Millisecond), len(all), lost)
 }
