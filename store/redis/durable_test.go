@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 // startReplicated starts a primary and one replica of it and waits until
 // the replica is in sync.
-func startReplicated(t *testing.T) (primary, replica *redistest.Server) {
+func startReplicated(t testing.TB) (primary, replica *redistest.Server) {
 	t.Helper()
 	primary = redistest.Start(t)
 	host, port, _ := strings.Cut(primary.Addr, ":")
@@ -28,13 +29,13 @@ func startReplicated(t *testing.T) (primary, replica *redistest.Server) {
 }
 
 // waitInfo polls INFO section at addr until it has the line want.
-func waitInfo(t *testing.T, addr, section, want string) {
+func waitInfo(t testing.TB, addr, section, want string) {
 	t.Helper()
 	c := goredis.NewClient(&goredis.Options{Addr: addr})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		info, _ := c.Info(t.Context(), section).Result()
+		info, _ := c.Info(context.Background(), section).Result()
 		if strings.Contains(info, want+"\r\n") {
 			return
 		}
@@ -223,4 +224,24 @@ func TestDurableConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return openRedis(t, primary, "", func(c *redis.Config) { c.WaitReplicas = 1 })
 	})
+}
+
+// BenchmarkRevokeTemp measures a revocation on a primary with a replica,
+// without and with waiting for it: the price of WaitReplicas.
+func BenchmarkRevokeTemp(b *testing.B) {
+	primary, _ := startReplicated(b)
+	for _, n := range []int{0, 1} {
+		b.Run(fmt.Sprintf("wait_replicas=%d", n), func(b *testing.B) {
+			s := openRedis(b, primary, "", func(c *redis.Config) { c.WaitReplicas = n })
+			ctx := context.Background()
+			if err := s.PutUser(ctx, store.User{ID: "alice"}); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := s.RevokeTemp(ctx, "alice"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
