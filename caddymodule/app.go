@@ -135,6 +135,13 @@ type running struct {
 	stop    chan struct{}
 	done    chan struct{}
 
+	// A degraded start (degraded.go): retrying says the retries run;
+	// quit ends them, retried is closed once they have ended.
+	retrying atomic.Bool
+	quit     chan struct{}
+	quitOnce sync.Once
+	retried  chan struct{}
+
 	// The service names of this config's gated routes, which each
 	// handler adds as it is provisioned: a token is not created with a
 	// service caveat that no route of the config could accept.

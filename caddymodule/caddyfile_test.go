@@ -47,6 +47,25 @@ func TestGlobalOption(t *testing.T) {
 			key {env.TOKENGATE_KEY}
 			max_staleness 1s
 		}`, `{"store":{"module":"redis","addresses":["127.0.0.1:6379","127.0.0.1:6380"],"username":"tg","password":"{env.REDIS_PASSWORD}","db":2,"tls":true,"key_prefix":"tg1:"},"key":"{env.TOKENGATE_KEY}","max_staleness":1000000000}`},
+		{"redis with TLS files and replication waits", `tokengate {
+			store redis {
+				address sentinel:26379
+				master_name m
+				sentinel_password {env.SENTINEL_PASSWORD}
+				wait_replicas 1
+				wait_timeout 2s
+				tls {
+					ca /etc/redis/ca.pem
+					cert /etc/tokengate/client.pem
+					key /etc/tokengate/client.key
+					server_name redis.internal
+					insecure_skip_verify
+				}
+			}
+		}`, `{"store":{"module":"redis","addresses":["sentinel:26379"],"tls":{"ca":"/etc/redis/ca.pem","cert":"/etc/tokengate/client.pem","key":"/etc/tokengate/client.key","server_name":"redis.internal","insecure_skip_verify":true},"master_name":"m","sentinel_password":"{env.SENTINEL_PASSWORD}","wait_replicas":1,"wait_timeout":2000000000}}`},
+		{"redis tls bad option", "tokengate {\n\tstore redis {\n\t\taddress a:1\n\t\ttls {\n\t\t\tcafile x\n\t\t}\n\t}\n}", `!unrecognized tls option "cafile"`},
+		{"redis bad wait_replicas", "tokengate {\n\tstore redis {\n\t\taddress a:1\n\t\twait_replicas -1\n\t}\n}", `!bad wait_replicas "-1"`},
+		{"redis bad wait_timeout", "tokengate {\n\tstore redis {\n\t\taddress a:1\n\t\twait_timeout 0s\n\t}\n}", `!bad wait_timeout "0s"`},
 		{"redis without address", "tokengate {\n\tstore redis {\n\t\tdb 1\n\t}\n}", `!needs at least one address`},
 		{"redis bad option", "tokengate {\n\tstore redis {\n\t\tcluster yes\n\t}\n}", `!unrecognized redis option "cluster"`},
 		{"unknown option", "tokengate {\n\tbogus 1\n}", `!unrecognized tokengate option "bogus"`},

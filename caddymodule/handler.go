@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -169,13 +170,18 @@ func (h *Handler) setup(app *App) error {
 }
 
 // front returns the handler's doors, building them on first use; nil if
-// the app could not start (the request is refused, fail closed).
+// the app could not start (the request is refused, fail closed). After a
+// degraded start (errDegraded) the next request tries again, so the gate
+// opens once the app has started.
 func (h *Handler) front() *doors {
 	if d := h.built.doors.Load(); d != nil {
 		return d
 	}
+	a, err := h.app.started()
+	if errors.Is(err, errDegraded) {
+		return nil // the app logs the state, not every request
+	}
 	h.built.once.Do(func() {
-		a, err := h.app.started()
 		if err != nil {
 			h.logger.Error("tokengate did not start", zap.Error(err))
 			return

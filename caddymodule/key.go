@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -22,25 +23,41 @@ func parseKey(configured string) (tokens.ServerKey, error) {
 	return k, nil
 }
 
+// keySource says where a configured key comes from, for the startup
+// log: "env" for an {env.*} placeholder, "placeholder" for another one,
+// "config" for a literal.
+func keySource(configured string) string {
+	switch {
+	case strings.Contains(configured, "{env."):
+		return "env"
+	case strings.Contains(configured, "{"):
+		return "placeholder"
+	}
+	return "config"
+}
+
+// keyFilePath is where the key file lives.
+func keyFilePath() string { return filepath.Join(caddy.AppDataDir(), "tokengate", "server.key") }
+
 // loadKeyFile returns the key kept in Caddy's data directory, generating
-// it on first use. Start calls it, never Provision: `caddy validate` must
-// not write the file.
-func loadKeyFile() (tokens.ServerKey, error) {
-	path := filepath.Join(caddy.AppDataDir(), "tokengate", "server.key")
+// it on first use (generated says so). Start calls it, never Provision:
+// `caddy validate` must not write the file.
+func loadKeyFile() (k tokens.ServerKey, generated bool, err error) {
+	path := keyFilePath()
 	b, err := os.ReadFile(path)
 	if err == nil {
 		k, err := tokens.ParseServerKey(string(b))
 		if err != nil {
-			return tokens.ServerKey{}, fmt.Errorf("key file %s: %w", path, err)
+			return tokens.ServerKey{}, false, fmt.Errorf("key file %s: %w", path, err)
 		}
-		return k, nil
+		return k, false, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return tokens.ServerKey{}, fmt.Errorf("key file: %w", err)
+		return tokens.ServerKey{}, false, fmt.Errorf("key file: %w", err)
 	}
-	k := tokens.NewServerKey()
+	k = tokens.NewServerKey()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return tokens.ServerKey{}, err
+		return tokens.ServerKey{}, false, err
 	}
 	// O_EXCL: if another process wrote a key meanwhile, use that one.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -48,11 +65,11 @@ func loadKeyFile() (tokens.ServerKey, error) {
 		return loadKeyFile()
 	}
 	if err != nil {
-		return tokens.ServerKey{}, fmt.Errorf("key file: %w", err)
+		return tokens.ServerKey{}, false, fmt.Errorf("key file: %w", err)
 	}
 	_, err = f.WriteString(k.Encode() + "\n")
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return k, err
+	return k, true, err
 }

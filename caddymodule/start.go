@@ -25,21 +25,41 @@ func (a *App) Start() error {
 	if err := a.inspectHTTP(); err != nil {
 		return err
 	}
-	_, err := a.started()
-	return err
+	if _, err := a.started(); err != nil && !errors.Is(err, errDegraded) {
+		return err
+	}
+	return nil
 }
 
 // started returns the service, starting the app first if need be. A
 // request can come before Start: Caddy starts its apps in no fixed order,
 // so the http app may already serve when this one has not started.
+//
+// With a store module that allows it (start_degraded), a store that does
+// not answer does not fail the start: the app retries in the background
+// (degraded.go) and meanwhile answers errDegraded, which gates turn into
+// 503s.
 func (a *App) started() (*auth.Service, error) {
 	a.run.once.Do(func() {
 		a.nameServices()
-		if a.run.err = a.start(); a.run.err != nil {
-			a.releaseAll()
+		err := a.start()
+		if err == nil {
+			return
 		}
+		a.releaseAll()
+		if !a.degradable(err) {
+			a.run.err = err
+			return
+		}
+		a.startDegraded(err)
 	})
-	return a.run.auth.Load(), a.run.err
+	if svc := a.run.auth.Load(); svc != nil {
+		return svc, nil
+	}
+	if a.run.err != nil {
+		return nil, a.run.err
+	}
+	return nil, errDegraded
 }
 
 // service is the running service, nil before the app has started.
@@ -68,10 +88,13 @@ func (a *App) start() error {
 		instance = in.Instance()
 	}
 	key := a.key
+	keyLog := []zap.Field{zap.String("key_from", keySource(a.Key))}
 	if key.IsZero() {
-		if key, err = loadKeyFile(); err != nil {
+		var generated bool
+		if key, generated, err = loadKeyFile(); err != nil {
 			return err
 		}
+		keyLog = []zap.Field{zap.String("key_from", "file"), zap.String("key_file", keyFilePath()), zap.Bool("key_generated", generated)}
 	}
 	kind := a.store.Kind()
 	km := a.metrics.storeKind(kind, a.store.Shared())
@@ -131,6 +154,9 @@ func (a *App) start() error {
 	a.run.auth.Store(svc)
 	a.run.stop, a.run.done = make(chan struct{}), make(chan struct{})
 	go a.purge(svc)
+	a.logger.Info("tokengate started", append([]zap.Field{
+		zap.String("store", a.store.Kind()), zap.String("store_location", storeLocation(a.store)),
+	}, keyLog...)...)
 	return nil
 }
 
@@ -152,6 +178,7 @@ func (a *App) releaseAll() error {
 
 // Stop ends the purging; Cleanup releases the rest.
 func (a *App) Stop() error {
+	a.stopRetrying()
 	if a.run != nil && a.run.stop != nil {
 		close(a.run.stop)
 		<-a.run.done
@@ -195,6 +222,7 @@ func (a *App) logHealth(h store.HealthEvent) {
 // Cleanup releases what this config acquired, and only that: what Start
 // acquired if it ran (not under `caddy validate`), and the metrics.
 func (a *App) Cleanup() error {
+	a.stopRetrying()
 	err := a.releaseAll()
 	if a.metrics != nil {
 		metricsPool.Delete(metricsPoolKey)

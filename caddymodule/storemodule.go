@@ -28,3 +28,18 @@ type StoreModule interface {
 	// of it back.
 	OpenStore(ctx context.Context) (st store.Store, release func() error, err error)
 }
+
+// storeLocator is a StoreModule that says where its store is, for the
+// startup log: a path, or addresses; never a password. Optional, so that
+// a third party's store module need not have it.
+type storeLocator interface {
+	Location() string
+}
+
+// storeLocation is the module's Location, or "" without one.
+func storeLocation(m StoreModule) string {
+	if l, ok := m.(storeLocator); ok {
+		return l.Location()
+	}
+	return ""
+}

@@ -10,4 +10,9 @@ import (
 var (
 	_ StoreModule = (*boltstore.Module)(nil)
 	_ StoreModule = (*redisstore.Module)(nil)
+
+	_ storeLocator = (*boltstore.Module)(nil)
+	_ storeLocator = (*redisstore.Module)(nil)
+
+	_ degradedStarter = (*redisstore.Module)(nil)
 )

@@ -1,7 +1,9 @@
 // Package redistest starts throwaway redis-server processes on free
 // loopback ports: the one launcher for every test, benchmark and the bench
 // harness that needs Redis. A server can also crash, restart and hang on
-// demand, for the store's fault tests.
+// demand, for the store's fault tests. The topologies are here too:
+// Sentinels (sentinel.go), a Cluster made by redis-cli with slot
+// migration (cluster.go), and TLS with a generated CA (tls.go).
 package redistest
 
 import (
@@ -12,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +32,8 @@ type Server struct {
 	Dir  string // its working directory (AOF, nodes.conf, redis.log)
 
 	args    []string
+	bin     string   // redis-server, or redis-sentinel
+	pre     []string // arguments before --port: a config file
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	ownsDir bool
@@ -73,18 +78,23 @@ func run(dir string, extra []string) (*Server, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, ErrNotInstalled
 	}
-	s := &Server{Dir: dir}
+	s := &Server{Dir: dir, bin: "redis-server"}
 	s.args = append([]string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}, extra...)
+	return s, s.startOnFreePort()
+}
+
+// startOnFreePort picks a free port and starts the server on it.
+func (s *Server) startOnFreePort() error {
 	var err error
 	for range 5 { // a free port can be taken before redis-server binds it
 		if s.Addr, err = freeAddr(); err != nil {
-			return nil, err
+			return err
 		}
 		if err = s.start(); err == nil {
-			return s, nil
+			return nil
 		}
 	}
-	return nil, err
+	return err
 }
 
 func freeAddr() (string, error) {
@@ -104,7 +114,7 @@ func (s *Server) start() error {
 	}
 	defer log.Close()
 	_, port, _ := net.SplitHostPort(s.Addr)
-	cmd := exec.Command("redis-server", append([]string{"--port", port}, s.args...)...)
+	cmd := exec.Command(s.bin, append(append(slices.Clone(s.pre), "--port", port), s.args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return err
@@ -113,19 +123,20 @@ func (s *Server) start() error {
 	go func() { _ = cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		if Ping(s.Addr) == nil {
+		if line, err := Do(s.Addr, "PING"); err == nil && (line == "+PONG" || strings.HasPrefix(line, "-NOAUTH")) {
+			// Up: a server with a password answers NOAUTH.
 			s.cmd, s.exited = cmd, exited
 			return nil
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("redis-server exited: %s", s.LogTail())
+			return fmt.Errorf("%s exited: %s", s.bin, s.LogTail())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-exited
-			return fmt.Errorf("redis-server did not answer PING within %s: %s", readyTimeout, s.LogTail())
+			return fmt.Errorf("%s did not answer PING within %s: %s", s.bin, readyTimeout, s.LogTail())
 		}
 	}
 }

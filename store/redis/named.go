@@ -162,7 +162,7 @@ func (r *Store) UpdateNamed(ctx context.Context, subject, id string, u store.Nam
 		if err != nil {
 			return err
 		}
-		status, _, err := r.run(ctx, updateNamedScript,
+		status, _, err := r.runDurable(ctx, updateNamedScript,
 			[]string{r.namedKey(subject), r.namesKey(subject)},
 			id, cur, b, oldName, t.Name, r.channel, r.message(ev))
 		if status == "changed" {
@@ -182,9 +182,9 @@ func (r *Store) DeleteNamed(ctx context.Context, subject, id string) error {
 		}
 	}
 	ev := store.Event{Kind: store.NamedChanged, Subject: subject}
-	status, _, err := r.run(ctx, deleteNamedScript,
+	status, _, err := r.runDurable(ctx, deleteNamedScript,
 		[]string{r.namedKey(subject), r.namesKey(subject)}, id, r.channel, r.message(ev))
-	if err = r.finish(status, err, ev); err == nil {
+	if err = r.finish(status, err, ev); applied(err) && status == "ok" {
 		r.forgetNamedIDs(ctx, ids...)
 	}
 	return err
@@ -192,8 +192,16 @@ func (r *Store) DeleteNamed(ctx context.Context, subject, id string) error {
 
 // finish maps a mutation script's status to the error to return and tells
 // local subscribers of a success.
+//
+// A durable write that reached the primary but not enough replicas
+// (ErrNotReplicated) is told to local subscribers too: the change is in
+// effect on the primary, and caches that forget it fail toward refusing.
+// The error still goes back, so that the caller retries.
 func (r *Store) finish(status string, err error, ev store.Event) error {
 	switch {
+	case errors.Is(err, ErrNotReplicated) && status == "ok":
+		r.events.Publish(ev)
+		return err
 	case err != nil:
 		return err
 	case status == "nf":

@@ -46,6 +46,8 @@ import (
 //	P h:<digest>     Handoff JSON            (TTL: lifetime + ttlSlack)
 //	P rt:<digest>    subject of a reset token (TTL: lifetime + ttlSlack)
 //	P c:<key>        hash: n, until, u       (TTL: window + ttlSlack)
+//	P w:{<tag>}      string: the marker a durable write sets on the slot
+//	                 of its first key (TTL 10s; durable.go)
 //	P events         Pub/Sub channel of change events (redis_events.go)
 
 // Config says how to reach Redis. One address is a single server;
@@ -64,9 +66,20 @@ type Config struct {
 	KeyPrefix string
 	// Sentinel master name; set, Addrs are Sentinels.
 	MasterName string
+	// The Sentinels' own ACL user and password (Username and Password are
+	// the data nodes'). Default: none.
+	SentinelUsername, SentinelPassword string
 	// Cluster forces cluster mode with a single seed address (several
 	// addresses imply it).
 	Cluster bool
+	// WaitReplicas is how many replicas must acknowledge a write whose
+	// loss would resurrect a credential (revocations, deletions, blocks,
+	// password changes) before it counts as done; see durable.go. Default
+	// 0: no waiting, and a failover can lose the last writes.
+	WaitReplicas int
+	// WaitTimeout bounds that wait; then the write fails with
+	// ErrNotReplicated. Default: 1s.
+	WaitTimeout time.Duration
 }
 
 // Client timeouts: an unreachable or stalled server costs a caller about
@@ -81,6 +94,8 @@ const (
 	// maxAttempts bounds the optimistic retries of PutUser, DeleteUser and
 	// UpdateNamed under contention.
 	maxAttempts = 16
+	// DefaultWaitTimeout is Config.WaitTimeout's default.
+	DefaultWaitTimeout = time.Second
 )
 
 // Store is the shared store: any number of tokengate instances use one
@@ -105,6 +120,12 @@ type Store struct {
 	channel string
 	self    string // this instance's id in event messages
 	events  store.Notifier
+
+	waitReplicas int
+	waitTimeout  time.Duration
+	// waitClient is the client durable writes use outside a cluster: r.c
+	// with a read timeout that leaves room for WAIT.
+	waitClient *goredis.Client
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -131,15 +152,21 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = "tokengate:"
 	}
+	if cfg.WaitTimeout <= 0 {
+		cfg.WaitTimeout = DefaultWaitTimeout
+	}
 	c := goredis.NewUniversalClient(&goredis.UniversalOptions{
-		Addrs:         cfg.Addrs,
-		Username:      cfg.Username,
-		Password:      cfg.Password,
-		DB:            cfg.DB,
-		TLSConfig:     cfg.TLS,
-		MasterName:    cfg.MasterName,
-		IsClusterMode: cfg.Cluster,
-		ClientName:    "tokengate",
+		Addrs:      cfg.Addrs,
+		Username:   cfg.Username,
+		Password:   cfg.Password,
+		DB:         cfg.DB,
+		TLSConfig:  cfg.TLS,
+		MasterName: cfg.MasterName,
+
+		SentinelUsername: cfg.SentinelUsername,
+		SentinelPassword: cfg.SentinelPassword,
+		IsClusterMode:    cfg.Cluster,
+		ClientName:       "tokengate",
 		// RESP2: script replies keep their RESP2 meaning (false is nil).
 		Protocol:     2,
 		DialTimeout:  redisDialTimeout,
@@ -167,6 +194,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		channel: cfg.KeyPrefix + "events",
 		self:    hex.EncodeToString(store.NewSecret()[:8]),
 		done:    make(chan struct{}),
+
+		waitReplicas: cfg.WaitReplicas,
+		waitTimeout:  cfg.WaitTimeout,
+	}
+	if one, ok := c.(*goredis.Client); ok && cfg.WaitReplicas > 0 {
+		r.waitClient = one.WithTimeout(redisIOTimeout + cfg.WaitTimeout)
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	ready := make(chan error, 1)
@@ -221,8 +254,19 @@ func (r *Store) namedIDKey(id string) string    { return r.prefix + "ni:" + id }
 func unavailable(err error) error { return fmt.Errorf("%w: %v", store.ErrUnavailable, err) }
 
 // run runs a script that returns a table whose first element is a status.
+// A cluster redirection that go-redis does not follow itself (TRYAGAIN:
+// the script's keys are split between two nodes during a resharding) is
+// tried again after a pause: the script did not run.
 func (r *Store) run(ctx context.Context, s *goredis.Script, keys []string, args ...any) (string, []any, error) {
 	res, err := s.Run(ctx, r.c, keys, args...).Slice()
+	for attempt := 1; isRedirect(err) && attempt < maxRedirects; attempt++ {
+		select {
+		case <-ctx.Done():
+			return "", nil, unavailable(context.Cause(ctx))
+		case <-time.After(redirectBackoff):
+		}
+		res, err = s.Run(ctx, r.c, keys, args...).Slice()
+	}
 	if err != nil {
 		return "", nil, unavailable(err)
 	}

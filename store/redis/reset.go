@@ -144,7 +144,7 @@ func (r *Store) ConsumeReset(ctx context.Context, digest, passwordHash string, n
 		return store.ResetToken{}, err
 	}
 	ev := store.Event{Kind: store.TempRevoked, Subject: subject}
-	status, res, err := r.run(ctx, consumeResetScript,
+	status, res, err := r.runDurable(ctx, consumeResetScript,
 		[]string{r.userKey(subject), r.resetsKey(subject)},
 		digest, sortable(now), at, sortable(now.Add(-ttlSlack)), passwordHash, store.NewSecret(), r.channel, r.message(ev))
 	if err != nil || status != "ok" {
@@ -164,7 +164,7 @@ func (r *Store) SetPassword(ctx context.Context, id, passwordHash string, now ti
 		return err
 	}
 	ev := store.Event{Kind: store.TempRevoked, Subject: id}
-	status, _, err := r.run(ctx, setPasswordScript,
+	status, _, err := r.runDurable(ctx, setPasswordScript,
 		[]string{r.userKey(id), r.resetsKey(id)},
 		passwordHash, sortable(now), at, sortable(now.Add(-ttlSlack)), store.NewSecret(), r.channel, r.message(ev))
 	return r.finish(status, err, ev)

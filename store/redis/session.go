@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,9 +123,9 @@ func (r *Store) Session(ctx context.Context, id string) (store.Session, error) {
 }
 
 func (r *Store) DeleteSession(ctx context.Context, id string) error {
-	status, res, err := r.run(ctx, deleteSessionScript, []string{r.sessionKey(id)},
+	status, res, err := r.runDurable(ctx, deleteSessionScript, []string{r.sessionKey(id)},
 		r.channel, r.messagePrefix(store.SessionEnded))
-	if err != nil || status != "ok" {
+	if !applied(err) || status != "ok" {
 		return r.finish(status, err, store.Event{})
 	}
 	var s store.Session
@@ -135,7 +136,7 @@ func (r *Store) DeleteSession(ctx context.Context, id string) error {
 	// still leaves the ended session out, and the entry expires with it.
 	_ = r.c.ZRem(ctx, r.sessionsKey(s.Subject), id).Err()
 	r.events.Publish(store.Event{Kind: store.SessionEnded, Subject: s.Subject})
-	return nil
+	return err // ErrNotReplicated: told locally, as finish does
 }
 
 // DeleteSessions reads the subject's index (expired entries too), then
@@ -154,14 +155,19 @@ func (r *Store) DeleteSessions(ctx context.Context, subject string) (int, error)
 	}
 	n := 0
 	var done []any
+	var lagged error // the first ErrNotReplicated: the rest still end
 	defer func() {
 		if n > 0 {
 			r.events.Publish(store.Event{Kind: store.SessionEnded, Subject: subject})
 		}
 	}()
 	for _, id := range ids {
-		status, _, err := r.run(ctx, deleteSessionOfScript, []string{r.sessionKey(id)},
+		status, _, err := r.runDurable(ctx, deleteSessionOfScript, []string{r.sessionKey(id)},
 			r.channel, r.messagePrefix(store.SessionEnded), subject)
+		if errors.Is(err, ErrNotReplicated) {
+			lagged = cmp.Or(lagged, err)
+			err = nil
+		}
 		switch {
 		case err != nil:
 			return n, err
@@ -179,7 +185,7 @@ func (r *Store) DeleteSessions(ctx context.Context, subject string) (int, error)
 		// their entries stay, and the entries expire with the index.
 		_ = r.c.ZRem(ctx, r.sessionsKey(subject), done...).Err()
 	}
-	return n, nil
+	return n, lagged
 }
 
 func (r *Store) CreateHandoff(ctx context.Context, h store.Handoff) error {

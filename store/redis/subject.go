@@ -86,8 +86,11 @@ return {'ok', gen}
 func (r *Store) RevokeTemp(ctx context.Context, id string) (store.TempSecret, error) {
 	secret := store.NewSecret()
 	ev := store.Event{Kind: store.TempRevoked, Subject: id}
-	status, res, err := r.run(ctx, revokeScript, []string{r.userKey(id)}, secret, r.channel, r.message(ev))
+	status, res, err := r.runDurable(ctx, revokeScript, []string{r.userKey(id)}, secret, r.channel, r.message(ev))
 	switch {
+	case errors.Is(err, ErrNotReplicated) && status == "ok":
+		r.events.Publish(ev) // in effect on the primary: see finish
+		return store.TempSecret{}, err
 	case err != nil:
 		return store.TempSecret{}, err
 	case status == "nf":

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -233,9 +234,14 @@ func (r *Store) putUser(ctx context.Context, u store.User, mode writeMode) (done
 		return false, err
 	}
 	for {
-		status, res, err := r.run(ctx, putUserScript, []string{r.userKey(u.ID)},
+		run := r.runDurable // a block, an orphaning, a role change
+		if mode == modeCreate {
+			run = r.run // losing a new user resurrects nothing
+		}
+		status, res, err := run(ctx, putUserScript, []string{r.userKey(u.ID)},
 			v, doc, u.PasswordHash, u.Username, num, r.channel, r.message(ev), string(mode))
-		if err != nil {
+		lagged := errors.Is(err, ErrNotReplicated) && status == "ok"
+		if err != nil && !lagged {
 			return false, err // the claim may stay behind: see claimStale
 		}
 		switch status {
@@ -260,8 +266,8 @@ func (r *Store) putUser(ctx context.Context, u store.User, mode writeMode) (done
 			if old := str(res[1]); old != u.Username {
 				r.release(ctx, old, u.ID, v)
 			}
-			r.events.Publish(ev)
-			return true, nil
+			r.events.Publish(ev) // even if lagged: see finish
+			return true, err
 		default:
 			return false, unexpected(status)
 		}
@@ -283,11 +289,12 @@ func (r *Store) DeleteUser(ctx context.Context, id string) error {
 		if err != nil {
 			return unavailable(err)
 		}
-		status, res, err := r.run(ctx, deleteUserScript,
+		status, res, err := r.runDurable(ctx, deleteUserScript,
 			[]string{r.userKey(id), r.namedKey(id), r.namesKey(id), r.resetsKey(id)},
 			v, store.NewSecret(), r.channel, r.message(ev))
+		lagged := errors.Is(err, ErrNotReplicated) && status == "ok"
 		switch {
-		case err != nil:
+		case err != nil && !lagged:
 			return err
 		case status == "stale":
 			continue
@@ -298,8 +305,8 @@ func (r *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 		r.release(ctx, str(res[1]), id, v)
 		r.forgetNamedIDs(ctx, ids...)
-		r.events.Publish(ev)
-		return nil
+		r.events.Publish(ev) // even if lagged: see finish
+		return err
 	}
 	return fmt.Errorf("%w: user %q is being changed concurrently", store.ErrUnavailable, id)
 }

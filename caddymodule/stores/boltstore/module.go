@@ -53,6 +53,9 @@ func (m *Module) Provision(caddy.Context) error {
 // Kind names the backend in metrics and logs.
 func (*Module) Kind() string { return "bolt" }
 
+// Location is the database file's absolute path.
+func (m *Module) Location() string { return m.path }
+
 // Shared is false: one process at a time holds a bolt file.
 func (*Module) Shared() bool { return false }
 
