@@ -34,7 +34,7 @@ func (a *App) inspectHTTP() error {
 		}
 		for _, o := range p.partlyOpen() {
 			a.logger.Warn("a gated destination is also reached around tokengate: requests there are not gated "+
-				"(ignore this if that part is meant to be public)", zap.String("server", name), zap.String("where", o))
+				"(if that part is meant to be public, put it behind `tokengate optional`, which also removes client-sent identity headers)", zap.String("server", name), zap.String("where", o))
 		}
 		if len(p.gates) > 0 {
 			a.warnUnfilteredLogs(name, srv, p.gates)
