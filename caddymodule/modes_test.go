@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,6 +211,43 @@ func TestOptionalGate(t *testing.T) {
 			}
 			if seen.Header.Get(consumerTokenHeader) != "" {
 				t.Error("the consumer token went on")
+			}
+		})
+	}
+}
+
+// TestVerifyQueryToken: a query token source reads the original URI's
+// query, never the subrequest's own.
+func TestVerifyQueryToken(t *testing.T) {
+	app := newTestApp(t)
+	h := &Handler{Verify: &VerifyConfig{}, TokenSources: []string{"query:access_token"}}
+	if err := h.setup(app); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := app.service().IssueTemporary(t.Context(), "alice", tokens.Access,
+		[]tokens.Caveat{{Type: tokens.CaveatTime, ValidUntil: time.Now().Add(time.Hour).Unix()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, target, uri string
+		status            int
+	}{
+		{"in the original URI", "/_tg", "/page?a=1&access_token=" + tok, http.StatusOK},
+		{"in the subrequest's URI", "/_tg?access_token=" + tok, "/page?a=1", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gateRequest("")
+			r.Header.Del("X-Auth-Token")
+			r.URL.Path, r.URL.RawQuery, _ = strings.Cut(tc.target, "?")
+			r.Header.Set("X-Forwarded-Method", http.MethodGet)
+			r.Header.Set("X-Forwarded-Uri", tc.uri)
+			w, _ := serveGate(t, h, r)
+			if w.Code != tc.status {
+				t.Fatalf("got %d %s, want %d", w.Code, w.Body, tc.status)
+			}
+			if tc.status == http.StatusOK && w.Header().Get(headerID) != "alice" {
+				t.Errorf("X-Auth-User-Id %q, want alice", w.Header().Get(headerID))
 			}
 		})
 	}
