@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"strings"
@@ -128,6 +129,14 @@ func TestOptionalGate(t *testing.T) {
 			t.Errorf("with a token: got %s, want 200 %s", r, want)
 		}
 	})
+
+	// Every path of site 0 passes through a gate: no warning that the
+	// upstream is reached around one.
+	for _, e := range logLines(t, c.logPath) {
+		if e["logger"] == "tokengate" && e["level"] == "warn" && strings.Contains(fmt.Sprint(e["where"]), "reached through tokengate") {
+			t.Errorf("warned of a partly gated upstream: %v", e)
+		}
+	}
 
 	// The rest of the site is gated as ever.
 	t.Run("gated path", func(t *testing.T) {
