@@ -54,5 +54,5 @@ func (a *App) warnUnfilteredLogs(name string, srv *caddyhttp.Server, gates []*Ha
 	a.logger.Warn("requests to this server can be logged with tokengate's secrets in them: "+
 		"add tokengate's log filter to every log they reach",
 		zap.String("server", name), zap.Strings("logs", logs), zap.Strings("unfiltered", leaks),
-		zap.Strings("caddyfile", logFilterAdvice(headers, queries)))
+		zap.Strings("caddyfile", logFilterAdvice(headers, queries, verifyURIHeaders(gates)...)))
 }

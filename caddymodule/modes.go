@@ -96,6 +96,14 @@ func (v *VerifyConfig) provision(app *App) {
 	}
 }
 
+// uriHeader is URIHeader, or its default before provisioning.
+func (v *VerifyConfig) uriHeader() string {
+	if v.URIHeader == "" {
+		return defaultURIHeader
+	}
+	return v.URIHeader
+}
+
 // original returns the request the proxy asks about: r with the method
 // and URI the proxy's headers give, and its service name (service, or
 // the host header's). Its headers are r's, the client's as the proxy
