@@ -29,7 +29,9 @@ func init() {
 // Handler gates a route: it serves tokengate's token endpoints itself and
 // hands every other request on only if it carries a valid token, with the
 // caller's identity in X-Auth-User-* headers and {http.auth.user.*}
-// placeholders.
+// placeholders. With optional, a request without any token passes too,
+// anonymously; with verify, the route answers forward-auth subrequests
+// of another proxy instead of handing requests on (modes.go).
 type Handler struct {
 	// Where the gate, and the token endpoints on this route, look for a
 	// token, in order. Each entry is "header:<name>", "bearer"

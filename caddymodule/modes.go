@@ -217,9 +217,10 @@ func answerVerified(w http.ResponseWriter, r *http.Request, id *auth.Identity) e
 	// Each answer is about one request: a cache in between must not
 	// replay it for another.
 	hd.Set("Cache-Control", "no-store")
-	for k, v := range map[string]string{headerID: id.ID, headerEmail: id.Email, headerName: id.Name, headerRole: id.Role} {
-		if v != "" {
-			hd[k] = []string{v}
+	vals := [...]string{id.ID, id.Email, id.Name, id.Role}
+	for i, k := range [...]string{headerID, headerEmail, headerName, headerRole} {
+		if vals[i] != "" {
+			hd[k] = []string{vals[i]}
 		}
 	}
 	w.WriteHeader(http.StatusOK)
