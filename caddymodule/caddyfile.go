@@ -268,7 +268,14 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 
 // parseDirective sets up the handler:
 //
-//	tokengate {
+//	tokengate [optional|verify] {
+//		optional
+//		verify [{
+//			method_header <name>
+//			uri_header <name>
+//			host_header <name>
+//			hosts <name>...
+//		}]
 //		token_source header <name> | bearer | cookie <name> | query <name>
 //		forward_token
 //		logout_path <path>
@@ -284,7 +291,8 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 //		service <name>
 //	}
 //
-// A bare login_redirect sends browsers to this route's sign-in page (the
+// `tokengate optional` and `tokengate verify` are short for the block's
+// bare optional and verify. A bare login_redirect sends browsers to this route's sign-in page (the
 // pages' login path, /login by default).
 func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	m := new(Handler)
@@ -296,11 +304,33 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
 	if d.NextArg() {
-		return d.ArgErr()
+		// The mode as the directive's argument: `tokengate optional`.
+		switch d.Val() {
+		case "optional":
+			h.Optional = true
+		case "verify":
+			h.Verify = new(VerifyConfig)
+		default:
+			return d.Errf("unrecognized tokengate argument %q: want optional or verify", d.Val())
+		}
+		if d.NextArg() {
+			return d.ArgErr()
+		}
 	}
 	bareLoginRedirect := false
 	for d.NextBlock(0) {
 		switch d.Val() {
+		case "optional":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.Optional = true
+		case "verify":
+			v, err := parseVerify(d)
+			if err != nil {
+				return err
+			}
+			h.Verify = v
 		case "token_source":
 			args := d.RemainingArgs()
 			src := ""
@@ -368,6 +398,39 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
+}
+
+// parseVerify reads `verify` and its optional block.
+func parseVerify(d *caddyfile.Dispenser) (*VerifyConfig, error) {
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	v := new(VerifyConfig)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "method_header", "uri_header", "host_header":
+			dst := map[string]*string{"method_header": &v.MethodHeader, "uri_header": &v.URIHeader,
+				"host_header": &v.HostHeader}[opt]
+			if !d.AllArgs(dst) {
+				return nil, d.ArgErr()
+			}
+			if !isToken(*dst) {
+				return nil, d.Errf("bad %s %q: want a header name", opt, *dst)
+			}
+		case "hosts":
+			hosts := d.RemainingArgs()
+			if len(hosts) == 0 {
+				return nil, d.ArgErr()
+			}
+			v.Hosts = append(v.Hosts, hosts...)
+		default:
+			return nil, d.Errf("unrecognized verify option %q", opt)
+		}
+	}
+	if len(v.Hosts) > 0 && v.HostHeader == "" {
+		return nil, d.Err("verify: hosts needs host_header")
+	}
+	return v, nil
 }
 
 // parsePages reads `pages` and its optional block.

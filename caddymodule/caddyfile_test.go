@@ -135,7 +135,7 @@ func TestCaddyfileDirective(t *testing.T) {
 		{"bad source", "tokengate {\n\ttoken_source carrier pigeon\n}", "!want header:<name>"},
 		{"source without name", "tokengate {\n\ttoken_source header\n}", "!wrong argument count"},
 		{"unknown", "tokengate {\n\tlogin_page /x\n}", `!unrecognized tokengate subdirective "login_page"`},
-		{"argument", "tokengate now", "!wrong argument count"},
+		{"argument", "tokengate now", `!unrecognized tokengate argument "now": want optional or verify`},
 		{"bare pages", "tokengate {\n\tpages\n}", `{"pages":{}}`},
 		{"pages", `tokengate {
 			pages {
@@ -164,6 +164,26 @@ func TestCaddyfileDirective(t *testing.T) {
 		{"service", "tokengate {\n\tservice wiki\n}", `{"service":"wiki"}`},
 		{"service bare", "tokengate {\n\tservice\n}", "!wrong argument count"},
 		{"service two names", "tokengate {\n\tservice wiki grafana\n}", "!wrong argument count"},
+		{"optional", "tokengate {\n\toptional\n}", `{"optional":true}`},
+		{"optional argument", "tokengate optional", `{"optional":true}`},
+		{"optional argument with a block", "tokengate optional {\n\tservice wiki\n}", `{"optional":true,"service":"wiki"}`},
+		{"optional with a value", "tokengate {\n\toptional yes\n}", "!wrong argument count"},
+		{"bare verify", "tokengate {\n\tverify\n}", `{"verify":{}}`},
+		{"verify argument", "tokengate verify", `{"verify":{}}`},
+		{"verify with optional", "tokengate verify {\n\toptional\n}", `{"verify":{},"optional":true}`},
+		{"verify for nginx", `tokengate {
+			verify {
+				method_header X-Original-Method
+				uri_header X-Original-URI
+				host_header X-Forwarded-Host
+				hosts wiki.example.com grafana.example.com
+			}
+		}`, `{"verify":{"method_header":"X-Original-Method","uri_header":"X-Original-URI","host_header":"X-Forwarded-Host","hosts":["wiki.example.com","grafana.example.com"]}}`},
+		{"verify hosts without host_header", "tokengate {\n\tverify {\n\t\thosts a.example\n\t}\n}", "!hosts needs host_header"},
+		{"verify bad header", "tokengate {\n\tverify {\n\t\turi_header \"X:Y\"\n\t}\n}", `!bad uri_header "X:Y"`},
+		{"verify unknown option", "tokengate {\n\tverify {\n\t\ttrust all\n\t}\n}", `!unrecognized verify option "trust"`},
+		{"unknown argument", "tokengate public", `!unrecognized tokengate argument "public"`},
+		{"two arguments", "tokengate optional verify", "!wrong argument count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var h Handler

@@ -30,7 +30,9 @@ func init() {
 // Handler gates a route: it serves tokengate's token endpoints itself and
 // hands every other request on only if it carries a valid token, with the
 // caller's identity in X-Auth-User-* headers and {http.auth.user.*}
-// placeholders.
+// placeholders. With optional, a request without any token passes too,
+// anonymously; with verify, the route answers forward-auth subrequests
+// of another proxy instead of handing requests on (modes.go).
 type Handler struct {
 	// Where the gate, and the token endpoints on this route, look for a
 	// token, in order. Each entry is "header:<name>", "bearer"
@@ -82,6 +84,24 @@ type Handler struct {
 	// with a service caveat is refused (fail closed).
 	Service string `json:"service,omitempty"`
 	service string // Service, or the default the app gives it as it starts (nameServices)
+
+	// Let a request that presents no token at all (no token source and
+	// no session cookie holds one) pass anonymously, with no identity
+	// headers and empty {http.auth.user.*} placeholders; one with a
+	// token is authenticated as without this, and refused if the token
+	// is bad, revoked or forbidden by a caveat. Either way every
+	// client-sent X-Auth-User-* header is removed first: put the public
+	// paths of a gated site behind an optional gate, so that no path of
+	// it hands the upstream a client's made-up identity. Default: false.
+	Optional bool `json:"optional,omitempty"`
+
+	// Make this route a forward-auth endpoint for another proxy (nginx
+	// auth_request, Traefik forwardAuth, HAProxy): it answers every
+	// request itself, 200 with the identity in X-Auth-User-* response
+	// headers or the refusal, checking the original request the proxy
+	// describes in the headers VerifyConfig names. The token endpoints
+	// on the route are still served. Default: none, a gate.
+	Verify *VerifyConfig `json:"verify,omitempty"`
 
 	app        *App
 	configured caller.Sources // the configured ones; the session cookie comes last
@@ -158,6 +178,9 @@ func (h *Handler) setup(app *App) error {
 	}
 	h.service = h.Service
 	h.app.addService(h.Service)
+	if h.Verify != nil {
+		h.Verify.provision(h.app)
+	}
 	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
 		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
 	}
@@ -233,12 +256,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		showUser(r)
 		return nil
 	}
-	raw, src := h.configured.Find(r)
+	// The request whose token and caveats are checked: r, or in verify
+	// mode the original one the proxy asks about.
+	req, service := r, h.service
+	if h.Verify != nil {
+		var e *onezone.Error
+		if req, service, e = h.Verify.original(r, h.service); e != nil {
+			return h.refuse(w, r, e, nil)
+		}
+	}
+	raw, src := h.configured.Find(req)
 	if raw == "" {
 		// The session cookie always counts, last: browsers carry it.
 		sess := caller.Source{Kind: caller.Cookie, Name: d.callers.SessionCookieName(r)}
-		if raw = sess.Get(r); raw == "" {
-			return h.refuse(w, r, onezone.NoCredentials(), nil)
+		if raw = sess.Get(req); raw == "" {
+			switch {
+			case !h.Optional:
+				return h.refuse(w, req, onezone.NoCredentials(), nil)
+			case h.Verify != nil:
+				return answerVerified(w, r, &anonymous)
+			}
+			return h.pass(w, r, next, nil, &anonymous)
 		}
 		src = &sess
 	}
@@ -247,29 +285,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	t, err := d.auth.Authenticate(r.Context(), raw, tokens.Request{
 		ClientIP:  clientIP(r),
 		Interface: "rest",
-		Method:    r.Method,
-		Path:      r.URL.Path,
-		Service:   h.service,
+		Method:    req.Method,
+		Path:      req.URL.Path,
+		Service:   service,
 		// Verified only for a token with a consumer caveat.
-		ConsumerToken: r.Header.Get(consumerTokenHeader),
+		ConsumerToken: req.Header.Get(consumerTokenHeader),
 	})
 	if err != nil {
 		// Store failures are logged by the store, at most once a second.
-		return h.refuse(w, r, onezone.AuthError(err), err)
+		return h.refuse(w, req, onezone.AuthError(err), err)
 	}
 	h.serverMetrics(r).accepted.Inc()
-	src.Remove(r, h.ForwardToken)
-	// A credential like the token: the upstream never needs it.
-	r.Header.Del(consumerTokenHeader)
-	for _, name := range h.sessions {
-		// The session cookie, under either name, is tokengate's, whatever
-		// authenticated the request: the upstream never needs it.
-		if !(h.ForwardToken && src.Kind == caller.Cookie && src.Name == name) {
-			caller.RemoveCookie(r, name)
-		}
+	if h.Verify != nil {
+		return answerVerified(w, r, t.Identity)
 	}
-	setIdentity(r, t.Identity)
-	return next.ServeHTTP(w, r)
+	return h.pass(w, r, next, src, t.Identity)
 }
 
 // door returns the endpoint that serves path, nil for a gated request.

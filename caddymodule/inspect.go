@@ -34,7 +34,7 @@ func (a *App) inspectHTTP() error {
 		}
 		for _, o := range p.partlyOpen() {
 			a.logger.Warn("a gated destination is also reached around tokengate: requests there are not gated "+
-				"(ignore this if that part is meant to be public)", zap.String("server", name), zap.String("where", o))
+				"(if that part is meant to be public, put it behind `tokengate optional`, which also removes client-sent identity headers)", zap.String("server", name), zap.String("where", o))
 		}
 		if len(p.gates) > 0 {
 			a.warnUnfilteredLogs(name, srv, p.gates)
@@ -54,5 +54,5 @@ func (a *App) warnUnfilteredLogs(name string, srv *caddyhttp.Server, gates []*Ha
 	a.logger.Warn("requests to this server can be logged with tokengate's secrets in them: "+
 		"add tokengate's log filter to every log they reach",
 		zap.String("server", name), zap.Strings("logs", logs), zap.Strings("unfiltered", leaks),
-		zap.Strings("caddyfile", logFilterAdvice(headers, queries)))
+		zap.Strings("caddyfile", logFilterAdvice(headers, queries, verifyURIHeaders(gates)...)))
 }

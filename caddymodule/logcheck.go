@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -68,12 +69,43 @@ func secretPlaces(gates []*Handler) (places []secretPlace, headers, queries []st
 		places = append(places, secretPlace{"query " + q, "request>uri",
 			uris("/x?"+q+"="+probeSecret, "/x?a=1&"+q+"="+probeSecret+"&b=2")})
 	}
+	for _, g := range gates {
+		if g.Verify == nil {
+			continue
+		}
+		// A forward-auth subrequest carries the original URI, and the
+		// token of a query source in it, in a header.
+		h := http.CanonicalHeaderKey(g.Verify.uriHeader())
+		for _, s := range g.configured {
+			if s.Kind == caller.Query {
+				places = append(places, secretPlace{"header " + h + " query " + s.Name, "request>headers>" + h,
+					[]zapcore.Field{zap.Array(h, caddyhttp.LoggableStringArray{"/x?" + s.Name + "=" + probeSecret,
+						"/x?a=1&" + s.Name + "=" + probeSecret + "&b=2"})}})
+			}
+		}
+	}
 	places = append(places,
 		secretPlace{"path " + openpaas.Prefix + "/<token>", "request>uri",
 			uris(openpaas.Prefix+"/"+probeSecret, openpaas.Prefix+"/"+probeSecret+"/user?a=1")},
 		secretPlace{"Referer query token", "request>headers>Referer",
 			[]zapcore.Field{zap.Array("Referer", caddyhttp.LoggableStringArray{"https://example.com/reset-password?token=" + probeSecret})}})
 	return places, headers[len(defaultSecretHeaders):], queries[1:]
+}
+
+// verifyURIHeaders lists the original-URI headers of the forward-auth
+// gates with a query token source: their values hold tokens, and the log
+// filter must redact them as it does the URI.
+func verifyURIHeaders(gates []*Handler) []string {
+	var out []string
+	for _, g := range gates {
+		if g.Verify == nil || !slices.ContainsFunc(g.configured, func(s caller.Source) bool { return s.Kind == caller.Query }) {
+			continue
+		}
+		if h := http.CanonicalHeaderKey(g.Verify.uriHeader()); !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // requestLoggers names the loggers that write srv's requests: its error

@@ -110,6 +110,46 @@ func TestLogFilterSnippet(t *testing.T) {
 	}
 }
 
+// TestLogFilterSnippetVerify: a forward-auth gate with a query token
+// source gets its token in the original-URI header, which the advice
+// then filters too.
+func TestLogFilterSnippetVerify(t *testing.T) {
+	query := caller.Sources{{Kind: caller.Query, Name: "access_token"}}
+	gates := []*Handler{
+		{configured: query, Verify: &VerifyConfig{URIHeader: "X-Original-URI"}},
+		{configured: query, Verify: &VerifyConfig{}},
+		{configured: caller.DefaultSources(), Verify: &VerifyConfig{MethodHeader: "X-M", URIHeader: "X-Ignored"}},
+	}
+	places, headers, queries := secretPlaces(gates)
+	uris := verifyURIHeaders(gates)
+	if !slices.Equal(uris, []string{"X-Original-Uri", "X-Forwarded-Uri"}) {
+		t.Fatalf("verifyURIHeaders = %q", uris)
+	}
+	import1 := "\t\timport tokengate_log_filter"
+	for _, tc := range []struct {
+		name    string
+		snippet []string
+		leaks   []string
+	}{
+		{"the advice", logFilterSnippet(headers, queries, uris...), nil},
+		{"without the URI headers", logFilterSnippet(headers, queries),
+			[]string{"header X-Original-Uri query access_token", "header X-Forwarded-Uri query access_token"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			enc := filterEncoder(t, tc.snippet, import1)
+			var leaks []string
+			for _, p := range places {
+				if !filters(enc, p) {
+					leaks = append(leaks, p.what)
+				}
+			}
+			if !slices.Equal(leaks, tc.leaks) {
+				t.Errorf("unfiltered: %q, want %q", leaks, tc.leaks)
+			}
+		})
+	}
+}
+
 func TestRequestLoggers(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -27,8 +27,10 @@ var (
 )
 
 // logFilterSnippet returns the lines of the tokengate_log_filter snippet
-// for token headers and query parameters beyond the defaults.
-func logFilterSnippet(headers, queries []string) []string {
+// for token headers and query parameters beyond the defaults, and for
+// headers that hold a URI as the request line does (a forward-auth
+// subrequest's original URI).
+func logFilterSnippet(headers, queries []string, uriHeaders ...string) []string {
 	lines := []string{"(tokengate_log_filter) {", "\tformat filter {"}
 	for _, h := range union(defaultSecretHeaders, headers) {
 		lines = append(lines, "\t\trequest>headers>"+h+" delete")
@@ -39,7 +41,11 @@ func logFilterSnippet(headers, queries []string) []string {
 	}
 	query := `"([?&](?:` + strings.Join(names, "|") + `)=)[^&#]*" "${1}REDACTED"`
 	path := `"` + openpaas.Prefix + `/[^/?#]+" "` + openpaas.Prefix + `/REDACTED"`
-	for _, field := range []string{"request>uri", "request>headers>Referer"} {
+	fields := []string{"request>uri", "request>headers>Referer"}
+	for _, h := range uriHeaders {
+		fields = append(fields, "request>headers>"+h)
+	}
+	for _, field := range fields {
 		lines = append(lines, "\t\t"+field+" regexp "+query, "\t\t"+field+" regexp "+path)
 	}
 	return append(lines, "\t}", "}")
@@ -48,8 +54,8 @@ func logFilterSnippet(headers, queries []string) []string {
 // logFilterAdvice is the snippet and where to import it: the default
 // log takes the requests no site's log does (an unknown Host) and the
 // error log's entries, which carry the request too.
-func logFilterAdvice(headers, queries []string) []string {
-	return append(logFilterSnippet(headers, queries),
+func logFilterAdvice(headers, queries []string, uriHeaders ...string) []string {
+	return append(logFilterSnippet(headers, queries, uriHeaders...),
 		"# in the global options:",
 		"log default {",
 		"\timport tokengate_log_filter",

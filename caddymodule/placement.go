@@ -140,6 +140,10 @@ func (p *placement) handlers(hs []caddyhttp.MiddlewareHandler, in reach, at, sit
 		case *Handler:
 			p.gate(h, site)
 			cur = reach{gated: true}
+			if h.Verify != nil {
+				// A forward-auth endpoint answers every request itself.
+				cur, stop = reach{}, "tokengate (verify) at "+where
+			}
 		case *caddyhttp.Subroute:
 			cur, stop = p.list(h.Routes, cur, where+"/routes", site)
 		default:

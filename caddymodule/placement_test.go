@@ -83,7 +83,14 @@ func TestPlacement(t *testing.T) {
 			srv:   &caddyhttp.Server{NamedRoutes: map[string]*caddyhttp.Route{"app": {Handlers: []caddyhttp.MiddlewareHandler{proxy("up:1"), gate()}}}},
 			never: []string{"tokengate at apps/http/servers/srv0/named_routes/app/0/handle/1 never runs"}},
 
+		{name: "a verify endpoint, then gate", gates: 2,
+			srv:   &caddyhttp.Server{Routes: caddyhttp.RouteList{route(&Handler{Verify: &VerifyConfig{}}, gate())}},
+			never: []string{"routes/0/handle/1 never runs: tokengate (verify) at apps/http/servers/srv0/routes/0/handle/0 answers every request first"}},
+		{name: "a matched verify endpoint, then a gated proxy", gates: 2,
+			srv: &caddyhttp.Server{Routes: caddyhttp.RouteList{matched(route(&Handler{Verify: &VerifyConfig{}})), route(gate(), proxy("up:1"))}}},
 		// Destinations reached through a gate and around it.
+		{name: "public paths behind an optional gate", gates: 2,
+			srv: &caddyhttp.Server{Routes: caddyhttp.RouteList{matched(route(&Handler{Optional: true}, proxy("up:1"))), route(gate(), proxy("up:1"))}}},
 		{name: "a gate with a matcher, then proxy", gates: 1,
 			srv:    &caddyhttp.Server{Routes: caddyhttp.RouteList{matched(route(gate())), route(proxy("up:1"))}},
 			opened: []string{"reverse_proxy to up:1 is reached through tokengate, and around it at apps/http/servers/srv0/routes/1/handle/0"}},

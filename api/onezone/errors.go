@@ -169,6 +169,11 @@ func TooManyFailures(e *auth.ErrTooManyFailures) *Error {
 // state it needs cannot be read.
 func Unavailable() *Error { return errUnavailable }
 
+// BadData is Onezone's badData for key: a value of the request that has
+// an invalid format or cannot be understood, such as a header a
+// forward-auth subrequest must carry.
+func BadData(key string) *Error { return badData(key) }
+
 // NoCredentials is the error for a request that presented none.
 func NoCredentials() *Error { return errNoAuth }
 
