@@ -115,7 +115,11 @@ func (s *Service) verify(ctx context.Context, raw string, now time.Time, addr ne
 	// No ristretto TTL: every hit checks the time caveats anyway, and a TTL
 	// would make ristretto read the clock a second time on each hit.
 	// Expired entries go when the cost budget needs their room.
-	s.tokens.Set(raw, stamp, t, t.cost(), 0)
+	cost := t.cost()
+	if s.assert.used.Load() {
+		cost += mintedCost
+	}
+	s.tokens.Set(raw, stamp, t, cost, 0)
 	return t, nil
 }
 
