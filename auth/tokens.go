@@ -42,6 +42,11 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string, client neti
 
 func (s *Service) authenticate(ctx context.Context, raw string, client netip.Addr, r tokens.Request, allowDataCaveats bool) (*Token, error) {
 	r.Now = s.now()
+	return s.authenticateAt(ctx, raw, client, r, allowDataCaveats)
+}
+
+// authenticateAt is authenticate at r.Now, which the caller has set.
+func (s *Service) authenticateAt(ctx context.Context, raw string, client netip.Addr, r tokens.Request, allowDataCaveats bool) (*Token, error) {
 	t, err := s.verify(ctx, raw, r.Now, client)
 	if err != nil {
 		return nil, err

@@ -80,6 +80,11 @@ type Handler struct {
 	// name (`:8080`) or whose first is a wildcard, none, and every token
 	// with a service caveat is refused (fail closed).
 	Service string `json:"service,omitempty"`
+
+	// Add a signed assertion of the caller's identity for the upstream
+	// (see AssertionConfig). Default: none.
+	Assertion *AssertionConfig `json:"assertion,omitempty"`
+
 	service string // Service, or the default the app gives it as it starts (nameServices)
 
 	app        *App
@@ -111,6 +116,10 @@ type doors struct {
 	openpaas *openpaas.Handler
 	unleash  *unleash.Handler
 	pages    *pages.Handler // nil unless Pages
+	// assertion is the route's assertion spec, nil unless Assertion: one
+	// value for the doors' life, by whose address the assertions cached
+	// beside a token are found.
+	assertion *auth.AssertionSpec
 }
 
 // CaddyModule returns the Caddy module information.
@@ -165,6 +174,12 @@ func (h *Handler) setup(app *App) error {
 			return err
 		}
 	}
+	if h.Assertion != nil {
+		if err := h.Assertion.provision(); err != nil {
+			return err
+		}
+		h.app.addAssertionAlgorithm(h.Assertion.Algorithm)
+	}
 	return nil
 }
 
@@ -196,6 +211,11 @@ func (h *Handler) front() *doors {
 		if h.Pages != nil {
 			// The paths were checked in Provision.
 			d.pages, _ = pages.New(a, d.callers, h.Pages.paths(), h.templates, h.logger)
+		}
+		if h.Assertion != nil {
+			// The service name is known once the app has started.
+			d.assertion = &auth.AssertionSpec{Service: h.service, Algorithm: h.Assertion.Algorithm,
+				TTL: time.Duration(h.Assertion.TTL)}
 		}
 		h.built.doors.Store(d)
 	})
@@ -238,7 +258,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	// Method, Path and Service are strings the request and handler
 	// already hold: the caveats that read them cost no allocation.
-	t, err := d.auth.Authenticate(r.Context(), raw, tokens.Request{
+	// With the assertion on, its header value comes with the token, the
+	// clock read once for both.
+	t, assertion, err := d.auth.AuthenticateFor(r.Context(), raw, tokens.Request{
 		ClientIP:  clientIP(r),
 		Interface: "rest",
 		Method:    r.Method,
@@ -246,7 +268,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		Service:   h.service,
 		// Verified only for a token with a consumer caveat.
 		ConsumerToken: r.Header.Get(consumerTokenHeader),
-	})
+	}, d.assertion)
 	if err != nil {
 		// Store failures are logged by the store, at most once a second.
 		return h.refuse(w, r, onezone.AuthError(err), err)
@@ -262,7 +284,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			caller.RemoveCookie(r, name)
 		}
 	}
-	setIdentity(r, t.Identity)
+	if d.assertion == nil {
+		setIdentity(r, t.Identity)
+		return next.ServeHTTP(w, r)
+	}
+	setIdentityAnd(r, t.Identity, h.Assertion.Header)
+	// Shared by the token's requests (see auth.Service.Assertion): len
+	// = cap, so that an append by a later handler copies.
+	r.Header[h.Assertion.Header] = assertion
 	return next.ServeHTTP(w, r)
 }
 
@@ -275,6 +304,8 @@ func (h *Handler) door(d *doors, p string) http.HandlerFunc {
 		return d.openpaas.ServeHTTP
 	case unleash.Match(p):
 		return d.unleash.ServeHTTP
+	case p == JWKSPath:
+		return h.serveJWKS(d)
 	case p == h.LogoutPath:
 		return d.callers.Logout
 	case d.pages != nil && d.pages.Match(p):

@@ -22,14 +22,19 @@ const (
 
 // setIdentity removes every client-supplied identity header, then sets
 // the verified ones and the placeholders.
-func setIdentity(r *http.Request, id *auth.Identity) {
-	stripIdentityHeaders(r.Header)
+func setIdentity(r *http.Request, id *auth.Identity) { setIdentityAnd(r, id, "") }
+
+// setIdentityAnd is setIdentity that also removes every client-supplied
+// header named also (unless ""), the route's assertion header, in the
+// same pass over the headers: the gate's hot path walks them once.
+func setIdentityAnd(r *http.Request, id *auth.Identity, also string) {
+	stripHeaders(r.Header, also)
 	stripConnectionTokens(r.Header)
 	if r.Trailer != nil {
 		// Declared trailers are forwarded by reverse_proxy; their values
 		// arrive only when the body has been read to its end.
-		stripIdentityHeaders(r.Trailer)
-		r.Body = &trailerGuard{ReadCloser: r.Body, trailer: r.Trailer}
+		stripHeaders(r.Trailer, also)
+		r.Body = &trailerGuard{ReadCloser: r.Body, trailer: r.Trailer, also: also}
 	}
 	// One allocation for the four values. Each header gets its own
 	// full slice (cap = len), so that an append by a later handler copies
@@ -70,9 +75,13 @@ func (p *placeholders) replace(key string) (any, bool) {
 // could read as one of ours: any case, '_' for '-' (net/http leaves names
 // with underscores uncanonicalized, and CGI-style stacks fold them
 // together; see GHSA-vjrc-mh2v-45x6 and GHSA-7r4p-vjf4-gxv4).
-func stripIdentityHeaders(h http.Header) {
+func stripIdentityHeaders(h http.Header) { stripHeaders(h, "") }
+
+// stripHeaders is stripIdentityHeaders that also deletes every spelling
+// of also, unless it is "".
+func stripHeaders(h http.Header, also string) {
 	for k := range h {
-		if isIdentityHeader(k) {
+		if isIdentityHeader(k) || also != "" && sameHeaderName(k, also) {
 			delete(h, k)
 		}
 	}
@@ -118,12 +127,13 @@ func namesIdentityHeader(v string) bool {
 type trailerGuard struct {
 	io.ReadCloser
 	trailer http.Header
+	also    string // the assertion header, or ""
 }
 
 func (g *trailerGuard) Read(p []byte) (int, error) {
 	n, err := g.ReadCloser.Read(p)
 	if err == io.EOF {
-		stripIdentityHeaders(g.trailer)
+		stripHeaders(g.trailer, g.also)
 	}
 	return n, err
 }
