@@ -140,7 +140,11 @@ func (s *Service) mintAssertion(ctx context.Context, t *Token, spec *AssertionSp
 	if err != nil {
 		return nil, err
 	}
-	exp := now.Add(spec.TTL)
+	// A JWT's times are whole seconds: the life is counted from the
+	// second the assertion says it was issued, so that it is never
+	// refreshed later than it expires.
+	iat := now.Truncate(time.Second)
+	exp := iat.Add(spec.TTL).Truncate(time.Second)
 	if t.ValidUntil > 0 {
 		if until := time.Unix(t.ValidUntil, 0); until.Before(exp) {
 			exp = until
@@ -148,11 +152,11 @@ func (s *Service) mintAssertion(ctx context.Context, t *Token, spec *AssertionSp
 	}
 	id := t.Identity
 	raw, err := assertion.Sign(k, s.assert.issuer, spec.Service,
-		assertion.Subject{ID: id.ID, Email: id.Email, Name: id.Name, Role: id.Role}, now, exp)
+		assertion.Subject{ID: id.ID, Email: id.Email, Name: id.Name, Role: id.Role}, iat, exp)
 	if err != nil {
 		return nil, fmt.Errorf("%w: signing the assertion: %w", ErrUnavailable, err)
 	}
-	e := minted{spec: spec, vals: []string{raw}, refresh: exp.Add(-exp.Sub(now) / 4)}
+	e := minted{spec: spec, vals: []string{raw}, refresh: exp.Add(-exp.Sub(iat) / 4)}
 	// Copy on write: hits read the list without a lock.
 	for {
 		old := t.assertions.Load()

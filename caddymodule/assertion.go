@@ -64,6 +64,10 @@ func (c *AssertionConfig) provision() error {
 	if err := auth.CheckTTL("assertion ttl", time.Duration(c.TTL)); err != nil {
 		return err
 	}
+	if time.Duration(c.TTL) < time.Second {
+		// A JWT's times are whole seconds.
+		return fmt.Errorf("assertion ttl %s: want at least 1s", time.Duration(c.TTL))
+	}
 	if c.Algorithm == "" {
 		c.Algorithm = assertion.EdDSA
 	}

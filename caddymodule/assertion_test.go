@@ -111,6 +111,7 @@ func TestAssertionConfigProvision(t *testing.T) {
 		{"identity header", AssertionConfig{Header: "X-Auth-User-Id"}, AssertionConfig{}, "not an X-Auth-User-*"},
 		{"bad algorithm", AssertionConfig{Algorithm: "HS256"}, AssertionConfig{}, "want EdDSA or ES256"},
 		{"negative ttl", AssertionConfig{TTL: -1}, AssertionConfig{}, "assertion ttl"},
+		{"under a second", AssertionConfig{TTL: caddy.Duration(500 * time.Millisecond)}, AssertionConfig{}, "want at least 1s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.provision()
