@@ -70,6 +70,7 @@ type assertions struct {
 	used     atomic.Bool // some route asked: tokens' cache cost includes mintedCost
 	mu       sync.Mutex  // one reload or rotation at a time in this process
 	ring     atomic.Pointer[keyRing]
+	retryAt  atomic.Int64 // UnixNano before which a due rotation is not tried again (the store failed)
 }
 
 // keyRing is the store's ring as this process last read it.
@@ -176,18 +177,57 @@ func (s *Service) mintAssertion(ctx context.Context, t *Token, spec *AssertionSp
 	return e.vals, nil
 }
 
-// assertionKey returns the key that signs alg now, rotating the ring in the
-// store first if it is due. Rotation is a compare-and-swap: of instances
-// that find it due at once, one writes and the others adopt its ring.
+// assertionKey returns the key that signs alg now, rotating the ring in
+// the store first if it is due. Rotation is a compare-and-swap: of
+// instances that find it due at once, one writes and the others adopt its
+// ring.
+//
+// A store that cannot answer does not stop the signing: the key this
+// process has goes on signing, overdue, and the store is asked again
+// only after storeRetry, so that an outage costs a mint no round trip.
+// With no key at all, minting fails (the gate refuses, fail closed).
 func (s *Service) assertionKey(ctx context.Context, alg string, now time.Time) (assertion.Key, error) {
 	a := s.assert
-	if r := a.ring.Load(); r != nil && !a.schedule.Due(r.keys, alg, now) {
-		if k, ok := a.schedule.Signing(r.keys, alg, now); ok {
-			return k, nil
-		}
+	if k, ok := a.current(alg, now); ok {
+		return k, nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// Another request may have read or rotated the ring meanwhile.
+	if k, ok := a.current(alg, now); ok {
+		return k, nil
+	}
+	k, err := s.rotate(ctx, alg, now)
+	if err == nil {
+		return k, nil
+	}
+	if r := a.ring.Load(); r != nil && !errors.Is(err, ErrCanceled) {
+		if k, ok := a.schedule.Signing(r.keys, alg, now); ok {
+			a.retryAt.Store(now.Add(storeRetry).UnixNano())
+			return k, nil
+		}
+	}
+	return assertion.Key{}, err
+}
+
+// storeRetry is how long a process that could not rotate goes on with
+// the key it has before asking the store again.
+const storeRetry = time.Second
+
+// current returns the key of the ring kept that signs alg now, unless a
+// rotation is due (and not put off after a failure).
+func (a *assertions) current(alg string, now time.Time) (assertion.Key, bool) {
+	r := a.ring.Load()
+	if r == nil || a.schedule.Due(r.keys, alg, now) && now.UnixNano() >= a.retryAt.Load() {
+		return assertion.Key{}, false
+	}
+	return a.schedule.Signing(r.keys, alg, now)
+}
+
+// rotate reads the ring from the store, rotates alg's key if it is due
+// and returns the key that signs alg now.
+func (s *Service) rotate(ctx context.Context, alg string, now time.Time) (assertion.Key, error) {
+	a := s.assert
 	r, err := s.readRing(ctx, now)
 	if err != nil {
 		return assertion.Key{}, err
@@ -267,10 +307,15 @@ func (s *Service) AssertionJWKS(ctx context.Context, algs []string) ([]byte, tim
 	now := s.now()
 	r := s.assert.ring.Load()
 	if r == nil || now.Sub(r.read) >= jwksReread {
-		var err error
-		if r, err = s.readRing(ctx, now); err != nil {
+		fresh, err := s.readRing(ctx, now)
+		switch {
+		case err == nil:
+			r = fresh
+		case r == nil:
 			return nil, 0, err
 		}
+		// Else the store did not answer: the keys this process has are
+		// still the ones it signs with.
 	}
 	for _, alg := range algs {
 		if s.assert.schedule.Due(r.keys, alg, now) {

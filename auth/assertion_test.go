@@ -1,12 +1,16 @@
 package auth_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -232,3 +236,98 @@ func TestAssertionHitAllocates(t *testing.T) {
 
 // distinct returns the different values of s, in order.
 func distinct(s []string) []string { return slices.Compact(slices.Clone(s)) }
+
+// flakyKeys is a store whose key ring operations fail while down is set.
+type flakyKeys struct {
+	store.Store
+	down  atomic.Bool
+	calls atomic.Int64
+}
+
+func (f *flakyKeys) AssertionKeys(ctx context.Context) (store.AssertionKeyRing, error) {
+	f.calls.Add(1)
+	if f.down.Load() {
+		return store.AssertionKeyRing{}, fmt.Errorf("%w: test", store.ErrUnavailable)
+	}
+	return f.Store.AssertionKeys(ctx)
+}
+
+func (f *flakyKeys) SwapAssertionKeys(ctx context.Context, prev uint64, keys []store.AssertionKey) (store.AssertionKeyRing, error) {
+	f.calls.Add(1)
+	if f.down.Load() {
+		return store.AssertionKeyRing{}, fmt.Errorf("%w: test", store.ErrUnavailable)
+	}
+	return f.Store.SwapAssertionKeys(ctx, prev, keys)
+}
+
+// TestAssertionStoreDown: with the store down, a process without keys
+// cannot sign (the gate fails closed); one with a key goes on signing
+// with it, overdue, asking the store again at most once a second, and
+// rotates once the store is back. Its JWKS stays served meanwhile.
+func TestAssertionStoreDown(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "tg.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.PutUser(t.Context(), store.User{ID: "alice", Username: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	f := &flakyKeys{Store: st}
+	clk := &clock{now: time.Now()}
+	s, err := auth.New(f, tokens.NewServerKey(), auth.WithClock(clk.Now), auth.WithAssertions(auth.AssertionOptions{Rotation: time.Hour}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	raw, err := s.IssueTemporary(t.Context(), "alice", tokens.Access,
+		[]tokens.Caveat{{Type: tokens.CaveatTime, ValidUntil: clk.Now().Add(24 * time.Hour).Unix()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &auth.AssertionSpec{Service: "wiki", Algorithm: assertion.EdDSA, TTL: time.Minute}
+	mint := func() error {
+		_, vals, err := s.AuthenticateFor(t.Context(), raw, tokens.Request{}, spec)
+		if err == nil && len(vals) != 1 {
+			t.Fatalf("AuthenticateFor gave %v", vals)
+		}
+		return err
+	}
+	f.down.Store(true)
+	if err := mint(); !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("no key and the store down: %v; want ErrUnavailable", err)
+	}
+	if _, _, err := s.AssertionJWKS(t.Context(), nil); !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("JWKS with no key and the store down: %v; want ErrUnavailable", err)
+	}
+	f.down.Store(false)
+	if err := mint(); err != nil {
+		t.Fatal(err)
+	}
+	ring, _ := st.AssertionKeys(t.Context())
+	f.down.Store(true)
+	clk.Add(time.Hour) // due
+	before := f.calls.Load()
+	for range 5 {
+		clk.Add(time.Minute) // each mint is a fresh assertion
+		if err := mint(); err != nil {
+			t.Fatalf("store down with a key at hand: %v", err)
+		}
+	}
+	if n := f.calls.Load() - before; n != 5 {
+		// One failed read per mint a minute apart: more would mean each
+		// mint retried, fewer that none tried.
+		t.Fatalf("%d store calls for 5 mints a minute apart; want 5", n)
+	}
+	if _, _, err := s.AssertionJWKS(t.Context(), nil); err != nil {
+		t.Fatalf("JWKS with the store down and a key at hand: %v", err)
+	}
+	f.down.Store(false)
+	clk.Add(time.Minute)
+	if err := mint(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := st.AssertionKeys(t.Context()); after.Version != ring.Version+1 {
+		t.Fatalf("store back: ring version %d, want %d (rotated)", after.Version, ring.Version+1)
+	}
+}
