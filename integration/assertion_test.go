@@ -202,6 +202,19 @@ func TestAssertionVerifiedUpstream(t *testing.T) {
 		t.Fatalf("no token: %s", r)
 	}
 
+	// A change of the user shows in the next assertion, not the cached one.
+	c.adminWant(t, http.MethodPost, "/tokengate/users", map[string]any{
+		"id": "carol", "password": "carol-pw-91", "name": "Carol", "email": "carol@example.com", "role": "Auditor",
+	}, http.StatusCreated)
+	carolTok := c.mintTemporary(t, c.site(0), "carol", "carol-pw-91", 3600)
+	if got := ask(t, c, 0, "/wiki", carolTok, nil); !got.OK || got.Sub != "carol" || got.Role != "Auditor" {
+		t.Fatalf("carol: upstream verdict %+v", got)
+	}
+	c.adminWant(t, http.MethodPatch, "/tokengate/users/carol", map[string]any{"role": "Owner"}, http.StatusOK)
+	if got := ask(t, c, 0, "/wiki", carolTok, nil); !got.OK || got.Role != "Owner" {
+		t.Fatalf("after carol's role changed, upstream verdict %+v; want role Owner", got)
+	}
+
 	// Across a rotation every request verifies, until the gate signs with
 	// a new key; the old one is still published then.
 	first := ask(t, c, 0, "/wiki", tok, nil).Kid
