@@ -26,7 +26,7 @@ import (
 // of it before, and an assertion lives assertionTTL (re-minted after
 // three quarters of that), so that the gate changes keys within seconds.
 const (
-	rotation     = 3 * time.Second
+	rotation     = 5 * time.Second
 	assertionTTL = 2 * time.Second
 )
 
