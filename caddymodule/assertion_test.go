@@ -213,3 +213,44 @@ func BenchmarkGateHitAssertionCost(b *testing.B) {
 	b.ReportMetric(float64(cost-base)/n, "ns/assertion-cost")
 	b.ReportMetric(0, "ns/op") // one op is two batches: not a hit's cost
 }
+
+func TestJWKSEndpoint(t *testing.T) {
+	_, h, _ := assertionGate(t, &AssertionConfig{Algorithm: "ES256"})
+	for _, tc := range []struct {
+		method string
+		status int
+		body   bool
+		allow  string
+	}{
+		{http.MethodGet, http.StatusOK, true, ""},
+		{http.MethodHead, http.StatusOK, false, ""},
+		{http.MethodPost, http.StatusMethodNotAllowed, true, "GET, HEAD"},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			r := gateRequest("")
+			r.Method, r.URL.Path = tc.method, JWKSPath
+			r.Header.Del("X-Auth-Token")
+			w := httptest.NewRecorder()
+			if err := h.ServeHTTP(w, r, nextOK); err != nil {
+				t.Fatal(err)
+			}
+			if w.Code != tc.status || (w.Body.Len() > 0) != tc.body || w.Header().Get("Allow") != tc.allow {
+				t.Fatalf("%s: %d, Allow %q, body %q", tc.method, w.Code, w.Header().Get("Allow"), w.Body)
+			}
+			if tc.status != http.StatusOK {
+				return
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "application/jwk-set+json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if tc.body {
+				// The route's algorithm has a key before anything was signed.
+				var set struct{ Keys []struct{ Kty, Crv, Alg string } }
+				if err := json.Unmarshal(w.Body.Bytes(), &set); err != nil || len(set.Keys) != 1 ||
+					set.Keys[0].Kty != "EC" || set.Keys[0].Crv != "P-256" || set.Keys[0].Alg != "ES256" {
+					t.Fatalf("JWKS %s: %v", w.Body, err)
+				}
+			}
+		})
+	}
+}
