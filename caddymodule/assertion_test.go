@@ -245,7 +245,9 @@ func TestJWKSEndpoint(t *testing.T) {
 			}
 			if tc.body {
 				// The route's algorithm has a key before anything was signed.
-				var set struct{ Keys []struct{ Kty, Crv, Alg string } }
+				var set struct {
+					Keys []struct{ Kty, Crv, Alg string }
+				}
 				if err := json.Unmarshal(w.Body.Bytes(), &set); err != nil || len(set.Keys) != 1 ||
 					set.Keys[0].Kty != "EC" || set.Keys[0].Crv != "P-256" || set.Keys[0].Alg != "ES256" {
 					t.Fatalf("JWKS %s: %v", w.Body, err)
