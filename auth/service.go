@@ -60,6 +60,9 @@ type Token struct {
 	// consumer: a consumer caveat is among Caveats, so a request's
 	// consumer token must be verified before they are checked.
 	consumer bool
+	// assertions are the upstream assertions minted for this token, one
+	// per route spec (Service.Assertion); nil until one is asked for.
+	assertions atomic.Pointer[[]minted]
 }
 
 // subject is the cached state of one user.
@@ -111,6 +114,8 @@ type Service struct {
 	maxStale time.Duration
 	// audit hears of every state change (WithAudit); nil: nobody.
 	audit func(context.Context, AuditEvent)
+	// assert signs the assertions the gate hands upstreams.
+	assert *assertions
 
 	closeOnce sync.Once
 }
@@ -188,6 +193,7 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 		policy:      DefaultPolicy,
 		budget:      DefaultBudget,
 		maxStale:    DefaultMaxStaleness,
+		assert:      newAssertions(),
 	}
 	WithPasswordConcurrency(runtime.NumCPU() / 2)(s)
 	for _, o := range opts {

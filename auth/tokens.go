@@ -42,6 +42,11 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string, client neti
 
 func (s *Service) authenticate(ctx context.Context, raw string, client netip.Addr, r tokens.Request, allowDataCaveats bool) (*Token, error) {
 	r.Now = s.now()
+	return s.authenticateAt(ctx, raw, client, r, allowDataCaveats)
+}
+
+// authenticateAt is authenticate at r.Now, which the caller has set.
+func (s *Service) authenticateAt(ctx context.Context, raw string, client netip.Addr, r tokens.Request, allowDataCaveats bool) (*Token, error) {
 	t, err := s.verify(ctx, raw, r.Now, client)
 	if err != nil {
 		return nil, err
@@ -115,7 +120,11 @@ func (s *Service) verify(ctx context.Context, raw string, now time.Time, addr ne
 	// No ristretto TTL: every hit checks the time caveats anyway, and a TTL
 	// would make ristretto read the clock a second time on each hit.
 	// Expired entries go when the cost budget needs their room.
-	s.tokens.Set(raw, stamp, t, t.cost(), 0)
+	cost := t.cost()
+	if s.assert.used.Load() {
+		cost += mintedCost
+	}
+	s.tokens.Set(raw, stamp, t, cost, 0)
 	return t, nil
 }
 

@@ -105,6 +105,16 @@ type App struct {
 	// does. Default: "", no role may; each user manages only their own.
 	TokensAdminRole string `json:"tokens_admin_role,omitempty"`
 
+	// How long an assertion signing key signs before the next replaces
+	// it (the rotation happens as a gate signs, by whichever instance
+	// sharing the store comes first). A new key is published in the JWKS
+	// a tenth of this before it signs, and a retired one stays for one
+	// more period. Default: 24h.
+	AssertionKeyRotation caddy.Duration `json:"assertion_key_rotation,omitempty"`
+
+	// The iss claim of the assertions. Default: tokengate.
+	AssertionIssuer string `json:"assertion_issuer,omitempty"`
+
 	// Users declared in the config. They are written to the store when
 	// the config starts (never by `caddy validate`), marked as
 	// config-managed; a config-managed user no longer declared is blocked
@@ -147,6 +157,9 @@ type running struct {
 	// service caveat that no route of the config could accept.
 	servicesMu sync.RWMutex
 	services   map[string]struct{}
+	// algorithms are those the config's assertions sign with (under
+	// servicesMu, which guards what handlers record as provisioned).
+	algorithms []string
 }
 
 // Defaults.
@@ -232,6 +245,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.MaxStaleness == 0 {
 		a.MaxStaleness = caddy.Duration(auth.DefaultMaxStaleness)
 	}
+	if a.AssertionKeyRotation == 0 {
+		a.AssertionKeyRotation = caddy.Duration(auth.DefaultAssertionRotation)
+	}
+	if a.AssertionIssuer == "" {
+		a.AssertionIssuer = auth.DefaultAssertionIssuer
+	}
 	if a.store.Shared() && a.Key == "" {
 		return fmt.Errorf("key is required with a shared store: every instance must derive the same signing keys " +
 			"(set it from a secret, e.g. key {env.TOKENGATE_KEY})")
@@ -265,6 +284,7 @@ func (a *App) Validate() error {
 		{"temporary_max_ttl", a.TemporaryMaxTTL}, {"session_ttl", a.SessionTTL},
 		{"authentication_token_ttl", a.AuthenticationTokenTTL}, {"reset_token_ttl", a.ResetTokenTTL},
 		{"failure_window", a.FailureWindow}, {"max_staleness", a.MaxStaleness},
+		{"assertion_key_rotation", a.AssertionKeyRotation},
 	} {
 		if err := auth.CheckTTL(d.name, time.Duration(d.d)); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/tokengate/tokengate/api/caller"
+	"github.com/tokengate/tokengate/assertion"
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/pages"
 )
@@ -45,6 +46,8 @@ func init() {
 //		failure_budget <count> [<window>]
 //		failure_prefixes <ipv4 bits> <ipv6 bits>
 //		tokens_admin_role <role>
+//		assertion_key_rotation <duration>
+//		assertion_issuer <name>
 //		user <id> {
 //			password <bcrypt hash>
 //			name <name>
@@ -141,6 +144,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "tokens_admin_role":
 			if !d.AllArgs(&a.TokensAdminRole) {
+				return d.ArgErr()
+			}
+		case "assertion_key_rotation":
+			if err := parseDuration(d, &a.AssertionKeyRotation); err != nil {
+				return err
+			}
+		case "assertion_issuer":
+			if !d.AllArgs(&a.AssertionIssuer) {
 				return d.ArgErr()
 			}
 		case "cache_size":
@@ -289,6 +300,11 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 //		login_redirect [<path>]
 //		session_cookie_secure auto|always
 //		service <name>
+//		assertion [{
+//			header <name>
+//			ttl <duration>
+//			algorithm EdDSA|ES256
+//		}]
 //	}
 //
 // `tokengate optional` and `tokengate verify` are short for the block's
@@ -387,6 +403,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&h.Service) {
 				return d.ArgErr()
 			}
+		case "assertion":
+			a, err := parseAssertion(d)
+			if err != nil {
+				return err
+			}
+			h.Assertion = a
 		default:
 			return d.Errf("unrecognized tokengate subdirective %q", d.Val())
 		}
@@ -450,6 +472,36 @@ func parsePages(d *caddyfile.Dispenser) (*PagesConfig, error) {
 		}
 	}
 	return p, nil
+}
+
+// parseAssertion reads `assertion` and its optional block.
+func parseAssertion(d *caddyfile.Dispenser) (*AssertionConfig, error) {
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	a := new(AssertionConfig)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "header":
+			if !d.AllArgs(&a.Header) {
+				return nil, d.ArgErr()
+			}
+		case "ttl":
+			if err := parseDuration(d, &a.TTL); err != nil {
+				return nil, err
+			}
+		case "algorithm":
+			if !d.AllArgs(&a.Algorithm) {
+				return nil, d.ArgErr()
+			}
+			if err := assertion.CheckAlgorithm(a.Algorithm); err != nil {
+				return nil, d.Err(err.Error())
+			}
+		default:
+			return nil, d.Errf("unrecognized assertion option %q", d.Val())
+		}
+	}
+	return a, nil
 }
 
 // Interface guards

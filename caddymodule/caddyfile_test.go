@@ -71,6 +71,9 @@ func TestGlobalOption(t *testing.T) {
 		{"unknown option", "tokengate {\n\tbogus 1\n}", `!unrecognized tokengate option "bogus"`},
 		{"tokens_admin_role", "tokengate {\n\ttokens_admin_role admin\n}", `{"tokens_admin_role":"admin"}`},
 		{"tokens_admin_role bare", "tokengate {\n\ttokens_admin_role\n}", "!wrong argument count"},
+		{"assertion options", "tokengate {\n\tassertion_key_rotation 1h\n\tassertion_issuer https://auth.example.com\n}",
+			`{"assertion_key_rotation":3600000000000,"assertion_issuer":"https://auth.example.com"}`},
+		{"bad assertion_key_rotation", "tokengate {\n\tassertion_key_rotation never\n}", `!bad assertion_key_rotation`},
 		{"tokens_admin_role two", "tokengate {\n\ttokens_admin_role a b\n}", "!wrong argument count"},
 		{"unknown store", "tokengate {\n\tstore mongo\n}", `!unknown store "mongo" (this build has: bolt, redis`},
 		{"store twice", "tokengate {\n\tstore bolt /a.db\n\tstore bolt /b.db\n}", `!store given twice`},
@@ -184,6 +187,17 @@ func TestCaddyfileDirective(t *testing.T) {
 		{"verify unknown option", "tokengate {\n\tverify {\n\t\ttrust all\n\t}\n}", `!unrecognized verify option "trust"`},
 		{"unknown argument", "tokengate public", `!unrecognized tokengate argument "public"`},
 		{"two arguments", "tokengate optional verify", "!wrong argument count"},
+		{"bare assertion", "tokengate {\n\tassertion\n}", `{"assertion":{}}`},
+		{"assertion", `tokengate {
+			assertion {
+				header X-Jwt-Assertion
+				ttl 2m
+				algorithm ES256
+			}
+		}`, `{"assertion":{"header":"X-Jwt-Assertion","ttl":120000000000,"algorithm":"ES256"}}`},
+		{"assertion bad algorithm", "tokengate {\n\tassertion {\n\t\talgorithm RS256\n\t}\n}", "!want EdDSA or ES256"},
+		{"assertion unknown option", "tokengate {\n\tassertion {\n\t\taudience x\n\t}\n}", `!unrecognized assertion option "audience"`},
+		{"assertion argument", "tokengate {\n\tassertion on\n}", "!wrong argument count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var h Handler

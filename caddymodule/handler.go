@@ -83,6 +83,11 @@ type Handler struct {
 	// name (`:8080`) or whose first is a wildcard, none, and every token
 	// with a service caveat is refused (fail closed).
 	Service string `json:"service,omitempty"`
+
+	// Add a signed assertion of the caller's identity for the upstream
+	// (see AssertionConfig). Default: none.
+	Assertion *AssertionConfig `json:"assertion,omitempty"`
+
 	service string // Service, or the default the app gives it as it starts (nameServices)
 
 	// Let a request that presents no token at all (no token source and
@@ -132,6 +137,10 @@ type doors struct {
 	openpaas *openpaas.Handler
 	unleash  *unleash.Handler
 	pages    *pages.Handler // nil unless Pages
+	// assertion is the route's assertion spec, nil unless Assertion: one
+	// value for the doors' life, by whose address the assertions cached
+	// beside a token are found.
+	assertion *auth.AssertionSpec
 }
 
 // CaddyModule returns the Caddy module information.
@@ -189,6 +198,12 @@ func (h *Handler) setup(app *App) error {
 			return err
 		}
 	}
+	if h.Assertion != nil {
+		if err := h.Assertion.provision(); err != nil {
+			return err
+		}
+		h.app.addAssertionAlgorithm(h.Assertion.Algorithm)
+	}
 	return nil
 }
 
@@ -225,6 +240,11 @@ func (h *Handler) front() *doors {
 		if h.Pages != nil {
 			// The paths were checked in Provision.
 			d.pages, _ = pages.New(a, d.callers, h.Pages.paths(), h.templates, h.logger)
+		}
+		if h.Assertion != nil {
+			// The service name is known once the app has started.
+			d.assertion = &auth.AssertionSpec{Service: h.service, Algorithm: h.Assertion.Algorithm,
+				TTL: time.Duration(h.Assertion.TTL)}
 		}
 		h.built.doors.Store(d)
 	})
@@ -274,15 +294,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			case !h.Optional:
 				return h.refuse(w, req, onezone.NoCredentials(), nil)
 			case h.Verify != nil:
-				return answerVerified(w, r, &anonymous)
+				return h.answerVerified(w, r, &anonymous, nil)
 			}
-			return h.pass(w, r, next, nil, &anonymous)
+			return h.pass(w, r, next, nil, &anonymous, nil)
 		}
 		src = &sess
 	}
 	// Method, Path and Service are strings the request and handler
 	// already hold: the caveats that read them cost no allocation.
-	t, err := d.auth.Authenticate(r.Context(), raw, tokens.Request{
+	// With the assertion on, its header value comes with the token, the
+	// clock read once for both.
+	t, assertion, err := d.auth.AuthenticateFor(r.Context(), raw, tokens.Request{
 		ClientIP:  clientIP(r),
 		Interface: "rest",
 		Method:    req.Method,
@@ -290,16 +312,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		Service:   service,
 		// Verified only for a token with a consumer caveat.
 		ConsumerToken: req.Header.Get(consumerTokenHeader),
-	})
+	}, d.assertion)
 	if err != nil {
 		// Store failures are logged by the store, at most once a second.
 		return h.refuse(w, req, onezone.AuthError(err), err)
 	}
 	h.serverMetrics(r).accepted.Inc()
 	if h.Verify != nil {
-		return answerVerified(w, r, t.Identity)
+		return h.answerVerified(w, r, t.Identity, assertion)
 	}
-	return h.pass(w, r, next, src, t.Identity)
+	return h.pass(w, r, next, src, t.Identity, assertion)
 }
 
 // door returns the endpoint that serves path, nil for a gated request.
@@ -311,6 +333,8 @@ func (h *Handler) door(d *doors, p string) http.HandlerFunc {
 		return d.openpaas.ServeHTTP
 	case unleash.Match(p):
 		return d.unleash.ServeHTTP
+	case p == JWKSPath:
+		return h.serveJWKS(d)
 	case p == h.LogoutPath:
 		return d.callers.Logout
 	case d.pages != nil && d.pages.Match(p):

@@ -22,14 +22,21 @@ const (
 
 // setIdentity removes every client-supplied identity header, then sets
 // the verified ones and the placeholders.
-func setIdentity(r *http.Request, id *auth.Identity) {
-	stripIdentityHeaders(r.Header)
+func setIdentity(r *http.Request, id *auth.Identity) { setIdentityAnd(r, id, "") }
+
+// setIdentityAnd is setIdentity that also removes every client-supplied
+// header named also (unless ""), the route's assertion header, in the
+// same pass over the headers: the gate's hot path walks them once. also
+// must be canonical, and the caller must set r.Header[also] next.
+func setIdentityAnd(r *http.Request, id *auth.Identity, also string) {
+	// The caller sets also, canonical, in r.Header next.
+	stripHeaders(r.Header, also, true)
 	stripConnectionTokens(r.Header)
 	if r.Trailer != nil {
 		// Declared trailers are forwarded by reverse_proxy; their values
 		// arrive only when the body has been read to its end.
-		stripIdentityHeaders(r.Trailer)
-		r.Body = &trailerGuard{ReadCloser: r.Body, trailer: r.Trailer}
+		stripHeaders(r.Trailer, also, false)
+		r.Body = &trailerGuard{ReadCloser: r.Body, trailer: r.Trailer, also: also}
 	}
 	// One allocation for the four values. Each header gets its own
 	// full slice (cap = len), so that an append by a later handler copies
@@ -70,9 +77,15 @@ func (p *placeholders) replace(key string) (any, bool) {
 // could read as one of ours: any case, '_' for '-' (net/http leaves names
 // with underscores uncanonicalized, and CGI-style stacks fold them
 // together; see GHSA-vjrc-mh2v-45x6 and GHSA-7r4p-vjf4-gxv4).
-func stripIdentityHeaders(h http.Header) {
+func stripIdentityHeaders(h http.Header) { stripHeaders(h, "", false) }
+
+// stripHeaders is stripIdentityHeaders that also deletes every spelling
+// of also, unless it is "": every other spelling, and also itself unless
+// keep (the caller sets it next, and a map update is cheaper than a
+// delete and an insert).
+func stripHeaders(h http.Header, also string, keep bool) {
 	for k := range h {
-		if isIdentityHeader(k) {
+		if isIdentityHeader(k) || also != "" && sameHeaderName(k, also) && !(keep && k == also) {
 			delete(h, k)
 		}
 	}
@@ -118,12 +131,13 @@ func namesIdentityHeader(v string) bool {
 type trailerGuard struct {
 	io.ReadCloser
 	trailer http.Header
+	also    string // the assertion header, or ""
 }
 
 func (g *trailerGuard) Read(p []byte) (int, error) {
 	n, err := g.ReadCloser.Read(p)
 	if err == io.EOF {
-		stripIdentityHeaders(g.trailer)
+		stripHeaders(g.trailer, g.also, false)
 	}
 	return n, err
 }

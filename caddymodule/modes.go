@@ -190,7 +190,7 @@ var anonymous auth.Identity
 // anonymous: what the upstream must not see is removed first (the token
 // from src unless it is forwarded, the consumer token, tokengate's
 // session cookie, every client-sent identity header).
-func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, src *caller.Source, id *auth.Identity) error {
+func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, src *caller.Source, id *auth.Identity, assertion []string) error {
 	if src != nil {
 		src.Remove(r, h.ForwardToken)
 	}
@@ -203,17 +203,33 @@ func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 			caller.RemoveCookie(r, name)
 		}
 	}
-	setIdentity(r, id)
+	if h.Assertion == nil {
+		setIdentity(r, id)
+		return next.ServeHTTP(w, r)
+	}
+	setIdentityAnd(r, id, h.Assertion.Header)
+	if assertion == nil {
+		// Anonymous: no assertion, and none a client made up.
+		delete(r.Header, h.Assertion.Header)
+		return next.ServeHTTP(w, r)
+	}
+	// Shared by the token's requests (see auth.Service.Assertion): len
+	// = cap, so that an append by a later handler copies.
+	r.Header[h.Assertion.Header] = assertion
 	return next.ServeHTTP(w, r)
 }
 
 // answerVerified is verify's answer for a request that may pass: 200,
 // with the identity in the same X-Auth-User-* headers the gate gives an
-// upstream (none for an anonymous one), for the proxy to copy onto the
-// request it forwards. The placeholders are set too, for the access log.
-func answerVerified(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+// upstream (none for an anonymous one) and, with assertion on, the
+// assertion header, for the proxy to copy onto the request it forwards. The placeholders are set too, for the access log.
+func (h *Handler) answerVerified(w http.ResponseWriter, r *http.Request, id *auth.Identity, assertion []string) error {
 	setIdentity(r, id)
 	hd := w.Header()
+	if h.Assertion != nil && assertion != nil {
+		// For the proxy to copy too, as the identity headers.
+		hd[h.Assertion.Header] = assertion
+	}
 	// Each answer is about one request: a cache in between must not
 	// replay it for another.
 	hd.Set("Cache-Control", "no-store")

@@ -121,6 +121,7 @@ func (a *App) start() error {
 		auth.WithMaxStaleness(time.Duration(a.MaxStaleness)),
 		auth.WithClientPrefixes(a.FailureIPv4Prefix, a.FailureIPv6Prefix),
 		auth.WithObserver(observer{a.metrics}),
+		auth.WithAssertions(auth.AssertionOptions{Rotation: time.Duration(a.AssertionKeyRotation), Issuer: a.AssertionIssuer}),
 		auth.WithExhaustedHook(func(key string) {
 			a.metrics.banned(key)
 			a.logger.Warn("brute-force budget used up; refusing credentials", zap.String("key", key))

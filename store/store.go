@@ -20,7 +20,32 @@ var (
 	ErrUnavailable = errors.New("store: unavailable")
 	// ErrExists: a unique name (user name, a user's token name) is taken.
 	ErrExists = errors.New("store: already exists")
+	// ErrConflict: a compare-and-swap found the record changed since the
+	// version the caller read (another instance wrote first).
+	ErrConflict = errors.New("store: changed concurrently")
 )
+
+// AssertionKey is one key of the ring that signs the assertions the gate
+// hands upstreams (package assertion). It is kept in the store so that
+// every instance sharing the store signs with, and publishes, the same
+// keys.
+type AssertionKey struct {
+	// ID is the key's kid: the JWT header and the JWKS entry name it.
+	ID string `json:"kid"`
+	// Algorithm is the JWS algorithm: "EdDSA" (Ed25519) or "ES256".
+	Algorithm string `json:"alg"`
+	// Private is the private key, PKCS #8 DER.
+	Private   []byte    `json:"private"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AssertionKeyRing is the stored key ring, newest key first. Version
+// counts its writes (0: never written), so that a swap can tell whether
+// another instance rotated in between.
+type AssertionKeyRing struct {
+	Version uint64         `json:"version"`
+	Keys    []AssertionKey `json:"keys"`
+}
 
 // User is an account that can hold tokens. ID is permanent; Username is
 // what Basic authentication names and can change.
@@ -306,6 +331,16 @@ type Store interface {
 	// in a window open at now (a counter whose window is over, or whose
 	// places were all given back, is removed all the same).
 	ClearCounter(ctx context.Context, key string, now time.Time) error
+
+	// AssertionKeys returns the assertion key ring; Version 0 and no keys
+	// if none was ever written.
+	AssertionKeys(ctx context.Context) (AssertionKeyRing, error)
+	// SwapAssertionKeys replaces the ring's keys if its version is still
+	// prev (0: none written yet), and returns the ring as written, at
+	// version prev+1. If another write came first it changes nothing and
+	// returns the stored ring with ErrConflict, so that the caller can
+	// adopt it instead of retrying blindly.
+	SwapAssertionKeys(ctx context.Context, prev uint64, keys []AssertionKey) (AssertionKeyRing, error)
 
 	// PurgeExpired removes sessions, handoff and reset tokens and
 	// counters that expired before now, and returns how many.

@@ -36,8 +36,10 @@ var (
 	bucketResets     = []byte("resets")        // digest → ResetToken JSON
 	bucketUserResets = []byte("user_resets")   // subject ␀ digest → ""
 	bucketCounters   = []byte("counters")      // key → Counter JSON
+	bucketKeys       = []byte("keys")          // "assertion" → AssertionKeyRing JSON
 	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames,
-		bucketSessions, bucketUserSess, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters, bucketNamedIDs}
+		bucketSessions, bucketUserSess, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters, bucketNamedIDs,
+		bucketKeys}
 )
 
 // Store is the embedded store: one bbolt file, nothing to set up. bbolt
@@ -104,7 +106,7 @@ func wrap(err error) error {
 	if errors.As(err, &ce) {
 		return ce.err
 	}
-	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrConflict) {
 		return err
 	}
 	return fmt.Errorf("%w: %v", store.ErrUnavailable, err)

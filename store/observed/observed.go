@@ -54,6 +54,8 @@ const (
 	opCounters
 	opClearCounter
 	opPurgeExpired
+	opAssertionKeys
+	opSwapAssertionKeys
 	NumOps
 )
 
@@ -63,6 +65,7 @@ var OpNames = [NumOps]string{
 	"create_session", "session", "delete_session", "sessions", "delete_sessions", "create_handoff", "handoff",
 	"create_reset", "reset", "consume_reset", "set_password",
 	"fail", "take", "return", "counter", "counters", "clear_counter", "purge_expired",
+	"assertion_keys", "swap_assertion_keys",
 }
 
 // Kinds of store failure, as the error label names them: the store could
@@ -133,7 +136,8 @@ type observedNotifying struct {
 // defer o.done(op, time.Now(), &err).
 func (o *observed) done(op Op, start time.Time, err *error) {
 	o.ops[op].Observe(o.now().Sub(start).Seconds())
-	if *err == nil || errors.Is(*err, store.ErrNotFound) || errors.Is(*err, store.ErrExists) {
+	if *err == nil || errors.Is(*err, store.ErrNotFound) || errors.Is(*err, store.ErrExists) ||
+		errors.Is(*err, store.ErrConflict) {
 		return
 	}
 	switch {
@@ -392,6 +396,20 @@ func (o *observed) ClearCounter(ctx context.Context, key string, now time.Time) 
 func (o *observed) PurgeExpired(ctx context.Context, now time.Time) (_ int, err error) {
 	defer o.done(opPurgeExpired, o.now(), &err)
 	return o.Store.PurgeExpired(ctx, now)
+}
+
+func (o *observed) AssertionKeys(ctx context.Context) (_ store.AssertionKeyRing, err error) {
+	defer o.done(opAssertionKeys, o.now(), &err)
+	return o.Store.AssertionKeys(ctx)
+}
+
+func (o *observed) SwapAssertionKeys(ctx context.Context, prev uint64, keys []store.AssertionKey) (_ store.AssertionKeyRing, err error) {
+	defer o.done(opSwapAssertionKeys, o.now(), &err)
+	ring, err := o.Store.SwapAssertionKeys(ctx, prev, keys)
+	if err == nil && len(ring.Keys) > 0 {
+		o.changed(err, noRevocation, "assertion keys rotated", zap.Uint64("version", ring.Version), zap.String("kid", ring.Keys[0].ID))
+	}
+	return ring, err
 }
 
 // CountRemote counts the changes other instances announce through st,
