@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -60,5 +63,39 @@ func TestVerifyBehindForwardAuth(t *testing.T) {
 		"tokenCaveatUnverified")
 	if n := c.up.hits.Load() - hits; n != 0 {
 		t.Errorf("upstream saw %d requests tokengate refused", n)
+	}
+}
+
+// TestVerifyAnswersAssertion: with assertion on, tokengate verify answers
+// the assertion beside the identity headers, for the proxy to copy.
+func TestVerifyAnswersAssertion(t *testing.T) {
+	t.Parallel()
+	c := newCaddy(t, caddyfile{
+		App: []string{"temporary_max_ttl 1h"},
+		Sites: []site{
+			{Gate: []string{"verify", "service wiki", "assertion"}, Body: []string{}},
+			{NoGate: true, Body: []string{`forward_auth {{index .Site 0}} {
+	uri /_tokengate/verify
+	copy_headers X-Auth-User-Id X-Auth-Assertion
+}`, proxyToUpstream}},
+		},
+	})
+	tok := c.mintTemporary(t, c.site(0), "alice", alicePassword, 600)
+	s := upstreamSaw(t, c.do(t, http.MethodGet, c.site(1)+"/app/x", hdr{"X-Auth-Token": tok}, nil))
+	vals, _ := s.header("X-Auth-Assertion")
+	if len(vals) != 1 {
+		t.Fatalf("upstream saw assertions %q, want one", vals)
+	}
+	parts := strings.Split(vals[0], ".")
+	if len(parts) != 3 {
+		t.Fatalf("assertion %q is not a compact JWS", vals[0])
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Sub string   `json:"sub"`
+		Aud []string `json:"aud"`
+	}
+	if err != nil || json.Unmarshal(payload, &claims) != nil || claims.Sub != "alice" || len(claims.Aud) != 1 || claims.Aud[0] != "wiki" {
+		t.Errorf("assertion claims %s (%v), want sub alice, aud [wiki]", payload, err)
 	}
 }
