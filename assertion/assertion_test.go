@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"slices"
 	"testing"
 	"time"
@@ -146,7 +145,12 @@ func publicFromJWKS(t *testing.T, set []byte, kid string) any {
 		return ed25519.PublicKey(x)
 	case "EC/P-256":
 		y, _ := base64.RawURLEncoding.DecodeString(j.Y)
-		return &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+		// The uncompressed point: 0x04, X, Y.
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+		if err != nil {
+			t.Fatalf("JWK point: %v", err)
+		}
+		return pub
 	}
 	t.Fatalf("JWK kind %s/%s", j.Kty, j.Crv)
 	return nil

@@ -75,7 +75,7 @@ func (c *AssertionConfig) provision() error {
 }
 
 // sameHeaderName reports whether an upstream stack could read header a
-// as b: the same name in any case, '_' for '-' (see stripIdentityHeaders).
+// as b: the same name in any case, '_' for '-' (see stripHeaders).
 func sameHeaderName(a, b string) bool {
 	if len(a) != len(b) {
 		return false

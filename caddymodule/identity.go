@@ -73,14 +73,11 @@ func (p *placeholders) replace(key string) (any, bool) {
 	return nil, false
 }
 
-// stripIdentityHeaders deletes every header that some upstream stack
-// could read as one of ours: any case, '_' for '-' (net/http leaves names
-// with underscores uncanonicalized, and CGI-style stacks fold them
-// together; see GHSA-vjrc-mh2v-45x6 and GHSA-7r4p-vjf4-gxv4).
-func stripIdentityHeaders(h http.Header) { stripHeaders(h, "", false) }
-
-// stripHeaders is stripIdentityHeaders that also deletes every spelling
-// of also, unless it is "": every other spelling, and also itself unless
+// stripHeaders deletes every header that some upstream stack could read
+// as one of ours: any case, '_' for '-' (net/http leaves names with
+// underscores uncanonicalized, and CGI-style stacks fold them together;
+// see GHSA-vjrc-mh2v-45x6 and GHSA-7r4p-vjf4-gxv4); and every spelling of
+// also, unless it is "": every other spelling, and also itself unless
 // keep (the caller sets it next, and a map update is cheaper than a
 // delete and an insert).
 func stripHeaders(h http.Header, also string, keep bool) {
