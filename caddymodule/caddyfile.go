@@ -35,6 +35,7 @@ func init() {
 //		temporary_max_ttl <duration>
 //		cache_size <bytes>
 //		session_cookie <name>
+//		session_cookie_domain <domain>
 //		session_ttl <duration>
 //		authentication_token_ttl <duration>
 //		reset_url <url with {token}>
@@ -137,6 +138,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.FailureIPv4Prefix, a.FailureIPv6Prefix = n4, n6
 		case "session_cookie":
 			if !d.AllArgs(&a.SessionCookie) {
+				return d.ArgErr()
+			}
+		case "session_cookie_domain":
+			if !d.AllArgs(&a.SessionCookieDomain) {
 				return d.ArgErr()
 			}
 		case "tokens_admin_role":

@@ -70,6 +70,8 @@ func TestGlobalOption(t *testing.T) {
 		{"redis bad option", "tokengate {\n\tstore redis {\n\t\tcluster yes\n\t}\n}", `!unrecognized redis option "cluster"`},
 		{"unknown option", "tokengate {\n\tbogus 1\n}", `!unrecognized tokengate option "bogus"`},
 		{"tokens_admin_role", "tokengate {\n\ttokens_admin_role admin\n}", `{"tokens_admin_role":"admin"}`},
+		{"session_cookie_domain", "tokengate {\n\tsession_cookie_domain example.com\n}", `{"session_cookie_domain":"example.com"}`},
+		{"session_cookie_domain bare", "tokengate {\n\tsession_cookie_domain\n}", "!wrong argument count"},
 		{"tokens_admin_role bare", "tokengate {\n\ttokens_admin_role\n}", "!wrong argument count"},
 		{"tokens_admin_role two", "tokengate {\n\ttokens_admin_role a b\n}", "!wrong argument count"},
 		{"unknown store", "tokengate {\n\tstore mongo\n}", `!unknown store "mongo" (this build has: bolt, redis`},

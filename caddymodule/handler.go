@@ -105,7 +105,7 @@ type Handler struct {
 
 	app        *App
 	configured caller.Sources // the configured ones; the session cookie comes last
-	sessions   [2]string      // the session cookie's names, plain and __Host-
+	sessions   [3]string      // the session cookie's names, plain, __Host- and __Secure-
 	secure     func(*http.Request) bool
 	templates  *pages.Templates // nil unless Pages
 	logger     *zap.Logger
@@ -217,6 +217,7 @@ func (h *Handler) front() *doors {
 			SessionCookie: h.app.SessionCookie,
 			Secure:        h.secure,
 			SessionTTL:    time.Duration(h.app.SessionTTL),
+			CookieDomain:  h.app.SessionCookieDomain,
 		}
 		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers, ServiceExists: h.app.serviceExists,
 			TokensAdminRole: h.app.TokensAdminRole}
