@@ -290,8 +290,9 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 //			account <path>
 //			reset <path>
 //			templates <dir>
+//			allowed_redirect_hosts <host>...
 //		}]
-//		login_redirect [<path>]
+//		login_redirect [<path>|<url>]
 //		session_cookie_secure auto|always
 //		service <name>
 //	}
@@ -445,6 +446,14 @@ func parsePages(d *caddyfile.Dispenser) (*PagesConfig, error) {
 	}
 	p := new(PagesConfig)
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if d.Val() == "allowed_redirect_hosts" {
+			hosts := d.RemainingArgs()
+			if len(hosts) == 0 {
+				return nil, d.ArgErr()
+			}
+			p.AllowedRedirectHosts = append(p.AllowedRedirectHosts, hosts...)
+			continue
+		}
 		dst := map[string]*string{"login": &p.Login, "account": &p.Account, "reset": &p.Reset,
 			"templates": &p.Templates}[d.Val()]
 		if dst == nil {

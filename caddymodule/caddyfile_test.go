@@ -158,6 +158,10 @@ func TestCaddyfileDirective(t *testing.T) {
 				login /signin
 			}
 		}`, `{"login_redirect":"/signin","pages":{"login":"/signin"}}`},
+		{"pages allowed_redirect_hosts", "tokengate {\n\tpages {\n\t\tallowed_redirect_hosts app.example.com *.apps.example.com\n\t\tallowed_redirect_hosts wiki.example.com\n\t}\n}",
+			`{"pages":{"allowed_redirect_hosts":["app.example.com","*.apps.example.com","wiki.example.com"]}}`},
+		{"pages allowed_redirect_hosts bare", "tokengate {\n\tpages {\n\t\tallowed_redirect_hosts\n\t}\n}", "!wrong argument count"},
+		{"login_redirect URL", "tokengate {\n\tlogin_redirect https://auth.example.com/login\n}", `{"login_redirect":"https://auth.example.com/login"}`},
 		{"login_redirect arguments", "tokengate {\n\tlogin_redirect /a /b\n}", "!wrong argument count"},
 		{"session_cookie_secure always", "tokengate {\n\tsession_cookie_secure always\n}", `{"session_cookie_secure":"always"}`},
 		{"session_cookie_secure auto", "tokengate {\n\tsession_cookie_secure auto\n}", `{"session_cookie_secure":"auto"}`},

@@ -50,6 +50,9 @@ type Handler struct {
 	pages   map[string]*template.Template
 	style   []byte
 	logger  *zap.Logger
+	// The hosts besides the request's own that the sign-in page may send
+	// a browser back to.
+	redirectHosts RedirectHosts
 }
 
 // Check reports whether the paths are usable: distinct paths of their
@@ -72,6 +75,17 @@ func New(a *auth.Service, c *caller.Authenticator, p Paths, t *Templates, logger
 		return nil, err
 	}
 	return &Handler{auth: a, callers: c, paths: p, pages: t.pages, style: t.style, logger: logger}, nil
+}
+
+// AllowRedirectHosts lets the sign-in page send a browser back to the
+// hosts hs as well as to the request's own (single sign-on across
+// hosts). Call it before serving.
+func (h *Handler) AllowRedirectHosts(hs RedirectHosts) error {
+	if err := hs.Check(); err != nil {
+		return err
+	}
+	h.redirectHosts = hs
+	return nil
 }
 
 // Match reports whether the Handler serves path.
