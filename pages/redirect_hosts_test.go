@@ -2,6 +2,8 @@ package pages_test
 
 import (
 	"errors"
+	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/tokengate/tokengate/pages"
@@ -116,6 +118,43 @@ func TestRedirectHostsCheck(t *testing.T) {
 			err := tc.hosts.Check()
 			if (err == nil) != tc.ok || (err != nil && !errors.Is(err, pages.ErrRedirectHost)) {
 				t.Errorf("Check(%q) = %v, want ok %v", tc.hosts, err, tc.ok)
+			}
+		})
+	}
+}
+
+// TestLoginRedirectOtherHost: the sign-in page of auth.example.com leads
+// back to an allowed host, and its policy lets the form follow that
+// redirect (form-action governs it) but no other origin; a host not
+// allowed leads home, and the policy stays 'self' alone.
+func TestLoginRedirectOtherHost(t *testing.T) {
+	f := newFixture(t, "")
+	if err := f.h.AllowRedirectHosts(pages.RedirectHosts{"*.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	const base = "http://auth.example.com"
+	policy := func(action string) string {
+		return "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + action +
+			"; frame-ancestors 'none'; base-uri 'none'"
+	}
+	for _, tc := range []struct {
+		name, redirect, location, action string
+	}{
+		{"allowed host", "https://App.example.com:8443/page?x=1", "https://App.example.com:8443/page?x=1",
+			"'self' https://app.example.com:8443"},
+		{"own host", base + "/account", base + "/account", "'self' http://auth.example.com"},
+		{"path", "/account", "/account", "'self'"},
+		{"other host", "https://example.org/", "/", "'self'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := f.serve(http.MethodGet, base+"/login?redirect="+url.QueryEscape(tc.redirect), nil, nil)
+			if got := w.Header().Get("Content-Security-Policy"); w.Code != http.StatusOK || got != policy(tc.action) {
+				t.Errorf("GET: %d, policy %q, want 200 with form-action %s", w.Code, got, tc.action)
+			}
+			w = f.serve(http.MethodPost, base+"/login",
+				url.Values{"username": {"alice"}, "password": {alicePassword}, "redirect": {tc.redirect}}, nil)
+			if w.Code != http.StatusSeeOther || w.Header().Get("Location") != tc.location {
+				t.Errorf("POST: %d to %q, want 303 to %q", w.Code, w.Header().Get("Location"), tc.location)
 			}
 		})
 	}
