@@ -50,8 +50,9 @@ func ssoSignIn(t *testing.T, c *caddyProc, redirect string, h hdr) *response {
 // cookie with Domain=sso.localhost (plain name over HTTP, __Secure- over
 // HTTPS, never __Host-, which forbids a Domain), that cookie passes both
 // apps' gates, and a sign-out on app2 clears it with the same Domain and
-// ends the session on every host. The sign-in page leads back to hosts
-// under the domain and nowhere else.
+// ends the session on every host, as revoking every temporary token on
+// app1 does. The sign-in page leads back to hosts under the domain and
+// nowhere else.
 func TestSSOCookieDomain(t *testing.T) {
 	c := newCaddy(t, ssoSites)
 	app1, app2 := c.site(0), c.site(1)
@@ -101,6 +102,22 @@ func TestSSOCookieDomain(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("revoke all on app1", func(t *testing.T) {
+		r := ssoSignIn(t, c, "/", nil)
+		ck := respCookie(t, r, defaultSessionCk)
+		if ck == nil {
+			t.Fatalf("signing in: no Set-Cookie %s: %s", defaultSessionCk, r)
+		}
+		sess := cookieHdr(defaultSessionCk, ck.Value)
+		wantGateUser(t, c.do(t, http.MethodGet, app2+"/page", sess, nil), "alice")
+		if r := c.do(t, http.MethodDelete, app1+tempPath, sess, nil); r.Status != http.StatusNoContent {
+			t.Fatalf("revoking every temporary token on app1: got %s, want 204", r)
+		}
+		for _, app := range []string{app1, app2, c.site(2)} {
+			wantRefused(t, c.do(t, http.MethodGet, app+"/page", sess, nil), "tokenRevoked")
+		}
+	})
 
 	t.Run("redirects", func(t *testing.T) {
 		port := strings.TrimPrefix(app1, "http://app1."+ssoDomain)
