@@ -95,7 +95,15 @@ func (a *Authenticator) StartSession(w http.ResponseWriter, r *http.Request, sub
 		return err
 	}
 	auth.AuthenticatedAs(r.Context(), subject)
-	http.SetCookie(w, a.sessionCookie(r, tok, int(a.SessionTTL/time.Second)))
+	c := a.sessionCookie(r, tok, int(a.SessionTTL/time.Second))
+	http.SetCookie(w, c)
+	if _, err := r.Cookie(c.Name); err == nil && c.Domain != "" {
+		// A host-only cookie of the same name, left from before the
+		// domain was configured, would be sent beside the shared one, and
+		// first (browsers put older cookies first): it goes.
+		http.SetCookie(w, &http.Cookie{Name: c.Name, Path: "/", MaxAge: -1, HttpOnly: true, Secure: c.Secure,
+			SameSite: http.SameSiteLaxMode})
+	}
 	return nil
 }
 

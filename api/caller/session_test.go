@@ -126,3 +126,46 @@ func TestInDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionCookieDomainReplacesHostOnly: signing in on a host under
+// CookieDomain while the browser still sends a cookie of the same name
+// (a host-only one from before the domain was set) sets the shared
+// cookie and clears the host-only one, which would otherwise be sent
+// first and shadow it.
+func TestSessionCookieDomainReplacesHostOnly(t *testing.T) {
+	f := authtest.New(t)
+	f.Callers.CookieDomain = "example.com"
+	for _, tc := range []struct {
+		name  string
+		stale bool
+		want  []string // Domain of each Set-Cookie, in order; "-" for none
+	}{
+		{"fresh browser", false, []string{"example.com"}},
+		{"stale host-only cookie", true, []string{"example.com", "-"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := authtest.Request(http.MethodPost, "http://app.example.com/login", "", nil)
+			if tc.stale {
+				r.AddCookie(&http.Cookie{Name: authtest.SessionCookie, Value: "stale"})
+			}
+			w := httptest.NewRecorder()
+			if err := f.Callers.StartSession(w, r, authtest.Alice); err != nil {
+				t.Fatal(err)
+			}
+			set := w.Result().Cookies()
+			if len(set) != len(tc.want) {
+				t.Fatalf("Set-Cookie %q, want %d", w.Header().Values("Set-Cookie"), len(tc.want))
+			}
+			for i, c := range set {
+				domain := c.Domain
+				if domain == "" {
+					domain = "-"
+				}
+				cleared := c.MaxAge < 0
+				if c.Name != authtest.SessionCookie || domain != tc.want[i] || cleared != (i > 0) || c.Path != "/" {
+					t.Errorf("Set-Cookie %q: want %s with Domain %s, cleared %v", c.Raw, authtest.SessionCookie, tc.want[i], i > 0)
+				}
+			}
+		})
+	}
+}
