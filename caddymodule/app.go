@@ -6,6 +6,7 @@ package caddymodule
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"strings"
@@ -53,6 +54,19 @@ type App struct {
 	// prefix: over HTTPS (see the handler's session_cookie_secure) the
 	// cookie is Secure and named __Host-<name>. Default: tokengate_session.
 	SessionCookie string `json:"session_cookie,omitempty"`
+
+	// The parent domain whose hosts share the session cookie, for single
+	// sign-on: with example.com, the cookie is set with Domain=example.com
+	// on example.com and every host under it, so that signing in on
+	// auth.example.com signs the browser in on app.example.com too, and
+	// signing out on any of them ends the one session everywhere. Over
+	// HTTPS the shared cookie is named __Secure-<name> (__Host- forbids a
+	// Domain). Every host under the domain then sees the session cookie:
+	// give it only a domain whose hosts are all trusted. On a host outside
+	// it (an IP address) the cookie stays host-only. A name of at least
+	// two labels, without a leading dot: browsers refuse Domain=localhost
+	// or a public suffix. Default: none, a host-only cookie.
+	SessionCookieDomain string `json:"session_cookie_domain,omitempty"`
 
 	// How long a browser session lasts. Default: 12h.
 	SessionTTL caddy.Duration `json:"session_ttl,omitempty"`
@@ -301,6 +315,9 @@ func (a *App) Validate() error {
 		return fmt.Errorf("session_cookie %q: give the name without %s; tokengate adds __Host- itself whenever the cookie is Secure",
 			a.SessionCookie, p)
 	}
+	if err := checkCookieDomain(a.SessionCookieDomain); err != nil {
+		return err
+	}
 	if !strings.Contains(a.ResetURL, "{token}") {
 		return fmt.Errorf("reset_url must contain {token}")
 	}
@@ -322,6 +339,43 @@ func cookiePrefix(name string) string {
 		}
 	}
 	return ""
+}
+
+// checkCookieDomain checks session_cookie_domain: empty, or a lower-case
+// DNS name of two labels or more. A browser ignores a cookie whose
+// Domain it will not take (a single label, an IP address), and the
+// sign-in would then silently not stick.
+func checkCookieDomain(d string) error {
+	if d == "" {
+		return nil
+	}
+	if !isDomainName(d) || !strings.Contains(d, ".") {
+		return fmt.Errorf("session_cookie_domain %q: want a lower-case domain name of two labels or more, "+
+			"without a leading dot, such as example.com", d)
+	}
+	if _, err := netip.ParseAddr(d); err == nil {
+		return fmt.Errorf("session_cookie_domain %q: want a domain name, not an IP address", d)
+	}
+	return nil
+}
+
+// isDomainName reports whether s is a lower-case ASCII DNS name: labels
+// of letters, digits and inner hyphens, joined by single dots.
+func isDomainName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ResetLink builds the link for a password-reset token.

@@ -36,6 +36,7 @@ func init() {
 //		temporary_max_ttl <duration>
 //		cache_size <bytes>
 //		session_cookie <name>
+//		session_cookie_domain <domain>
 //		session_ttl <duration>
 //		authentication_token_ttl <duration>
 //		reset_url <url with {token}>
@@ -140,6 +141,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.FailureIPv4Prefix, a.FailureIPv6Prefix = n4, n6
 		case "session_cookie":
 			if !d.AllArgs(&a.SessionCookie) {
+				return d.ArgErr()
+			}
+		case "session_cookie_domain":
+			if !d.AllArgs(&a.SessionCookieDomain) {
 				return d.ArgErr()
 			}
 		case "tokens_admin_role":
@@ -296,8 +301,9 @@ func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 //			account <path>
 //			reset <path>
 //			templates <dir>
+//			allowed_redirect_hosts <host>...
 //		}]
-//		login_redirect [<path>]
+//		login_redirect [<path>|<url>]
 //		session_cookie_secure auto|always
 //		service <name>
 //		assertion [{
@@ -462,6 +468,14 @@ func parsePages(d *caddyfile.Dispenser) (*PagesConfig, error) {
 	}
 	p := new(PagesConfig)
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if d.Val() == "allowed_redirect_hosts" {
+			hosts := d.RemainingArgs()
+			if len(hosts) == 0 {
+				return nil, d.ArgErr()
+			}
+			p.AllowedRedirectHosts = append(p.AllowedRedirectHosts, hosts...)
+			continue
+		}
 		dst := map[string]*string{"login": &p.Login, "account": &p.Account, "reset": &p.Reset,
 			"templates": &p.Templates}[d.Val()]
 		if dst == nil {

@@ -70,6 +70,8 @@ func TestGlobalOption(t *testing.T) {
 		{"redis bad option", "tokengate {\n\tstore redis {\n\t\tcluster yes\n\t}\n}", `!unrecognized redis option "cluster"`},
 		{"unknown option", "tokengate {\n\tbogus 1\n}", `!unrecognized tokengate option "bogus"`},
 		{"tokens_admin_role", "tokengate {\n\ttokens_admin_role admin\n}", `{"tokens_admin_role":"admin"}`},
+		{"session_cookie_domain", "tokengate {\n\tsession_cookie_domain example.com\n}", `{"session_cookie_domain":"example.com"}`},
+		{"session_cookie_domain bare", "tokengate {\n\tsession_cookie_domain\n}", "!wrong argument count"},
 		{"tokens_admin_role bare", "tokengate {\n\ttokens_admin_role\n}", "!wrong argument count"},
 		{"assertion options", "tokengate {\n\tassertion_key_rotation 1h\n\tassertion_issuer https://auth.example.com\n}",
 			`{"assertion_key_rotation":3600000000000,"assertion_issuer":"https://auth.example.com"}`},
@@ -159,6 +161,10 @@ func TestCaddyfileDirective(t *testing.T) {
 				login /signin
 			}
 		}`, `{"login_redirect":"/signin","pages":{"login":"/signin"}}`},
+		{"pages allowed_redirect_hosts", "tokengate {\n\tpages {\n\t\tallowed_redirect_hosts app.example.com *.apps.example.com\n\t\tallowed_redirect_hosts wiki.example.com\n\t}\n}",
+			`{"pages":{"allowed_redirect_hosts":["app.example.com","*.apps.example.com","wiki.example.com"]}}`},
+		{"pages allowed_redirect_hosts bare", "tokengate {\n\tpages {\n\t\tallowed_redirect_hosts\n\t}\n}", "!wrong argument count"},
+		{"login_redirect URL", "tokengate {\n\tlogin_redirect https://auth.example.com/login\n}", `{"login_redirect":"https://auth.example.com/login"}`},
 		{"login_redirect arguments", "tokengate {\n\tlogin_redirect /a /b\n}", "!wrong argument count"},
 		{"session_cookie_secure always", "tokengate {\n\tsession_cookie_secure always\n}", `{"session_cookie_secure":"always"}`},
 		{"session_cookie_secure auto", "tokengate {\n\tsession_cookie_secure auto\n}", `{"session_cookie_secure":"auto"}`},

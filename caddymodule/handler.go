@@ -64,8 +64,14 @@ type Handler struct {
 	// which a browser without valid credentials is sent: a GET or HEAD
 	// whose Accept prefers text/html gets 302 to
 	// <login_redirect>?redirect=<its path and query> instead of 401; API
-	// clients still get 401. Default: "", off.
+	// clients still get 401. For single sign-on it may be the URL of a
+	// sign-in page on another host under the app's session_cookie_domain
+	// (https://auth.example.com/login), which is then sent this request's
+	// whole URL, and whose pages must list this host in
+	// allowed_redirect_hosts. Default: "", off.
 	LoginRedirect string `json:"login_redirect,omitempty"`
+	loginHost     string // LoginRedirect's host if it is a URL, else ""
+	loginPath     string // LoginRedirect's path
 
 	// When the session cookie is Secure, and named with the __Host-
 	// prefix: "auto", when the request came over HTTPS as Caddy
@@ -110,7 +116,7 @@ type Handler struct {
 
 	app        *App
 	configured caller.Sources // the configured ones; the session cookie comes last
-	sessions   [2]string      // the session cookie's names, plain and __Host-
+	sessions   [3]string      // the session cookie's names, plain, __Host- and __Secure-
 	secure     func(*http.Request) bool
 	templates  *pages.Templates // nil unless Pages
 	logger     *zap.Logger
@@ -190,8 +196,10 @@ func (h *Handler) setup(app *App) error {
 	if h.Verify != nil {
 		h.Verify.provision(h.app)
 	}
-	if h.LoginRedirect != "" && !strings.HasPrefix(h.LoginRedirect, "/") {
-		return fmt.Errorf("login_redirect %q: want a path on the site", h.LoginRedirect)
+	if h.LoginRedirect != "" {
+		if h.loginHost, h.loginPath, err = parseLoginRedirect(h.LoginRedirect, h.app.SessionCookieDomain); err != nil {
+			return err
+		}
 	}
 	if h.Pages != nil {
 		if h.templates, err = h.Pages.provision(); err != nil {
@@ -232,6 +240,7 @@ func (h *Handler) front() *doors {
 			SessionCookie: h.app.SessionCookie,
 			Secure:        h.secure,
 			SessionTTL:    time.Duration(h.app.SessionTTL),
+			CookieDomain:  h.app.SessionCookieDomain,
 		}
 		d.onezone = &onezone.Handler{Auth: a, Callers: d.callers, ServiceExists: h.app.serviceExists,
 			TokensAdminRole: h.app.TokensAdminRole}
@@ -240,6 +249,7 @@ func (h *Handler) front() *doors {
 		if h.Pages != nil {
 			// The paths were checked in Provision.
 			d.pages, _ = pages.New(a, d.callers, h.Pages.paths(), h.templates, h.logger)
+			_ = d.pages.AllowRedirectHosts(h.Pages.AllowedRedirectHosts)
 		}
 		if h.Assertion != nil {
 			// The service name is known once the app has started.

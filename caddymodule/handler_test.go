@@ -58,9 +58,11 @@ func TestGateDropsSessionCookie(t *testing.T) {
 		{"a space before =", false, []string{name + " =" + sess}, nil},
 		{"spaces around the name", false, []string{"a=1;  " + name + "  =" + sess}, []string{"a=1"}},
 		{"several headers", false, []string{"a=1;b=2", name + " =" + sess, "c=3"}, []string{"a=1;b=2", "c=3"}},
-		// Under either name, the cookie is tokengate's.
+		// Under any of its names, the cookie is tokengate's.
 		{"__Host- over TLS", true, []string{"a=1; " + host + "=" + sess + "; " + name + "=old"}, []string{"a=1"}},
 		{"__Host- beside plain", false, []string{host + "=old; " + name + "=" + sess + "; b=2"}, []string{"b=2"}},
+		// The name a session_cookie_domain gives it over HTTPS.
+		{"__Secure- beside plain", false, []string{"__Secure-" + name + "=old; " + name + "=" + sess + "; b=2"}, []string{"b=2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := gateRequest("")

@@ -230,9 +230,9 @@ func prepareCaddy(t *testing.T, cfg caddyfile, env ...string) *caddyProc {
 }
 
 // dialLoopback dials like net.Dialer, except that host names ending in
-// .test reach 127.0.0.1, where the test's sites listen.
+// .test or .localhost reach 127.0.0.1, where the test's sites listen.
 func dialLoopback(ctx context.Context, network, addr string) (net.Conn, error) {
-	if host, port, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(host, ".test") {
+	if host, port, err := net.SplitHostPort(addr); err == nil && (strings.HasSuffix(host, ".test") || strings.HasSuffix(host, ".localhost")) {
 		addr = net.JoinHostPort("127.0.0.1", port)
 	}
 	var d net.Dialer

@@ -50,6 +50,9 @@ type Handler struct {
 	pages   map[string]*template.Template
 	style   []byte
 	logger  *zap.Logger
+	// The hosts besides the request's own that the sign-in page may send
+	// a browser back to.
+	redirectHosts RedirectHosts
 }
 
 // Check reports whether the paths are usable: distinct paths of their
@@ -72,6 +75,17 @@ func New(a *auth.Service, c *caller.Authenticator, p Paths, t *Templates, logger
 		return nil, err
 	}
 	return &Handler{auth: a, callers: c, paths: p, pages: t.pages, style: t.style, logger: logger}, nil
+}
+
+// AllowRedirectHosts lets the sign-in page send a browser back to the
+// hosts hs as well as to the request's own (single sign-on across
+// hosts). Call it before serving.
+func (h *Handler) AllowRedirectHosts(hs RedirectHosts) error {
+	if err := hs.Check(); err != nil {
+		return err
+	}
+	h.redirectHosts = hs
+	return nil
 }
 
 // Match reports whether the Handler serves path.
@@ -112,8 +126,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // nothing but the stylesheet and forms posting back here; no page may be
 // framed; no URL (a reset link holds its token) leaves in a Referer.
 func secure(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "+
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", policy(""))
 	// same-origin: a reset link's token never leaves the site in a
 	// Referer, and the pages' own forms carry their Origin, which is all
 	// a plain-HTTP site on a host other than localhost gets to tell them
@@ -121,6 +134,19 @@ func secure(h http.Header) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// policy is the pages' Content-Security-Policy. Forms may post only
+// here, and follow a redirect only here or to also, an origin
+// (scheme://host:port) the sign-in page leads back to: Chromium applies
+// form-action to the redirects after a form is sent.
+func policy(also string) string {
+	action := "'self'"
+	if also != "" {
+		action += " " + also
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + action +
+		"; frame-ancestors 'none'; base-uri 'none'"
 }
 
 func (h *Handler) serveStyle(w http.ResponseWriter, r *http.Request) {

@@ -46,6 +46,11 @@ type Authenticator struct {
 	Secure func(*http.Request) bool
 	// SessionTTL is how long a session lasts.
 	SessionTTL time.Duration
+	// CookieDomain, if set, is the Domain of the session cookie on the
+	// hosts it covers (InDomain), so that one sign-in serves every host
+	// under it (single sign-on); over HTTPS the cookie is then named
+	// with SecurePrefix. Default (""): a host-only cookie.
+	CookieDomain string
 }
 
 // Authenticate returns the caller, trying the token sources (by default
