@@ -60,6 +60,8 @@ type Token struct {
 	// consumer: a consumer caveat is among Caveats, so a request's
 	// consumer token must be verified before they are checked.
 	consumer bool
+	// key is the server key the token is of (CSRF tokens derive from it).
+	key tokens.ServerKey
 }
 
 // subject is the cached state of one user.
@@ -68,8 +70,23 @@ type subject struct {
 	passwordHash string
 	blocked      bool
 	generation   uint64
-	tempKey      []byte // derived from the server key and the temp secret
-	sessionKey   []byte // likewise, for session tokens
+	secret       []byte // the temp secret, which temp and session keys derive from
+	// tempKey and sessionKey are derived from key, the ring's newest
+	// server key when the state was read; a token of another key derives
+	// its own (signingKeys).
+	key        tokens.ServerKey
+	tempKey    []byte
+	sessionKey []byte
+}
+
+// signingKeys returns the subject's temporary and session signing keys
+// under server key k.
+func (sub *subject) signingKeys(k tokens.ServerKey) (temp, session []byte) {
+	if k.Equal(sub.key) {
+		return sub.tempKey, sub.sessionKey
+	}
+	id := sub.identity.ID
+	return k.SigningKey(tokens.Temporary, id, sub.secret), k.SigningKey(tokens.Session, id, sub.secret)
 }
 
 // Defaults.
@@ -80,9 +97,10 @@ const (
 
 // Service authenticates against one store. It is safe for concurrent use.
 type Service struct {
-	store      store.Store
-	key        tokens.ServerKey
-	verifier   *tokens.Verifier
+	store store.Store
+	// ring holds the server keys tokens are accepted of, newest first;
+	// SetKeyRing replaces it.
+	ring       atomic.Pointer[tokens.KeyRing]
 	epochs     *cache.Epochs
 	tokens     *cache.Cache[*Token]
 	subjects   *cache.Cache[*subject]
@@ -172,10 +190,17 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 	if key.IsZero() {
 		return nil, tokens.ErrBadKey
 	}
+	return NewWithKeyRing(st, tokens.SingleKeyRing(key), opts...)
+}
+
+// NewWithKeyRing returns a Service over st that signs with ring's newest
+// key and accepts tokens of all of its keys. Close it when done.
+func NewWithKeyRing(st store.Store, ring *tokens.KeyRing, opts ...Option) (*Service, error) {
+	if ring == nil {
+		return nil, tokens.ErrNoKeys
+	}
 	s := &Service{
 		store:       st,
-		key:         key,
-		verifier:    tokens.NewVerifier(),
 		epochs:      cache.NewEpochs(),
 		now:         time.Now,
 		maxTempTTL:  DefaultMaxTemporaryTTL,
@@ -189,6 +214,7 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 		budget:      DefaultBudget,
 		maxStale:    DefaultMaxStaleness,
 	}
+	s.ring.Store(ring)
 	WithPasswordConcurrency(runtime.NumCPU() / 2)(s)
 	for _, o := range opts {
 		o(s)
@@ -247,13 +273,16 @@ func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp
 		return nil, stamp, s.storeErr(err)
 	}
 	u := st.User
+	_, key := s.ring.Load().Newest()
 	sub := &subject{
 		identity:     &Identity{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role},
 		passwordHash: u.PasswordHash,
 		blocked:      u.Blocked || u.Orphaned,
 		generation:   st.Temp.Generation,
-		tempKey:      s.key.SigningKey(tokens.Temporary, u.ID, st.Temp.Secret),
-		sessionKey:   s.key.SigningKey(tokens.Session, u.ID, st.Temp.Secret),
+		secret:       st.Temp.Secret,
+		key:          key,
+		tempKey:      key.SigningKey(tokens.Temporary, u.ID, st.Temp.Secret),
+		sessionKey:   key.SigningKey(tokens.Session, u.ID, st.Temp.Secret),
 	}
 	s.subjects.Set(id, stamp, sub, int64(len(u.ID)+len(u.Name)+len(u.Email)+len(u.Role)+len(u.PasswordHash)+32), 0)
 	return sub, stamp, nil

@@ -143,12 +143,24 @@ func (r *KeyRing) Len() int { return len(r.keys) }
 // Mint signs c with signingKey, tags it with the newest key and names
 // that key in the header; signingKey must be derived from Newest's key.
 func (r *KeyRing) Mint(c *Claims, signingKey []byte) (string, error) {
-	k := r.keys[0]
+	return mintKID(r.keys[0].key, r.keys[0].id, c, signingKey)
+}
+
+// MintWithID is KeyRing.Mint with this key rather than a ring's newest:
+// for a token that must stay of its parent's key (a confined token).
+func (k ServerKey) MintWithID(c *Claims, signingKey []byte) (string, error) {
+	return mintKID(k, k.KeyID(), c, signingKey)
+}
+
+// Equal reports whether k and o are the same key.
+func (k ServerKey) Equal(o ServerKey) bool { return hmac.Equal(k.b, o.b) }
+
+func mintKID(k ServerKey, kid string, c *Claims, signingKey []byte) (string, error) {
 	if c.ID == "" {
 		c.ID = NewID()
 	}
-	c.Tag = k.key.tag(c)
-	c.KeyID = k.id
+	c.Tag = k.tag(c)
+	c.KeyID = kid
 	if err := CheckCaveats(c.Caveats); err != nil {
 		return "", err
 	}
@@ -156,7 +168,7 @@ func (r *KeyRing) Mint(c *Claims, signingKey []byte) (string, error) {
 		c.ExpiresAt = ValidUntil(c.Caveats)
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
-	t.Header["kid"] = k.id
+	t.Header["kid"] = kid
 	return t.SignedString(signingKey)
 }
 
