@@ -11,6 +11,7 @@ import (
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/store/observed"
+	"github.com/tokengate/tokengate/tokens"
 )
 
 // startTimeout bounds the store work of a start: syncing the declared
@@ -87,15 +88,21 @@ func (a *App) start() error {
 	if in, ok := st.(interface{ Instance() string }); ok {
 		instance = in.Instance()
 	}
-	key := a.key
-	keyLog := []zap.Field{zap.String("key_from", keySource(a.Key))}
-	if key.IsZero() {
-		var generated bool
-		if key, generated, err = loadKeyFile(); err != nil {
+	keys := a.keys
+	keyLog := []zap.Field{zap.String("key_from", a.keySource())}
+	if len(keys) == 0 {
+		key, generated, err := loadKeyFile()
+		if err != nil {
 			return err
 		}
+		keys = []tokens.ServerKey{key}
 		keyLog = []zap.Field{zap.String("key_from", "file"), zap.String("key_file", keyFilePath()), zap.Bool("key_generated", generated)}
 	}
+	ring, err := tokens.NewKeyRing(keys...)
+	if err != nil {
+		return fmt.Errorf("key: %w", err)
+	}
+	keyLog = append(keyLog, zap.Strings("key_ids", ring.IDs()))
 	kind := a.store.Kind()
 	km := a.metrics.storeKind(kind, a.store.Shared())
 	a.acquired(func() error { a.metrics.releaseStoreKind(kind); return nil })
@@ -111,7 +118,7 @@ func (a *App) start() error {
 		stopHeard := observed.CountRemote(st, km.heard, km.heardLag)
 		a.acquired(func() error { stopHeard(); return nil })
 	}
-	svc, err := auth.New(st, key,
+	svc, err := auth.NewWithKeyRing(st, ring,
 		auth.WithAudit(auditSink(a.auditLogger(), instance)),
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
 		auth.WithCacheSize(a.CacheSize),
