@@ -37,7 +37,7 @@ var (
 	bucketUserResets = []byte("user_resets")   // subject ␀ digest → ""
 	bucketCounters   = []byte("counters")      // key → Counter JSON
 	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames,
-		bucketSessions, bucketUserSess, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters, bucketNamedIDs}
+		bucketSessions, bucketUserSess, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters, bucketNamedIDs, bucketMeta}
 )
 
 // Store is the embedded store: one bbolt file, nothing to set up. bbolt

@@ -65,6 +65,8 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentUpdateUser", cfConcurrentUpdateUser},
 		{"TakeReturn", cfTakeReturn},
 		{"ConcurrentTake", cfConcurrentTake},
+		{"ServerKeys", cfServerKeys},
+		{"ConcurrentSwapServerKeys", cfConcurrentSwapServerKeys},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}
