@@ -100,18 +100,21 @@ type Service struct {
 	store store.Store
 	// ring holds the server keys tokens are accepted of, newest first;
 	// SetKeyRing replaces it.
-	ring       atomic.Pointer[tokens.KeyRing]
-	epochs     *cache.Epochs
-	tokens     *cache.Cache[*Token]
-	subjects   *cache.Cache[*subject]
-	now        func() time.Time
-	maxTempTTL time.Duration
-	cacheSize  int64
-	dummyHash  []byte
-	timing     *checkTiming
-	checksRun  atomic.Uint64
-	policy     Policy
-	budget     Budget
+	ring atomic.Pointer[tokens.KeyRing]
+	keys keyState
+	// keyReloadFailed hears of failed reloads (WithKeyReloadErrors).
+	keyReloadFailed func(error)
+	epochs          *cache.Epochs
+	tokens          *cache.Cache[*Token]
+	subjects        *cache.Cache[*subject]
+	now             func() time.Time
+	maxTempTTL      time.Duration
+	cacheSize       int64
+	dummyHash       []byte
+	timing          *checkTiming
+	checksRun       atomic.Uint64
+	policy          Policy
+	budget          Budget
 	// v4Prefix and v6Prefix group client addresses into budgets.
 	v4Prefix, v6Prefix int
 	onExhausted        func(key string)
@@ -200,21 +203,23 @@ func NewWithKeyRing(st store.Store, ring *tokens.KeyRing, opts ...Option) (*Serv
 		return nil, tokens.ErrNoKeys
 	}
 	s := &Service{
-		store:       st,
-		epochs:      cache.NewEpochs(),
-		now:         time.Now,
-		maxTempTTL:  DefaultMaxTemporaryTTL,
-		cacheSize:   DefaultCacheSize,
-		timing:      newCheckTiming(),
-		v4Prefix:    DefaultIPv4Prefix,
-		v6Prefix:    DefaultIPv6Prefix,
-		onExhausted: func(string) {},
-		observer:    noObserver{},
-		policy:      DefaultPolicy,
-		budget:      DefaultBudget,
-		maxStale:    DefaultMaxStaleness,
+		store:           st,
+		epochs:          cache.NewEpochs(),
+		now:             time.Now,
+		maxTempTTL:      DefaultMaxTemporaryTTL,
+		cacheSize:       DefaultCacheSize,
+		timing:          newCheckTiming(),
+		v4Prefix:        DefaultIPv4Prefix,
+		v6Prefix:        DefaultIPv6Prefix,
+		onExhausted:     func(string) {},
+		keyReloadFailed: func(error) {},
+		observer:        noObserver{},
+		policy:          DefaultPolicy,
+		budget:          DefaultBudget,
+		maxStale:        DefaultMaxStaleness,
 	}
 	s.ring.Store(ring)
+	s.keys.configured = ring
 	WithPasswordConcurrency(runtime.NumCPU() / 2)(s)
 	for _, o := range opts {
 		o(s)
@@ -236,13 +241,17 @@ func NewWithKeyRing(st store.Store, ring *tokens.KeyRing, opts ...Option) (*Serv
 	// Every change the store announces, from this Service or any other
 	// sharing the store, invalidates before the change is acknowledged.
 	unsubscribe := st.Subscribe(func(e store.Event) {
+		if e.Kind == store.KeysChanged {
+			s.keysChanged()
+		}
 		s.epochs.Invalidate(e.Subject)
 		s.heardRemote(e)
 	})
 	s.cancel = unsubscribe
 	if n, ok := st.(Notifications); ok {
 		s.heard = n.LastHeard
-		stop := n.OnReconnect(s.epochs.InvalidateAll)
+		// A KeysChanged may have been missed too.
+		stop := n.OnReconnect(func() { s.epochs.InvalidateAll(); s.keysChanged() })
 		s.cancel = func() { unsubscribe(); stop() }
 	}
 	return s, nil

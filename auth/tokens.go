@@ -104,6 +104,11 @@ func (s *Service) verify(ctx context.Context, raw string, now time.Time, addr ne
 	}
 	ring := s.ring.Load()
 	t, stamp, err := s.verifyCold(ctx, ring, raw)
+	if errors.Is(err, tokens.ErrUnknownKey) && s.refreshKeys(ctx, ring) {
+		// Minted by an instance that rotated before this one heard.
+		ring = s.ring.Load()
+		t, stamp, err = s.verifyCold(ctx, ring, raw)
+	}
 	if errors.Is(err, tokens.ErrMalformed) || errors.Is(err, tokens.ErrInvalid) {
 		s.guesses.failed(client, now)
 	}

@@ -102,7 +102,6 @@ func (a *App) start() error {
 	if err != nil {
 		return fmt.Errorf("key: %w", err)
 	}
-	keyLog = append(keyLog, zap.Strings("key_ids", ring.IDs()))
 	kind := a.store.Kind()
 	km := a.metrics.storeKind(kind, a.store.Shared())
 	a.acquired(func() error { a.metrics.releaseStoreKind(kind); return nil })
@@ -128,6 +127,9 @@ func (a *App) start() error {
 		auth.WithMaxStaleness(time.Duration(a.MaxStaleness)),
 		auth.WithClientPrefixes(a.FailureIPv4Prefix, a.FailureIPv6Prefix),
 		auth.WithObserver(observer{a.metrics}),
+		auth.WithKeyReloadErrors(func(err error) {
+			a.logger.Error("could not reload the store-held server keys; keeping the ring in use", zap.Error(err))
+		}),
 		auth.WithExhaustedHook(func(key string) {
 			a.metrics.banned(key)
 			a.logger.Warn("brute-force budget used up; refusing credentials", zap.String("key", key))
@@ -139,6 +141,12 @@ func (a *App) start() error {
 	// Closing is safe while requests of this config still use it: they
 	// answer from the store.
 	a.acquired(func() error { svc.Close(); return nil })
+	// The store-held ring (`caddy tokengate key rotate`) goes before the
+	// configured keys.
+	if err := svc.LoadKeys(ctx); err != nil {
+		return fmt.Errorf("server keys: %w", err)
+	}
+	keyLog = append(keyLog, zap.Strings("key_ids", svc.KeyRing().IDs()))
 	cc := newCacheCollector(svc)
 	if err := a.reg.Register(cc); err != nil {
 		return fmt.Errorf("metrics: %w", err)
