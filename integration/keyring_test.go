@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // newKey returns a fresh server key as the config spells one.
@@ -91,4 +92,36 @@ func TestKeyRotation(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "config") {
 		t.Errorf("removing a configured key: %s, want a failure naming the config", r)
 	}
+}
+
+// TestInstancesShareKeyRotation: a rotation on A reaches B through the
+// store's bus: B's new tokens name the new key, A's tokens of it pass on
+// B at once, and a removal on A makes B refuse them within a bound.
+func TestInstancesShareKeyRotation(t *testing.T) {
+	t.Parallel()
+	rs := newRedis(t)
+	cfg := sharedSite(rs.addr(), nil)
+	cs := startInstances(t, sharedKeyEnv(t), cfg, cfg)
+	a, b := cs[0], cs[1]
+	fast := keepAlive(t)
+	before := b.mintTemporary(t, b.site(0), "alice", alicePassword, 600)
+
+	rotated := strings.TrimSpace(a.cliOK(t, "", "key", "rotate"))
+	fromA := a.mintTemporary(t, a.site(0), "alice", alicePassword, 600)
+	if got := tokenKid(t, fromA); got != rotated {
+		t.Fatalf("A's token after the rotation names %q, want %q", got, rotated)
+	}
+	// B may not have heard yet: a token of a key it lacks makes it read
+	// the store's ring.
+	upstreamSaw(t, b.gateVia(t, fast, fromA))
+	upstreamSaw(t, a.gateVia(t, fast, before))
+	upstreamSaw(t, b.gateVia(t, fast, before))
+	if got := tokenKid(t, b.mintTemporary(t, b.site(0), "alice", alicePassword, 600)); got != rotated {
+		t.Errorf("B's token after the rotation names %q, want %q", got, rotated)
+	}
+
+	a.cliOK(t, "", "key", "remove", rotated)
+	untilRefused(t, "B with a token of the key A removed", time.Now(), 3*time.Second, 0,
+		func() *response { return b.gateVia(t, fast, fromA) }, refusedAs("tokenInvalid"))
+	upstreamSaw(t, b.gateVia(t, fast, before))
 }
