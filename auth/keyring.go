@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tokengate/tokengate/store"
@@ -34,9 +33,13 @@ const rotateTries = 16
 type keyState struct {
 	mu         sync.Mutex
 	configured *tokens.KeyRing
-	applied    uint64       // version of the store ring in the current ring
-	loaded     bool         // the store ring has been read once
-	refreshed  atomic.Int64 // Unix nanoseconds of the last refreshKeys read
+	applied    uint64 // version of the store ring in the current ring
+	loaded     bool   // the store ring has been read once
+	// refreshMu guards pending (the refreshKeys read under way, closed
+	// when done) and lastRead (when the last one finished).
+	refreshMu sync.Mutex
+	pending   chan struct{}
+	lastRead  time.Time
 }
 
 // KeyRing returns the server keys the Service accepts tokens of, newest
@@ -206,25 +209,46 @@ func WithKeyReloadErrors(fn func(error)) Option { return func(s *Service) { s.ke
 
 // refreshEvery bounds how often a token naming an unknown key makes the
 // Service read the store-held ring (refreshKeys): forged kids cost the
-// store at most that.
+// store at most one read per refreshEvery, however many arrive.
 const refreshEvery = 100 * time.Millisecond
 
 // refreshKeys reads the store-held ring for a token that named a key
 // used lacks: another instance may have rotated, and this one not heard
 // yet. It reports whether the ring is no longer used, so that the token
-// is worth verifying again. At most one read per refreshEvery; a request
-// that may not read waits for a read under way.
+// is worth verifying again.
+//
+// Requests that arrive together share one read, which waits until
+// refreshEvery has passed since the last one: a token of a new key waits
+// at most that long once, and a flood of forged kids makes one store
+// read per refreshEvery.
 func (s *Service) refreshKeys(ctx context.Context, used *tokens.KeyRing) bool {
+	k := &s.keys
+	k.refreshMu.Lock()
 	if s.ring.Load() != used {
+		k.refreshMu.Unlock()
 		return true
 	}
-	now := time.Now().UnixNano()
-	last := s.keys.refreshed.Load()
-	if now-last >= int64(refreshEvery) && s.keys.refreshed.CompareAndSwap(last, now) {
-		_ = s.LoadKeys(ctx) // a failure leaves the ring, and the refusal, as they are
-	} else {
-		s.keys.mu.Lock()
-		s.keys.mu.Unlock() //nolint:staticcheck // waiting for a LoadKeys under way
+	if k.pending == nil {
+		done := make(chan struct{})
+		k.pending = done
+		wait := time.Until(k.lastRead.Add(refreshEvery))
+		go func() {
+			time.Sleep(wait) // a rate limit, not a condition: negative is none
+			rctx, cancel := context.WithTimeout(context.Background(), keysReloadTimeout)
+			defer cancel()
+			_ = s.LoadKeys(rctx) // a failure leaves the ring, and the refusals, as they are
+			k.refreshMu.Lock()
+			k.lastRead, k.pending = time.Now(), nil
+			k.refreshMu.Unlock()
+			close(done)
+		}()
+	}
+	done := k.pending
+	k.refreshMu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return false
 	}
 	return s.ring.Load() != used
 }

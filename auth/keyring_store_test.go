@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -163,5 +164,57 @@ func TestRotateKeyUnderLoadAcrossInstances(t *testing.T) {
 	wg.Wait()
 	if n := refused.Load(); n != 0 {
 		t.Fatalf("%d valid tokens refused", n)
+	}
+}
+
+// countingStore counts reads of the server key ring.
+type countingStore struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (c *countingStore) ServerKeys(ctx context.Context) (store.ServerKeys, error) {
+	c.reads.Add(1)
+	return c.Store.ServerKeys(ctx)
+}
+
+// TestUnknownKeyReadsAreBounded: tokens naming keys nobody has, sent all
+// at once, are refused as invalid and make at most one store read of the
+// ring per 100 ms between them.
+func TestUnknownKeyReadsAreBounded(t *testing.T) {
+	st := &countingStore{Store: openStore(t)}
+	gate, err := auth.NewWithKeyRing(st, ring(t, tokens.NewServerKey()),
+		auth.WithBudget(auth.Budget{Max: 1 << 30, Window: time.Minute, UserFactor: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gate.Close)
+	stranger, err := auth.NewWithKeyRing(st, ring(t, tokens.NewServerKey()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stranger.Close)
+	forged := make([]string, 8)
+	for i := range forged {
+		stranger.SetKeyRing(ring(t, tokens.NewServerKey()))
+		forged[i] = issue(t, stranger, "alice")
+	}
+
+	start := time.Now()
+	base := st.reads.Load()
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 10 {
+				if err := authenticate(gate, forged[(w+i)%len(forged)]); !errors.Is(err, tokens.ErrInvalid) {
+					t.Errorf("token of an unknown key: %v, want ErrInvalid", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if reads, bound := st.reads.Load()-base, int64(elapsed/(100*time.Millisecond))+2; reads > bound {
+		t.Errorf("%d ring reads in %s for 160 forged tokens, want at most %d", reads, elapsed, bound)
 	}
 }
