@@ -79,6 +79,14 @@ func match(segs []string) (route, []string) {
 			return route{"ban", map[string]handler{http.MethodDelete: (*request).liftBan}}, segs[1:]
 		}
 		return route{}, nil
+	case segs[0] == "keys":
+		switch n {
+		case 1:
+			return route{"keys", map[string]handler{http.MethodGet: (*request).listKeys, http.MethodPost: (*request).rotateKey}}, nil
+		case 2:
+			return route{"key", map[string]handler{http.MethodDelete: (*request).removeKey}}, segs[1:]
+		}
+		return route{}, nil
 	case segs[0] != "users":
 		return route{}, nil
 	case n == 1:

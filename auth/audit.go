@@ -101,6 +101,10 @@ const (
 	EventBanned            = "banned"
 	EventBanLifted         = "ban_lifted"
 	EventConfigSynced      = "config_synced"
+	// EventKeyRotated and EventKeyRemoved: a server key was added to or
+	// removed from the store-held ring; Target is its id.
+	EventKeyRotated = "server_key_rotated"
+	EventKeyRemoved = "server_key_removed"
 	// EventRemoteChange: another instance sharing the store changed a
 	// subject's state; that instance logged the change itself.
 	EventRemoteChange = "remote_change"

@@ -109,7 +109,7 @@ func BenchmarkVerifyCold(b *testing.B) {
 				if tc.readStore {
 					s.epochs.Invalidate("alice")
 				}
-				if _, _, err := s.verifyCold(ctx, tok); err != nil {
+				if _, _, err := s.verifyCold(ctx, s.KeyRing(), tok); err != nil {
 					b.Fatal(err)
 				}
 			}

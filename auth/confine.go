@@ -14,9 +14,10 @@ import (
 // token is tokens.ErrInvalid; a token minted before tags existed is
 // examined only if it still verifies.
 func (s *Service) Examine(ctx context.Context, raw string) (*tokens.Claims, error) {
-	c, err := s.key.Examine(raw)
+	ring := s.ring.Load()
+	c, err := ring.Examine(raw)
 	if errors.Is(err, tokens.ErrUntagged) {
-		v, err := s.verifyClaims(ctx, raw)
+		v, err := s.verifyClaims(ctx, ring, raw)
 		return v.claims, err
 	}
 	return c, err
@@ -43,7 +44,7 @@ func (s *Service) Confine(ctx context.Context, raw string, extra []tokens.Caveat
 	if err := tokens.CheckCaveats(extra); err != nil {
 		return "", err
 	}
-	v, err := s.verifyClaims(ctx, raw)
+	v, err := s.verifyClaims(ctx, s.ring.Load(), raw)
 	if err != nil {
 		return "", err
 	}
@@ -58,7 +59,7 @@ func (s *Service) Confine(ctx context.Context, raw string, extra []tokens.Caveat
 	}()
 	c.Caveats = append(slices.Clip(c.Caveats), extra...)
 	c.ExpiresAt = 0 // Mint sets it from the earliest time caveat
-	return s.key.Mint(&c, v.key)
+	return v.serverKey.MintWithID(&c, v.key)
 }
 
 // InferScope verifies a token for Onezone's infer_access_token_scope:

@@ -57,16 +57,21 @@ func (s *Service) IssueNamed(ctx context.Context, subject, name string, typ toke
 }
 
 // mintNamed serializes the token of a named token record. Minting is
-// deterministic, so the token of a record is always the same string.
+// deterministic, so the token of a record is the same string while the
+// ring's newest key is: after a rotation it is minted anew with the new
+// key, and the string issued before stays good while its key is in the
+// ring.
 func (s *Service) mintNamed(rec store.NamedToken, caveats []tokens.Caveat) (string, error) {
-	return s.key.Mint(&tokens.Claims{
+	ring := s.ring.Load()
+	_, newest := ring.Newest()
+	return ring.Mint(&tokens.Claims{
 		Subject:  rec.Subject,
 		Kind:     tokens.Named,
 		Type:     tokens.Type(rec.Type),
 		ID:       rec.ID,
 		IssuedAt: rec.CreatedAt.Unix(),
 		Caveats:  caveats,
-	}, s.key.SigningKey(tokens.Named, rec.Subject, rec.Secret))
+	}, newest.SigningKey(tokens.Named, rec.Subject, rec.Secret))
 }
 
 // NamedTokenString returns the serialized token of one of the subject's
@@ -92,7 +97,7 @@ func (s *Service) NamedTokenString(ctx context.Context, subject, id string) (str
 // read from the store on every cold verification; verified tokens are
 // cached like any other, under the subject's stamp, which every change
 // to the subject's named tokens invalidates.
-func (s *Service) namedKey(ctx context.Context, c *tokens.Claims) ([]byte, error) {
+func (s *Service) namedKey(ctx context.Context, c *tokens.Claims, sk tokens.ServerKey) ([]byte, error) {
 	rec, err := s.store.Named(ctx, c.Subject, c.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -102,7 +107,7 @@ func (s *Service) namedKey(ctx context.Context, c *tokens.Claims) ([]byte, error
 	case rec.Revoked:
 		return nil, fmt.Errorf("%w: named token %s", tokens.ErrRevoked, c.ID)
 	}
-	return s.key.SigningKey(tokens.Named, c.Subject, rec.Secret), nil
+	return sk.SigningKey(tokens.Named, c.Subject, rec.Secret), nil
 }
 
 // NamedTokens lists the subject's named tokens, without their secrets,

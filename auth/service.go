@@ -63,6 +63,8 @@ type Token struct {
 	// assertions are the upstream assertions minted for this token, one
 	// per route spec (Service.Assertion); nil until one is asked for.
 	assertions atomic.Pointer[[]minted]
+	// key is the server key the token is of (CSRF tokens derive from it).
+	key tokens.ServerKey
 }
 
 // subject is the cached state of one user.
@@ -71,8 +73,23 @@ type subject struct {
 	passwordHash string
 	blocked      bool
 	generation   uint64
-	tempKey      []byte // derived from the server key and the temp secret
-	sessionKey   []byte // likewise, for session tokens
+	secret       []byte // the temp secret, which temp and session keys derive from
+	// tempKey and sessionKey are derived from key, the ring's newest
+	// server key when the state was read; a token of another key derives
+	// its own (signingKeys).
+	key        tokens.ServerKey
+	tempKey    []byte
+	sessionKey []byte
+}
+
+// signingKeys returns the subject's temporary and session signing keys
+// under server key k.
+func (sub *subject) signingKeys(k tokens.ServerKey) (temp, session []byte) {
+	if k.Equal(sub.key) {
+		return sub.tempKey, sub.sessionKey
+	}
+	id := sub.identity.ID
+	return k.SigningKey(tokens.Temporary, id, sub.secret), k.SigningKey(tokens.Session, id, sub.secret)
 }
 
 // Defaults.
@@ -83,20 +100,24 @@ const (
 
 // Service authenticates against one store. It is safe for concurrent use.
 type Service struct {
-	store      store.Store
-	key        tokens.ServerKey
-	verifier   *tokens.Verifier
-	epochs     *cache.Epochs
-	tokens     *cache.Cache[*Token]
-	subjects   *cache.Cache[*subject]
-	now        func() time.Time
-	maxTempTTL time.Duration
-	cacheSize  int64
-	dummyHash  []byte
-	timing     *checkTiming
-	checksRun  atomic.Uint64
-	policy     Policy
-	budget     Budget
+	store store.Store
+	// ring holds the server keys tokens are accepted of, newest first;
+	// SetKeyRing replaces it.
+	ring atomic.Pointer[tokens.KeyRing]
+	keys keyState
+	// keyReloadFailed hears of failed reloads (WithKeyReloadErrors).
+	keyReloadFailed func(error)
+	epochs          *cache.Epochs
+	tokens          *cache.Cache[*Token]
+	subjects        *cache.Cache[*subject]
+	now             func() time.Time
+	maxTempTTL      time.Duration
+	cacheSize       int64
+	dummyHash       []byte
+	timing          *checkTiming
+	checksRun       atomic.Uint64
+	policy          Policy
+	budget          Budget
 	// v4Prefix and v6Prefix group client addresses into budgets.
 	v4Prefix, v6Prefix int
 	onExhausted        func(key string)
@@ -177,24 +198,34 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 	if key.IsZero() {
 		return nil, tokens.ErrBadKey
 	}
-	s := &Service{
-		store:       st,
-		key:         key,
-		verifier:    tokens.NewVerifier(),
-		epochs:      cache.NewEpochs(),
-		now:         time.Now,
-		maxTempTTL:  DefaultMaxTemporaryTTL,
-		cacheSize:   DefaultCacheSize,
-		timing:      newCheckTiming(),
-		v4Prefix:    DefaultIPv4Prefix,
-		v6Prefix:    DefaultIPv6Prefix,
-		onExhausted: func(string) {},
-		observer:    noObserver{},
-		policy:      DefaultPolicy,
-		budget:      DefaultBudget,
-		maxStale:    DefaultMaxStaleness,
-		assert:      newAssertions(),
+	return NewWithKeyRing(st, tokens.SingleKeyRing(key), opts...)
+}
+
+// NewWithKeyRing returns a Service over st that signs with ring's newest
+// key and accepts tokens of all of its keys. Close it when done.
+func NewWithKeyRing(st store.Store, ring *tokens.KeyRing, opts ...Option) (*Service, error) {
+	if ring == nil {
+		return nil, tokens.ErrNoKeys
 	}
+	s := &Service{
+		store:           st,
+		epochs:          cache.NewEpochs(),
+		now:             time.Now,
+		maxTempTTL:      DefaultMaxTemporaryTTL,
+		cacheSize:       DefaultCacheSize,
+		timing:          newCheckTiming(),
+		v4Prefix:        DefaultIPv4Prefix,
+		v6Prefix:        DefaultIPv6Prefix,
+		onExhausted:     func(string) {},
+		keyReloadFailed: func(error) {},
+		observer:        noObserver{},
+		policy:          DefaultPolicy,
+		budget:          DefaultBudget,
+		maxStale:        DefaultMaxStaleness,
+		assert:          newAssertions(),
+	}
+	s.ring.Store(ring)
+	s.keys.configured = ring
 	WithPasswordConcurrency(runtime.NumCPU() / 2)(s)
 	for _, o := range opts {
 		o(s)
@@ -216,13 +247,17 @@ func New(st store.Store, key tokens.ServerKey, opts ...Option) (*Service, error)
 	// Every change the store announces, from this Service or any other
 	// sharing the store, invalidates before the change is acknowledged.
 	unsubscribe := st.Subscribe(func(e store.Event) {
+		if e.Kind == store.KeysChanged {
+			s.keysChanged()
+		}
 		s.epochs.Invalidate(e.Subject)
 		s.heardRemote(e)
 	})
 	s.cancel = unsubscribe
 	if n, ok := st.(Notifications); ok {
 		s.heard = n.LastHeard
-		stop := n.OnReconnect(s.epochs.InvalidateAll)
+		// A KeysChanged may have been missed too.
+		stop := n.OnReconnect(func() { s.epochs.InvalidateAll(); s.keysChanged() })
 		s.cancel = func() { unsubscribe(); stop() }
 	}
 	return s, nil
@@ -253,13 +288,16 @@ func (s *Service) subject(ctx context.Context, id string) (*subject, cache.Stamp
 		return nil, stamp, s.storeErr(err)
 	}
 	u := st.User
+	_, key := s.ring.Load().Newest()
 	sub := &subject{
 		identity:     &Identity{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role},
 		passwordHash: u.PasswordHash,
 		blocked:      u.Blocked || u.Orphaned,
 		generation:   st.Temp.Generation,
-		tempKey:      s.key.SigningKey(tokens.Temporary, u.ID, st.Temp.Secret),
-		sessionKey:   s.key.SigningKey(tokens.Session, u.ID, st.Temp.Secret),
+		secret:       st.Temp.Secret,
+		key:          key,
+		tempKey:      key.SigningKey(tokens.Temporary, u.ID, st.Temp.Secret),
+		sessionKey:   key.SigningKey(tokens.Session, u.ID, st.Temp.Secret),
 	}
 	s.subjects.Set(id, stamp, sub, int64(len(u.ID)+len(u.Name)+len(u.Email)+len(u.Role)+len(u.PasswordHash)+32), 0)
 	return sub, stamp, nil

@@ -37,7 +37,10 @@ func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Dur
 	if err := s.stillUnblocked(ctx, sess); err != nil {
 		return "", err
 	}
-	tok, err := s.key.Mint(&tokens.Claims{
+	ring := s.ring.Load()
+	_, newest := ring.Newest()
+	_, sessionKey := sub.signingKeys(newest)
+	tok, err := ring.Mint(&tokens.Claims{
 		Subject:    subject,
 		Kind:       tokens.Session,
 		Type:       tokens.Access,
@@ -45,7 +48,7 @@ func (s *Service) StartSession(ctx context.Context, subject string, ttl time.Dur
 		ID:         sess.ID,
 		IssuedAt:   now.Unix(),
 		Caveats:    []tokens.Caveat{{Type: tokens.CaveatTime, ValidUntil: sess.ExpiresAt.Unix()}},
-	}, sub.sessionKey)
+	}, sessionKey)
 	s.issued(ctx, IssuedSession, err)
 	return tok, err
 }
@@ -134,7 +137,7 @@ func (s *Service) EndSessionOf(ctx context.Context, subject, id string) (err err
 // Onezone answers a session token whose session is gone
 // (tokenSessionInvalid); it is not a guess, since only a genuine token
 // reaches this check.
-func (s *Service) sessionKey(ctx context.Context, c *tokens.Claims, sub *subject) ([]byte, error) {
+func (s *Service) sessionKey(ctx context.Context, c *tokens.Claims, sk tokens.ServerKey, sub *subject) ([]byte, error) {
 	sess, err := s.store.Session(ctx, c.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -144,7 +147,8 @@ func (s *Service) sessionKey(ctx context.Context, c *tokens.Claims, sub *subject
 	case sess.Subject != c.Subject:
 		return nil, fmt.Errorf("%w: session of another subject", tokens.ErrInvalid)
 	}
-	return sub.sessionKey, nil
+	_, key := sub.signingKeys(sk)
+	return key, nil
 }
 
 // IssueHandoff creates an OpenPaaS-style authentication token: a random

@@ -107,7 +107,13 @@ func (s *Service) verify(ctx context.Context, raw string, now time.Time, addr ne
 	if wait, refused := s.guesses.refused(client, now); refused {
 		return nil, &ErrTooManyFailures{Key: client, RetryAfter: wait}
 	}
-	t, stamp, err := s.verifyCold(ctx, raw)
+	ring := s.ring.Load()
+	t, stamp, err := s.verifyCold(ctx, ring, raw)
+	if errors.Is(err, tokens.ErrUnknownKey) && s.refreshKeys(ctx, ring) {
+		// Minted by an instance that rotated before this one heard.
+		ring = s.ring.Load()
+		t, stamp, err = s.verifyCold(ctx, ring, raw)
+	}
 	if errors.Is(err, tokens.ErrMalformed) || errors.Is(err, tokens.ErrInvalid) {
 		s.guesses.failed(client, now)
 	}
@@ -120,11 +126,16 @@ func (s *Service) verify(ctx context.Context, raw string, now time.Time, addr ne
 	// No ristretto TTL: every hit checks the time caveats anyway, and a TTL
 	// would make ristretto read the clock a second time on each hit.
 	// Expired entries go when the cost budget needs their room.
-	cost := t.cost()
-	if s.assert.used.Load() {
-		cost += mintedCost
+	// A token verified against a ring SetKeyRing has replaced meanwhile
+	// is answered but not cached: its key may be gone, and the stamp may
+	// postdate the invalidation that was to drop it.
+	if s.ring.Load() == ring {
+		cost := t.cost()
+		if s.assert.used.Load() {
+			cost += mintedCost
+		}
+		s.tokens.Set(raw, stamp, t, cost, 0)
 	}
-	s.tokens.Set(raw, stamp, t, cost, 0)
 	return t, nil
 }
 
@@ -147,8 +158,8 @@ func (t *Token) cost() int64 {
 // before tags existed carries none: it is checked against the current
 // state, and any refusal is reported as invalid, since its authenticity
 // is known only once its signature has been checked.
-func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Stamp, error) {
-	v, err := s.verifyClaims(ctx, raw)
+func (s *Service) verifyCold(ctx context.Context, ring *tokens.KeyRing, raw string) (*Token, cache.Stamp, error) {
+	v, err := s.verifyClaims(ctx, ring, raw)
 	if err != nil {
 		return nil, v.stamp, err
 	}
@@ -161,29 +172,33 @@ func (s *Service) verifyCold(ctx context.Context, raw string) (*Token, cache.Sta
 		Caveats:    c.Caveats,
 		ValidUntil: tokens.ValidUntil(c.Caveats),
 		consumer:   tokens.HasConsumer(c.Caveats),
+		key:        v.serverKey,
 	}, v.stamp, nil
 }
 
 // verified is a token whose tag, state and signature checked out: its
-// claims, its subject's state, the key it is signed with (what
-// re-minting it with more caveats needs) and the stamp taken before the
-// state was read.
+// claims, its subject's state, the key it is signed with and the server
+// key that is derived from and tagged it (what re-minting it with more
+// caveats needs), and the stamp taken before the state was read.
 type verified struct {
-	claims *tokens.Claims
-	sub    *subject
-	key    []byte
-	stamp  cache.Stamp
+	claims    *tokens.Claims
+	sub       *subject
+	key       []byte
+	serverKey tokens.ServerKey
+	stamp     cache.Stamp
 }
 
 // verifyClaims is verifyCold's check, without building the cached Token.
-func (s *Service) verifyClaims(ctx context.Context, raw string) (verified, error) {
+// The token must be of one of ring's keys.
+func (s *Service) verifyClaims(ctx context.Context, ring *tokens.KeyRing, raw string) (verified, error) {
 	var v verified
-	c, err := s.verifier.Verify(raw, func(c *tokens.Claims) ([]byte, error) {
+	c, err := ring.Verify(raw, func(c *tokens.Claims, sk tokens.ServerKey) ([]byte, error) {
 		untagged := c.Tag == ""
-		if !untagged && !s.key.CheckTag(c) {
+		if !untagged && !sk.CheckTag(c) {
 			return nil, fmt.Errorf("%w: tag", tokens.ErrInvalid)
 		}
-		key, err := s.signingKey(ctx, c, &v.sub, &v.stamp)
+		v.serverKey = sk
+		key, err := s.signingKey(ctx, c, sk, &v.sub, &v.stamp)
 		if err != nil && untagged && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrCanceled) {
 			return nil, fmt.Errorf("%w: untagged token refused (%v)", tokens.ErrInvalid, err)
 		}
@@ -200,7 +215,7 @@ func (s *Service) verifyClaims(ctx context.Context, raw string) (verified, error
 // A deleted subject is tokens.ErrSubjectGone (answered as tokenInvalid,
 // as Onezone does, but not counted as a guess); ErrSubjectInvalid stays
 // for the callers that ask for a subject by id.
-func (s *Service) signingKey(ctx context.Context, c *tokens.Claims, sub **subject, stamp *cache.Stamp) ([]byte, error) {
+func (s *Service) signingKey(ctx context.Context, c *tokens.Claims, sk tokens.ServerKey, sub **subject, stamp *cache.Stamp) ([]byte, error) {
 	var err error
 	if *sub, *stamp, err = s.subject(ctx, c.Subject); err != nil {
 		if errors.Is(err, tokens.ErrSubjectInvalid) {
@@ -216,14 +231,15 @@ func (s *Service) signingKey(ctx context.Context, c *tokens.Claims, sub **subjec
 		if err := tokens.CheckGeneration(c.Generation, (*sub).generation); err != nil {
 			return nil, err
 		}
-		return (*sub).tempKey, nil
+		temp, _ := (*sub).signingKeys(sk)
+		return temp, nil
 	case tokens.Named:
-		return s.namedKey(ctx, c)
+		return s.namedKey(ctx, c, sk)
 	case tokens.Session:
 		if err := tokens.CheckGeneration(c.Generation, (*sub).generation); err != nil {
 			return nil, err
 		}
-		return s.sessionKey(ctx, c, *sub)
+		return s.sessionKey(ctx, c, sk, *sub)
 	}
 	return nil, fmt.Errorf("%w: unknown kind %q", tokens.ErrInvalid, c.Kind)
 }
@@ -251,14 +267,17 @@ func (s *Service) IssueTemporary(ctx context.Context, id string, typ tokens.Type
 	if sub.blocked {
 		return "", ErrUserBlocked
 	}
-	tok, err := s.key.Mint(&tokens.Claims{
+	ring := s.ring.Load()
+	_, newest := ring.Newest()
+	temp, _ := sub.signingKeys(newest)
+	tok, err := ring.Mint(&tokens.Claims{
 		Subject:    id,
 		Kind:       tokens.Temporary,
 		Type:       typ,
 		Generation: sub.generation,
 		IssuedAt:   now.Unix(),
 		Caveats:    caveats,
-	}, sub.tempKey)
+	}, temp)
 	s.issued(ctx, IssuedTemporary, err)
 	return tok, err
 }

@@ -42,6 +42,20 @@ type App struct {
 	// kept in tokengate/server.key in Caddy's data directory.
 	Key string `json:"key,omitempty"`
 
+	// Server keys, newest first, instead of key: new tokens are signed
+	// with the first, and tokens of the others verify until they expire.
+	// Removing a key kills exactly its tokens. Placeholders are expanded
+	// in each ({file./run/secrets/k1} reads a key from a file). See
+	// "Rotating keys" in the README.
+	Keys []string `json:"keys,omitempty"`
+
+	// A directory whose files each hold one server key, instead of key
+	// or keys. Files are ordered by name, the greatest newest (name them
+	// by date: 2026-12-03.key); names starting with "." are skipped. It
+	// is read when the config loads, so a reload picks up added and
+	// removed files.
+	KeyDir string `json:"key_dir,omitempty"`
+
 	// The longest lifetime a temporary token may be created with.
 	// Default: 720h (30 days, as Onezone ships).
 	TemporaryMaxTTL caddy.Duration `json:"temporary_max_ttl,omitempty"`
@@ -137,8 +151,8 @@ type App struct {
 	Users []UserConfig `json:"users,omitempty"`
 
 	// Built by Provision, without touching the store or the data directory.
-	store   StoreModule      // loaded from StoreRaw
-	key     tokens.ServerKey // zero: the key file, read in Start
+	store   StoreModule        // loaded from StoreRaw
+	keys    []tokens.ServerKey // newest first; none: the key file, read in Start
 	metrics *metrics
 	reg     *prometheus.Registry
 	logger  *zap.Logger
@@ -265,16 +279,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.AssertionIssuer == "" {
 		a.AssertionIssuer = auth.DefaultAssertionIssuer
 	}
-	if a.store.Shared() && a.Key == "" {
+	if a.store.Shared() && !a.keysConfigured() {
 		return fmt.Errorf("key is required with a shared store: every instance must derive the same signing keys " +
 			"(set it from a secret, e.g. key {env.TOKENGATE_KEY})")
 	}
-	if a.Key != "" {
-		k, err := parseKey(a.Key)
-		if err != nil {
-			return err
-		}
-		a.key = k
+	if a.keys, err = a.configuredKeys(); err != nil {
+		return err
 	}
 	a.run = new(running)
 	a.reg = ctx.GetMetricsRegistry()

@@ -81,7 +81,17 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "key":
-			if !d.AllArgs(&a.Key) {
+			// One key stays the key field, as before key lists existed.
+			switch args := d.RemainingArgs(); len(args) {
+			case 0:
+				return d.ArgErr()
+			case 1:
+				a.Key = args[0]
+			default:
+				a.Keys = args
+			}
+		case "key_dir":
+			if !d.AllArgs(&a.KeyDir) {
 				return d.ArgErr()
 			}
 		case "temporary_max_ttl":

@@ -32,6 +32,13 @@ func TestGlobalOption(t *testing.T) {
 				role Editor
 			}
 		}`, `{"store":{"module":"bolt","path":"/var/lib/tg.db"},"key":"{env.TOKENGATE_KEY}","temporary_max_ttl":3600000000000,"cache_size":33554432,"session_cookie":"sid","session_ttl":28800000000000,"authentication_token_ttl":120000000000,"users":[{"id":"alice","password":"` + hash + `","name":"Alice Example","email":"alice@example.com","role":"Editor"}]}`},
+		{"key list", `tokengate {
+			key {env.TG_KEY_NEW} {file./run/secrets/tg_old}
+		}`, `{"keys":["{env.TG_KEY_NEW}","{file./run/secrets/tg_old}"]}`},
+		{"key dir", `tokengate {
+			key_dir /etc/tokengate/keys
+		}`, `{"key_dir":"/etc/tokengate/keys"}`},
+		{"key without value", "tokengate {\n\tkey\n}", `!wrong argument count`},
 		{"default bolt path", `tokengate {
 			store bolt
 		}`, `{"store":{"module":"bolt"}}`},

@@ -23,10 +23,89 @@ func parseKey(configured string) (tokens.ServerKey, error) {
 	return k, nil
 }
 
-// keySource says where a configured key comes from, for the startup
-// log: "env" for an {env.*} placeholder, "placeholder" for another one,
-// "config" for a literal.
-func keySource(configured string) string {
+// ErrKeyConfig: key, keys and key_dir are alternatives.
+var ErrKeyConfig = errors.New("set only one of key, keys and key_dir")
+
+// keysConfigured reports whether the config names server keys (else the
+// key file is used).
+func (a *App) keysConfigured() bool { return a.Key != "" || len(a.Keys) > 0 || a.KeyDir != "" }
+
+// configuredKeys returns the configured server keys, newest first, or
+// none when the config names none. Provision calls it, so `caddy
+// validate` checks the keys and a reload reads key_dir again.
+func (a *App) configuredKeys() ([]tokens.ServerKey, error) {
+	n := 0
+	for _, set := range []bool{a.Key != "", len(a.Keys) > 0, a.KeyDir != ""} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return nil, ErrKeyConfig
+	case a.Key != "":
+		k, err := parseKey(a.Key)
+		return []tokens.ServerKey{k}, err
+	case a.KeyDir != "":
+		return loadKeyDir(caddy.NewReplacer().ReplaceAll(a.KeyDir, ""))
+	}
+	keys := make([]tokens.ServerKey, 0, len(a.Keys))
+	for i, s := range a.Keys {
+		k, err := parseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("keys[%d]: %w", i, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// loadKeyDir reads one key per file of dir, the greatest name first.
+func loadKeyDir(dir string) ([]tokens.ServerKey, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("key_dir: %w", err)
+	}
+	var keys []tokens.ServerKey
+	// ReadDir sorts by name; newest is the greatest.
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		if strings.HasPrefix(e.Name(), ".") || e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("key_dir: %w", err)
+		}
+		k, err := tokens.ParseServerKey(string(b))
+		if err != nil {
+			// The file's name, never its content.
+			return nil, fmt.Errorf("key_dir %s: %w", e.Name(), err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("key_dir %s: %w", dir, tokens.ErrNoKeys)
+	}
+	return keys, nil
+}
+
+// keySource says where the configured keys come from, for the startup
+// log: "dir" for key_dir, else as keySourceOf says of the first.
+func (a *App) keySource() string {
+	switch {
+	case a.KeyDir != "":
+		return "dir"
+	case len(a.Keys) > 0:
+		return keySourceOf(a.Keys[0])
+	}
+	return keySourceOf(a.Key)
+}
+
+// keySourceOf says where a configured key comes from: "env" for an
+// {env.*} placeholder, "placeholder" for another one ({file.*}
+// included: "file" is the generated key file), "config" for a literal.
+func keySourceOf(configured string) string {
 	switch {
 	case strings.Contains(configured, "{env."):
 		return "env"

@@ -11,6 +11,7 @@ import (
 	"github.com/tokengate/tokengate/auth"
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/store/observed"
+	"github.com/tokengate/tokengate/tokens"
 )
 
 // startTimeout bounds the store work of a start: syncing the declared
@@ -87,14 +88,19 @@ func (a *App) start() error {
 	if in, ok := st.(interface{ Instance() string }); ok {
 		instance = in.Instance()
 	}
-	key := a.key
-	keyLog := []zap.Field{zap.String("key_from", keySource(a.Key))}
-	if key.IsZero() {
-		var generated bool
-		if key, generated, err = loadKeyFile(); err != nil {
+	keys := a.keys
+	keyLog := []zap.Field{zap.String("key_from", a.keySource())}
+	if len(keys) == 0 {
+		key, generated, err := loadKeyFile()
+		if err != nil {
 			return err
 		}
+		keys = []tokens.ServerKey{key}
 		keyLog = []zap.Field{zap.String("key_from", "file"), zap.String("key_file", keyFilePath()), zap.Bool("key_generated", generated)}
+	}
+	ring, err := tokens.NewKeyRing(keys...)
+	if err != nil {
+		return fmt.Errorf("key: %w", err)
 	}
 	kind := a.store.Kind()
 	km := a.metrics.storeKind(kind, a.store.Shared())
@@ -111,7 +117,7 @@ func (a *App) start() error {
 		stopHeard := observed.CountRemote(st, km.heard, km.heardLag)
 		a.acquired(func() error { stopHeard(); return nil })
 	}
-	svc, err := auth.New(st, key,
+	svc, err := auth.NewWithKeyRing(st, ring,
 		auth.WithAudit(auditSink(a.auditLogger(), instance)),
 		auth.WithMaxTemporaryTTL(time.Duration(a.TemporaryMaxTTL)),
 		auth.WithCacheSize(a.CacheSize),
@@ -122,6 +128,9 @@ func (a *App) start() error {
 		auth.WithClientPrefixes(a.FailureIPv4Prefix, a.FailureIPv6Prefix),
 		auth.WithObserver(observer{a.metrics}),
 		auth.WithAssertions(auth.AssertionOptions{Rotation: time.Duration(a.AssertionKeyRotation), Issuer: a.AssertionIssuer}),
+		auth.WithKeyReloadErrors(func(err error) {
+			a.logger.Error("could not reload the store-held server keys; keeping the ring in use", zap.Error(err))
+		}),
 		auth.WithExhaustedHook(func(key string) {
 			a.metrics.banned(key)
 			a.logger.Warn("brute-force budget used up; refusing credentials", zap.String("key", key))
@@ -133,6 +142,12 @@ func (a *App) start() error {
 	// Closing is safe while requests of this config still use it: they
 	// answer from the store.
 	a.acquired(func() error { svc.Close(); return nil })
+	// The store-held ring (`caddy tokengate key rotate`) goes before the
+	// configured keys.
+	if err := svc.LoadKeys(ctx); err != nil {
+		return fmt.Errorf("server keys: %w", err)
+	}
+	keyLog = append(keyLog, zap.Strings("key_ids", svc.KeyRing().IDs()))
 	cc := newCacheCollector(svc)
 	if err := a.reg.Register(cc); err != nil {
 		return fmt.Errorf("metrics: %w", err)

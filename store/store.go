@@ -177,6 +177,9 @@ const (
 	NamedChanged
 	// SessionEnded: one of the subject's sessions was ended.
 	SessionEnded
+	// KeysChanged: the store-held server key ring changed (SwapServerKeys);
+	// the event names no subject.
+	KeysChanged
 )
 
 // String names the kind as the audit trail and the event messages of
@@ -191,6 +194,8 @@ func (k EventKind) String() string {
 		return "named"
 	case SessionEnded:
 		return "session"
+	case KeysChanged:
+		return "keys"
 	}
 	return "unknown"
 }
@@ -207,6 +212,17 @@ type Event struct {
 	// change, for a change heard from another; "" for one made through
 	// this handle. The audit trail names it.
 	Origin string
+}
+
+// ServerKeys is the store-held ring of server keys, which `caddy
+// tokengate key rotate` adds to so that every instance sharing the store
+// signs with the new key (auth combines it with the configured keys).
+// Keys are newest first, as tokens.ServerKey.Encode writes them: the
+// store holds key material once a ring is written. Version counts the
+// changes, 0: never written.
+type ServerKeys struct {
+	Keys    []string `json:"keys"`
+	Version uint64   `json:"version"`
 }
 
 // Store is tokengate's state.
@@ -345,6 +361,15 @@ type Store interface {
 	// PurgeExpired removes sessions, handoff and reset tokens and
 	// counters that expired before now, and returns how many.
 	PurgeExpired(ctx context.Context, now time.Time) (int, error)
+
+	// ServerKeys returns the store-held ring of server keys; the zero
+	// ServerKeys if it was never written.
+	ServerKeys(ctx context.Context) (ServerKeys, error)
+	// SwapServerKeys replaces the ring with keys if its version is still
+	// version (compare-and-swap), and returns the ring as written, its
+	// version one more; ErrConflict if another change came first.
+	// Subscribers hear KeysChanged before it returns.
+	SwapServerKeys(ctx context.Context, version uint64, keys []string) (ServerKeys, error)
 
 	// Subscribe calls fn for every change, synchronously with the change
 	// for changes made through this process. It returns a function that

@@ -121,6 +121,10 @@ type Claims struct {
 	// Tag proves the server minted the token (see tag.go); empty on
 	// tokens minted before tags existed.
 	Tag string `json:"aut,omitempty"`
+	// KeyID is the kid of the token's JWT header: the id of the server
+	// key that signed and tagged it (see KeyRing); empty on tokens minted
+	// before key ids existed. It is not a claim.
+	KeyID string `json:"-"`
 }
 
 // The jwt.Claims methods exist only to satisfy the parser: tokengate turns

@@ -43,30 +43,46 @@ func (v *Verifier) Verify(raw string, key KeyFunc) (*Claims, error) {
 		return nil, err
 	}
 	k, err := key(c)
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case len(k) == 0:
-		return nil, fmt.Errorf("%w: no signing key", ErrInvalid)
 	}
-	h := hmac.New(sha256.New, k)
-	h.Write([]byte(signed))
-	if !hmac.Equal(h.Sum(nil), mac) {
-		return nil, fmt.Errorf("%w: signature", ErrInvalid)
+	if err := checkMAC(signed, mac, k); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
+// checkMAC checks the HS256 signature mac of signed under k.
+func checkMAC(signed string, mac, k []byte) error {
+	if len(k) == 0 {
+		return fmt.Errorf("%w: no signing key", ErrInvalid)
+	}
+	h := hmac.New(sha256.New, k)
+	h.Write([]byte(signed))
+	if !hmac.Equal(h.Sum(nil), mac) {
+		return fmt.Errorf("%w: signature", ErrInvalid)
+	}
+	return nil
+}
+
 // parse splits raw into the signed part, the signature and the decoded
-// claims, checking the header's algorithm on the way.
+// claims, checking the header's algorithm on the way. The header's kid,
+// if any, is the claims' KeyID.
 func parse(raw string) (signed string, mac []byte, c *Claims, err error) {
+	return parseHeader(raw, false)
+}
+
+// parseHeader is parse; known says the header is one a KeyRing minted,
+// which needs no decoding (the caller sets KeyID).
+func parseHeader(raw string, known bool) (signed string, mac []byte, c *Claims, err error) {
 	header, rest, ok := strings.Cut(raw, ".")
 	payload, sig, ok2 := strings.Cut(rest, ".")
 	if !ok || !ok2 || strings.IndexByte(sig, '.') >= 0 {
 		return "", nil, nil, fmt.Errorf("%w: not three segments", ErrMalformed)
 	}
-	if header != mintedHeader {
-		if err := checkHeader(header); err != nil {
+	var kid string
+	if !known && header != mintedHeader {
+		if kid, err = checkHeader(header); err != nil {
 			return "", nil, nil, err
 		}
 	}
@@ -76,6 +92,7 @@ func parse(raw string) (signed string, mac []byte, c *Claims, err error) {
 	if c, err = decodeClaims(payload); err != nil {
 		return "", nil, nil, err
 	}
+	c.KeyID = kid
 	return raw[:len(header)+1+len(payload)], mac, c, nil
 }
 
@@ -105,22 +122,24 @@ func (k ServerKey) Examine(raw string) (*Claims, error) {
 	return c, nil
 }
 
-// checkHeader accepts a header that names HS256, however it is spelled.
-func checkHeader(seg string) error {
+// checkHeader accepts a header that names HS256, however it is spelled,
+// and returns its kid.
+func checkHeader(seg string) (kid string, err error) {
 	b, err := b64.DecodeString(seg)
 	if err != nil {
-		return fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		return "", fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
 	var h struct {
 		Alg string `json:"alg"`
+		Kid string `json:"kid"`
 	}
 	if err := json.Unmarshal(b, &h); err != nil {
-		return fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		return "", fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
 	if h.Alg != jwt.SigningMethodHS256.Alg() {
-		return fmt.Errorf("%w: algorithm %q refused", ErrInvalid, h.Alg)
+		return "", fmt.Errorf("%w: algorithm %q refused", ErrInvalid, h.Alg)
 	}
-	return nil
+	return h.Kid, nil
 }
 
 // decodeClaims decodes and checks the payload, compiling its caveats.

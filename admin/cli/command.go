@@ -15,7 +15,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "tokengate",
-		Usage: "<user|token|revoke|generation> ... [--address <interface>] [--config <path> [--adapter <name>]] [--json]",
+		Usage: "<user|token|revoke|generation|bans|key> ... [--address <interface>] [--config <path> [--adapter <name>]] [--json]",
 		Short: "Manages tokengate users and tokens of a running Caddy",
 		Long: `
 Manages the users and tokens of the tokengate app in a running Caddy,
@@ -49,6 +49,11 @@ admin API can do all of this: keep it on loopback or a unix socket.
   bans add (--ip <addr> | --user <name>) [--duration 1h] [--reason <text>]
   bans lift <key>      a key as bans list prints it, an IP address, or a
                        user id; fails if no failures are counted for it
+  key list             the accepted server keys (ids, never the keys)
+  key rotate           add a fresh server key to the store-held ring and
+                       print its id: every instance sharing the store
+                       signs new tokens with it; older tokens still work
+  key remove <id>      remove a store-held key: its tokens stop working
 
 A user added without a password cannot use Basic authentication, only
 the tokens issued to it. Prefer --password-stdin to --password, which
@@ -145,11 +150,18 @@ func setUpCommand(cmd *cobra.Command) {
 		leaf("lift <key>", "Forget the failures of a key as bans list prints it, a client IP or a user", 1, bansLift),
 	)
 
+	key := group("key", "Rotate the server keys tokens are signed with")
+	key.AddCommand(
+		leaf("list", "List the accepted server keys, newest first", 0, keyList),
+		leaf("rotate", "Add a fresh key to the store-held ring and print its id", 0, keyRotate),
+		leaf("remove <id>", "Remove a store-held key: its tokens stop working", 1, keyRemove),
+	)
+
 	revokeCmd := leaf("revoke <user>", "Revoke all of a user's temporary tokens; print the new generation", 1, revoke)
 	revokeCmd.Flags().Bool("everything", false,
 		"End every credential of the user at once: temporary, session and handoff tokens, named tokens, the reset token")
 	cmd.AddCommand(
-		user, token, bans,
+		user, token, bans, key,
 		revokeCmd,
 		leaf("generation <user>", "Print a user's temporary-token generation", 1, generation),
 	)

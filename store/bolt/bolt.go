@@ -39,7 +39,7 @@ var (
 	bucketKeys       = []byte("keys")          // "assertion" → AssertionKeyRing JSON
 	buckets          = [][]byte{bucketUsers, bucketUsernames, bucketTemp, bucketNamed, bucketNamedNames,
 		bucketSessions, bucketUserSess, bucketHandoffs, bucketResets, bucketUserResets, bucketCounters, bucketNamedIDs,
-		bucketKeys}
+		bucketKeys, bucketMeta}
 )
 
 // Store is the embedded store: one bbolt file, nothing to set up. bbolt

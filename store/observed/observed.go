@@ -56,6 +56,8 @@ const (
 	opPurgeExpired
 	opAssertionKeys
 	opSwapAssertionKeys
+	opServerKeys
+	opSwapServerKeys
 	NumOps
 )
 
@@ -66,6 +68,7 @@ var OpNames = [NumOps]string{
 	"create_reset", "reset", "consume_reset", "set_password",
 	"fail", "take", "return", "counter", "counters", "clear_counter", "purge_expired",
 	"assertion_keys", "swap_assertion_keys",
+	"server_keys", "swap_server_keys",
 }
 
 // Kinds of store failure, as the error label names them: the store could
@@ -423,4 +426,18 @@ func CountRemote(st store.Store, changes prometheus.Counter, lag prometheus.Obse
 		changes.Inc()
 		lag.Observe(max(time.Since(e.Sent), 0).Seconds())
 	})
+}
+
+func (o *observed) ServerKeys(ctx context.Context) (_ store.ServerKeys, err error) {
+	defer o.done(opServerKeys, o.now(), &err)
+	return o.Store.ServerKeys(ctx)
+}
+
+// SwapServerKeys logs the ring's new version and size, never a key.
+func (o *observed) SwapServerKeys(ctx context.Context, version uint64, keys []string) (k store.ServerKeys, err error) {
+	defer o.done(opSwapServerKeys, o.now(), &err)
+	k, err = o.Store.SwapServerKeys(ctx, version, keys)
+	o.changed(err, noRevocation, "changed the store-held server key ring",
+		zap.Uint64("version", k.Version), zap.Int("keys", len(k.Keys)))
+	return k, err
 }

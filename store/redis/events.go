@@ -43,6 +43,7 @@ var kindNames = map[store.EventKind]string{
 	store.UserChanged:  "user",
 	store.NamedChanged: "named",
 	store.SessionEnded: "session",
+	store.KeysChanged:  "keys",
 }
 
 // messagePrefix is an event message up to its subject.

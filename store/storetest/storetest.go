@@ -67,6 +67,8 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentTake", cfConcurrentTake},
 		{"AssertionKeys", cfAssertionKeys},
 		{"ConcurrentSwapAssertionKeys", cfConcurrentSwapAssertionKeys},
+		{"ServerKeys", cfServerKeys},
+		{"ConcurrentSwapServerKeys", cfConcurrentSwapServerKeys},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}
