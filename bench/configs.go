@@ -36,11 +36,18 @@ func (c config) gated() bool { return c.store != "" }
 const baseline = "reverse_proxy"
 
 // configurations lists every configuration in the order each round runs
-// them: the two ungated references, then each gated one per store.
+// them: the ungated references (a bare respond, the bare reverse_proxy
+// every ratio is taken to, and plain Caddy's forward_auth), then each
+// gated one per store.
 func configurations() []config {
 	cs := []config{
 		{name: "respond", site: `respond "ok" 200`, path: "/"},
 		{name: baseline, site: "reverse_proxy UPSTREAM", path: "/"},
+		// The cheapest forward-auth design: every request first asks an
+		// endpoint that always says yes (the upstream answers 200 on any
+		// path). Authelia, oauth2-proxy and Oathkeeper's /decisions can
+		// only cost more than this row.
+		{name: "forward_auth (always 200)", site: "forward_auth UPSTREAM {\n\t\turi /auth\n\t}\n\treverse_proxy UPSTREAM", path: "/"},
 	}
 	gated := []config{
 		{name: "tokengate hot", site: "tokengate\n\treverse_proxy UPSTREAM", path: "/", tokens: hot},
