@@ -21,7 +21,19 @@ func TestQuickRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := configurations()
+	want := configurations(true)
+	peerRows := 0
+	for _, c := range want {
+		if c.skip != "" {
+			t.Errorf("quick mode has the skipped row %s", c.name)
+		}
+		if c.peer != "" && c.name != c.controlName() {
+			peerRows++
+		}
+	}
+	if peerRows != 1 {
+		t.Errorf("quick mode has %d peer rows, want exactly one (CI's proof that a peer build works)", peerRows)
+	}
 	if len(rep.rows) != len(want) {
 		t.Fatalf("%d rows, want %d:\n%s", len(rep.rows), len(want), rep.markdown)
 	}
@@ -30,8 +42,8 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("row %d is %q, want %q", i, r.name, want[i].name)
 		}
 		runs := o.rounds
-		if r.name == baseline {
-			runs *= len(want) - 1 // once before each other configuration
+		if n := controlled(want, r.name); n > 0 {
+			runs *= n // once before each configuration it controls
 		}
 		if len(r.rounds) != runs || len(r.ratios) != runs {
 			t.Errorf("%s: %d runs and %d ratios, want %d", r.name, len(r.rounds), len(r.ratios), runs)
@@ -58,6 +70,16 @@ func TestQuickRun(t *testing.T) {
 	if t.Failed() {
 		t.Log(rep.markdown)
 	}
+}
+
+// controlled is how many configurations take name as their control.
+func controlled(cs []config, name string) (n int) {
+	for _, c := range cs {
+		if c.name != name && c.controlName() == name {
+			n++
+		}
+	}
+	return n
 }
 
 func TestParseFlags(t *testing.T) {

@@ -13,17 +13,19 @@ import (
 type measurement struct {
 	wrkResult
 	cpuPerReq float64 // µs of Caddy CPU per request
-	// base is the baseline's req/s in the run just before this one; 0
-	// for the baseline's own runs.
+	// base is the control's req/s in the run just before this one; 0
+	// for a control's own runs.
 	base float64
 }
 
 // row is one configuration over the whole run.
 type row struct {
-	name   string
-	rounds []measurement // in round order
-	ratios []float64     // per round: req/s ÷ the baseline's req/s just before
-	rss    int64         // Caddy's peak RSS at the end of the run, bytes
+	name    string
+	control string        // the row its ratios are taken against (config.controlName)
+	skip    string        // why it was not measured; "" when it was
+	rounds  []measurement // in round order
+	ratios  []float64     // per round: req/s ÷ its control's req/s just before
+	rss     int64         // Caddy's peak RSS at the end of the run, bytes
 }
 
 func (r row) failed() (n int64) {
@@ -48,18 +50,29 @@ type report struct {
 }
 
 // pairRatios fills every row's ratios: each run's rate over the rate of
-// the baseline run just before it. On a shared machine the rate drifts
-// more across a round than between neighbouring runs, so pairing
-// neighbours cancels most of it.
+// its control's run just before it (the same binary's bare
+// reverse_proxy). On a shared machine the rate drifts more across a round
+// than between neighbouring runs, so pairing neighbours cancels most of
+// it. A control's own ratios are 1.
 func pairRatios(rows []row) error {
-	if !slices.ContainsFunc(rows, func(r row) bool { return r.name == baseline }) {
+	has := func(name string) bool { return slices.ContainsFunc(rows, func(r row) bool { return r.name == name }) }
+	if !has(baseline) {
 		return fmt.Errorf("no %s row", baseline)
+	}
+	isControl := map[string]bool{baseline: true}
+	for _, r := range rows {
+		if r.control != "" && r.skip == "" {
+			if !has(r.control) {
+				return fmt.Errorf("%s: no %s row", r.name, r.control)
+			}
+			isControl[r.control] = true
+		}
 	}
 	for k := range rows {
 		rows[k].ratios = nil
 		for _, m := range rows[k].rounds {
 			switch {
-			case rows[k].name == baseline:
+			case isControl[rows[k].name]:
 				rows[k].ratios = append(rows[k].ratios, 1)
 			case m.base > 0:
 				rows[k].ratios = append(rows[k].ratios, m.rate/m.base)
@@ -104,10 +117,14 @@ func renderMarkdown(m machine, o options, cold int, rows []row) string {
 	fmt.Fprintf(&b, "| load | wrk -t%d -c%d --latency, loopback |\n", wrkThreads, wrkConnections)
 	fmt.Fprintf(&b, "| cold tokens | %d per wrk thread per round (sized for %d req/s) |\n\n", cold, o.coldRate)
 
-	b.WriteString("| configuration | req/s median (min–max) | ratio to " + baseline +
+	b.WriteString("| configuration | req/s median (min–max) | ratio to its control" +
 		" | p50 | p99 | CPU µs/req | peak RSS | errors |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rows {
+		if r.skip != "" {
+			fmt.Fprintf(&b, "| %s | skipped: %s | | | | | | |\n", r.name, r.skip)
+			continue
+		}
 		rates := of(r.rounds, func(m measurement) float64 { return m.rate })
 		fmt.Fprintf(&b, "| %s | %.0f (%.0f–%.0f) | %.3f× | %s | %s | %.1f | %.1f MiB | %s |\n",
 			r.name, median(rates), slices.Min(rates), slices.Max(rates), median(r.ratios),
@@ -117,8 +134,10 @@ func renderMarkdown(m machine, o options, cold int, rows []row) string {
 			float64(r.rss)/(1<<20), errorCell(r))
 	}
 	b.WriteString(`
-- **ratio**: the median over rounds of the run's req/s ÷ the req/s of the ` + baseline + ` run just before it
-  (the baseline runs before every other configuration; its row sums up all those runs).
+- **ratio**: the median over rounds of the run's req/s ÷ the req/s of its control's run just before it.
+  The control is the same binary's bare reverse_proxy: ` + baseline + ` for tokengate's binary,
+  ` + "`reverse_proxy (<peer> binary)`" + ` for a peer's xcaddy build. A control runs before every
+  configuration it controls; its row sums up all those runs.
 - **p50, p99, CPU µs/req**: medians over rounds. CPU is the time all of Caddy's threads ran
   (/proc/<pid>/task/*/schedstat) during the measured run ÷ the requests wrk completed.
 - **peak RSS**: Caddy's VmHWM at the end of the run, warm-up included.

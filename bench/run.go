@@ -18,6 +18,9 @@ const (
 	// setupBudget covers building Caddy (minutes with a cold build
 	// cache), minting tokens and starting every process.
 	setupBudget = 10 * time.Minute
+	// peerBuildBudget covers one xcaddy build of a peer (minutes with a
+	// cold module and build cache).
+	peerBuildBudget = 10 * time.Minute
 	// wrkOverhead is a wrk run's cost beyond its duration: starting,
 	// loading token files, stopping.
 	wrkOverhead = 5 * time.Second
@@ -28,9 +31,9 @@ const (
 func budget(o options, configs int) time.Duration {
 	runs := time.Duration(o.rounds + 1) // the rounds and the warm-up
 	perConfig := o.warmup + time.Duration(o.rounds)*o.duration + runs*wrkOverhead
-	// The baseline runs again before every other configuration.
-	baselineRuns := time.Duration((configs-1)*o.rounds) * (o.duration + wrkOverhead)
-	return setupBudget + time.Duration(configs)*perConfig + baselineRuns
+	// A control runs again before every other configuration.
+	controlRuns := time.Duration((configs-1)*o.rounds) * (o.duration + wrkOverhead)
+	return setupBudget + time.Duration(len(peers))*peerBuildBudget + time.Duration(configs)*perConfig + controlRuns
 }
 
 // run builds Caddy, starts everything, measures every configuration in
@@ -39,7 +42,13 @@ func budget(o options, configs int) time.Duration {
 // started is stopped, and its scratch directory removed, before it
 // returns, whatever happens.
 func run(ctx context.Context, o options, logw io.Writer) (report, error) {
-	cs := configurations()
+	all := configurations(o.quick)
+	var cs []config // the measured ones
+	for _, c := range all {
+		if c.skip == "" {
+			cs = append(cs, c)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, budget(o, len(cs)))
 	defer cancel()
 	start := time.Now()
@@ -64,9 +73,22 @@ func run(ctx context.Context, o options, logw io.Writer) (report, error) {
 	defer os.RemoveAll(tmp)
 
 	logf("building caddy")
-	e := env{key: tokens.NewServerKey(), scripts: filepath.Join(root, "bench", "lua"), opts: o}
+	e := env{key: tokens.NewServerKey(), scripts: filepath.Join(root, "bench", "lua"), opts: o,
+		peerBins: map[string]string{}}
 	if e.bin, err = buildCaddy(ctx, root, tmp); err != nil {
 		return report{}, err
+	}
+	if e.secret, err = newSharedSecret(); err != nil {
+		return report{}, err
+	}
+	for _, p := range peers {
+		if !slices.ContainsFunc(cs, func(c config) bool { return c.peer == p.name }) {
+			continue
+		}
+		logf("building the %s peer with xcaddy", p.name)
+		if e.peerBins[p.name], err = buildPeer(ctx, root, tmp, p); err != nil {
+			return report{}, err
+		}
 	}
 	upstream, stopUpstream, err := startUpstream()
 	if err != nil {
@@ -92,10 +114,11 @@ func run(ctx context.Context, o options, logw io.Writer) (report, error) {
 		targets[i] = t
 	}
 
-	rows, err := measureAll(ctx, o, targets, logf)
+	measured, err := measureAll(ctx, o, targets, logf)
 	if err != nil {
 		return report{}, err
 	}
+	rows := withSkipped(all, measured)
 	if err := pairRatios(rows); err != nil {
 		return report{}, err
 	}
@@ -124,12 +147,15 @@ func measureAll(ctx context.Context, o options, targets []*target, logf func(str
 		}
 	}
 	rows := make([]row, len(targets))
+	controls := make([]int, len(targets)) // each target's control's index
+	isControl := map[int]bool{}
 	for i, t := range targets {
-		rows[i].name = t.name
-	}
-	bi := slices.IndexFunc(targets, func(t *target) bool { return t.name == baseline })
-	if bi < 0 {
-		return nil, fmt.Errorf("no %s configuration", baseline)
+		rows[i].name, rows[i].control = t.name, t.controlName()
+		controls[i] = slices.IndexFunc(targets, func(c *target) bool { return c.name == t.controlName() })
+		if controls[i] < 0 {
+			return nil, fmt.Errorf("%s: no %s configuration", t.name, t.controlName())
+		}
+		isControl[controls[i]] = true
 	}
 	measure := func(i, round int) (measurement, error) {
 		t := targets[i]
@@ -143,12 +169,13 @@ func measureAll(ctx context.Context, o options, targets []*target, logf func(str
 	}
 	for round := 1; round <= o.rounds; round++ {
 		for i := range targets {
-			if i == bi {
+			if isControl[i] {
 				continue
 			}
-			// The baseline runs just before each configuration, so that
-			// every ratio compares neighbouring runs (see pairRatios).
-			b, err := measure(bi, round)
+			// The control runs just before each configuration, so that
+			// every ratio compares neighbouring runs of the same binary
+			// (see pairRatios).
+			b, err := measure(controls[i], round)
 			if err != nil {
 				return nil, err
 			}
@@ -165,4 +192,20 @@ func measureAll(ctx context.Context, o options, targets []*target, logf func(str
 		}
 	}
 	return rows, nil
+}
+
+// withSkipped is the table's rows in configuration order: the measured
+// rows, and a row carrying its note for each skipped configuration.
+func withSkipped(all []config, measured []row) []row {
+	rows := make([]row, 0, len(all))
+	for _, c := range all {
+		if c.skip != "" {
+			rows = append(rows, row{name: c.name, control: c.controlName(), skip: c.skip})
+			continue
+		}
+		if i := slices.IndexFunc(measured, func(r row) bool { return r.name == c.name }); i >= 0 {
+			rows = append(rows, measured[i])
+		}
+	}
+	return rows
 }

@@ -30,9 +30,11 @@ type target struct {
 
 // env is what every target shares.
 type env struct {
-	bin      string // the Caddy binary
-	upstream string // host:port
-	redis    string // host:port
+	bin      string            // tokengate's Caddy binary
+	peerBins map[string]string // each peer's binary, by peer name
+	secret   string            // the peers' HS256 secret
+	upstream string            // host:port
+	redis    string            // host:port
 	key      tokens.ServerKey
 	scripts  string
 	opts     options
@@ -49,7 +51,12 @@ func startTarget(ctx context.Context, e env, c config, i int, dir string) (*targ
 		return nil, err
 	}
 	var storeOption string
-	if c.gated() {
+	if c.tokens == bearer {
+		var err error
+		if t.toks.token, err = mintPeerJWT(e.secret, time.Now()); err != nil {
+			return nil, err
+		}
+	} else if c.gated() {
 		st, option, err := openStore(ctx, c.store, dir, e.redis, fmt.Sprintf("tgbench%02d:", i))
 		if err != nil {
 			return nil, err
@@ -64,9 +71,13 @@ func startTarget(ctx context.Context, e env, c config, i int, dir string) (*targ
 		storeOption = option
 	}
 	render := func(port int) (string, error) {
-		return c.caddyfile(port, e.upstream, storeOption, e.key.Encode())
+		return c.caddyfile(port, e.upstream, storeOption, e.key.Encode(), e.secret)
 	}
-	p, err := startCaddy(ctx, e.bin, dir, render, t.check)
+	bin := e.bin
+	if c.peer != "" {
+		bin = e.peerBins[c.peer]
+	}
+	p, err := startCaddy(ctx, bin, dir, render, t.check)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
@@ -101,11 +112,11 @@ func (t *target) check(ctx context.Context, base string) error {
 		if withToken && !t.gated() {
 			continue
 		}
-		tok := ""
+		header := ""
 		if withToken {
-			tok = t.toks.token
+			header = t.authHeader(t.toks.token)
 		}
-		if err := wantStatus(ctx, client, base+t.path, tok, t.expected(withToken)); err != nil {
+		if err := wantStatus(ctx, client, base+t.path, header, t.expected(withToken)); err != nil {
 			return err
 		}
 	}
@@ -132,7 +143,7 @@ func (t *target) primeCache(ctx context.Context) error {
 	for w := range primeWorkers {
 		wg.Go(func() {
 			for i := w; i < len(toks) && errs[w] == nil; i += primeWorkers {
-				errs[w] = wantStatus(ctx, client, t.proc.base+t.path, toks[i], http.StatusOK)
+				errs[w] = wantStatus(ctx, client, t.proc.base+t.path, t.authHeader(toks[i]), http.StatusOK)
 			}
 		})
 	}
@@ -140,15 +151,24 @@ func (t *target) primeCache(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// wantStatus sends GET url, with token in X-Auth-Token unless it is "",
+// authHeader is the "Name: value" header that presents token: tokengate's
+// X-Auth-Token, or a Bearer Authorization for the peers' JWTs.
+func (t *target) authHeader(token string) string {
+	if t.tokens == bearer {
+		return "Authorization: Bearer " + token
+	}
+	return "X-Auth-Token: " + token
+}
+
+// wantStatus sends GET url, with header ("Name: value") unless it is "",
 // and fails unless the answer has status want.
-func wantStatus(ctx context.Context, client *http.Client, url, token string, want int) error {
+func wantStatus(ctx context.Context, client *http.Client, url, header string, want int) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	if token != "" {
-		req.Header.Set("X-Auth-Token", token)
+	if name, value, ok := strings.Cut(header, ": "); ok {
+		req.Header.Set(name, value)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -157,7 +177,7 @@ func wantStatus(ctx context.Context, client *http.Client, url, token string, wan
 	_, _ = io.Copy(io.Discard, resp.Body) // so that the connection is reused
 	resp.Body.Close()
 	if resp.StatusCode != want {
-		return fmt.Errorf("GET %s (with token: %t): status %d, want %d", req.URL.Path, token != "", resp.StatusCode, want)
+		return fmt.Errorf("GET %s (with token: %t): status %d, want %d", req.URL.Path, header != "", resp.StatusCode, want)
 	}
 	return nil
 }
@@ -165,8 +185,8 @@ func wantStatus(ctx context.Context, client *http.Client, url, token string, wan
 // load is what wrk sends in run number run (0: the warm-up).
 func (t *target) load(run int) load {
 	switch t.tokens {
-	case hot:
-		return load{header: "x-auth-token: " + t.toks.token}
+	case hot, bearer:
+		return load{header: t.authHeader(t.toks.token)}
 	case rotating:
 		return load{script: filepath.Join(t.scripts, "rotate.lua"), args: []string{t.toks.rotating, strconv.Itoa(wrkThreads)}}
 	case cold:
