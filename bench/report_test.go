@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -62,6 +64,97 @@ func TestPairRatios(t *testing.T) {
 	}
 	if err := pairRatios(rows[:1]); err == nil {
 		t.Error("no error without a baseline row")
+	}
+}
+
+// TestPairRatiosOwnControl: a peer's row is divided by its own binary's
+// control run just before it, and that control's ratios are 1, not a
+// ratio to tokengate's baseline.
+func TestPairRatiosOwnControl(t *testing.T) {
+	const peerCtl = "reverse_proxy (peer binary)"
+	rows := []row{
+		{name: baseline, control: baseline, rounds: []measurement{{wrkResult: wrkResult{rate: 1000}}}},
+		{name: peerCtl, control: peerCtl, rounds: []measurement{{wrkResult: wrkResult{rate: 500}}, {wrkResult: wrkResult{rate: 400}}}},
+		{name: "peer", control: peerCtl, rounds: []measurement{{wrkResult: wrkResult{rate: 250}, base: 500}, {wrkResult: wrkResult{rate: 100}, base: 400}}},
+		{name: "skipped peer", control: baseline, skip: "not served"},
+	}
+	if err := pairRatios(rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		row  int
+		want []float64
+	}{
+		{1, []float64{1, 1}},
+		{2, []float64{0.5, 0.25}},
+		{3, nil},
+	} {
+		got := rows[tc.row].ratios
+		if len(got) != len(tc.want) {
+			t.Fatalf("%s: ratios %v, want %v", rows[tc.row].name, got, tc.want)
+		}
+		for i := range got {
+			if math.Abs(got[i]-tc.want[i]) > 1e-9 {
+				t.Errorf("%s: ratios %v, want %v", rows[tc.row].name, got, tc.want)
+			}
+		}
+	}
+	orphan := []row{rows[0], {name: "peer", control: "missing control"}}
+	if err := pairRatios(orphan); err == nil {
+		t.Error("no error for a row whose control is missing")
+	}
+}
+
+// TestSkippedRow: a skipped configuration keeps its place in the table
+// with its note and no numbers.
+func TestSkippedRow(t *testing.T) {
+	all := []config{{name: baseline}, {name: "ggicci/caddy-jwt", skip: skippedJWT}, {name: "respond"}}
+	rows := withSkipped(all, []row{{name: "respond"}, {name: baseline}})
+	var names []string
+	for _, r := range rows {
+		names = append(names, r.name)
+	}
+	if want := []string{baseline, "ggicci/caddy-jwt", "respond"}; !slices.Equal(names, want) {
+		t.Fatalf("rows %v, want %v", names, want)
+	}
+	md := renderMarkdown(machine{}, defaults(false), 0, rows[1:2])
+	if want := "| ggicci/caddy-jwt | skipped: " + skippedJWT + " |"; !strings.Contains(md, want) {
+		t.Errorf("the table lacks %q:\n%s", want, md)
+	}
+}
+
+// TestConfigurationsPeers: the full run has every peer row, the skipped
+// one included; quick keeps caddy-security and its control only; every
+// peer row's control is served by the same binary.
+func TestConfigurationsPeers(t *testing.T) {
+	for _, tc := range []struct {
+		quick bool
+		want  []string
+	}{
+		{true, []string{peerControl(caddySecurity), "caddy-security (authorize, HS256 Bearer)"}},
+		{false, []string{peerControl(caddySecurity), "caddy-security (authorize, HS256 Bearer)", "ggicci/caddy-jwt"}},
+	} {
+		cs := configurations(tc.quick)
+		byName := map[string]config{}
+		var got []string
+		for _, c := range cs {
+			byName[c.name] = c
+			if c.peer != "" || c.skip != "" {
+				got = append(got, c.name)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("quick %t: peer rows %v, want %v", tc.quick, got, tc.want)
+		}
+		for _, c := range cs {
+			if c.skip != "" {
+				continue
+			}
+			ctl, ok := byName[c.controlName()]
+			if !ok || ctl.peer != c.peer {
+				t.Errorf("quick %t: %s is controlled by %q (peer %q), want its own binary's control", tc.quick, c.name, c.controlName(), ctl.peer)
+			}
+		}
 	}
 }
 
