@@ -112,6 +112,9 @@ func renderMarkdown(m machine, o options, cold int, rows []row) string {
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| machine | %d cores, %s |\n", m.cores, m.cpu)
 	fmt.Fprintf(&b, "| Go | %s |\n| Caddy | %s |\n| wrk | %s |\n| Redis | %s |\n", m.goVer, m.caddyVer, m.wrkVer, m.redisVer)
+	for _, p := range peers {
+		fmt.Fprintf(&b, "| peer %s | xcaddy build %s --with %s |\n", p.name, peerCaddyVersion, p.with)
+	}
 	fmt.Fprintf(&b, "| run | %s: %d round(s) × %s per configuration, interleaved; %s unmeasured warm-up each |\n",
 		o.mode(), o.rounds, o.duration, o.warmup)
 	fmt.Fprintf(&b, "| load | wrk -t%d -c%d --latency, loopback |\n", wrkThreads, wrkConnections)

@@ -163,7 +163,7 @@ func measureAll(ctx context.Context, o options, targets []*target, logf func(str
 		if err != nil {
 			return m, fmt.Errorf("%s, round %d: %w", t.name, round, err)
 		}
-		logf("round %d/%d  %-32s %8.0f req/s  %d failed", round, o.rounds, t.name, m.rate, m.failed())
+		logf("round %d/%d  %-42s %8.0f req/s  %d failed", round, o.rounds, t.name, m.rate, m.failed())
 		rows[i].rounds = append(rows[i].rounds, m)
 		return m, nil
 	}
