@@ -11,21 +11,20 @@ import (
 // The public token endpoints: examine, confine, infer_access_token_scope.
 // The token in the body is the credential; none is asked of the caller.
 
-// bodyToken reads the required "token" member: absent →
-// missingRequiredValue, not a non-empty string → badValueToken. It
-// answers the request itself when the token is missing or bad.
-func bodyToken(w http.ResponseWriter, raw json.RawMessage) (string, bool) {
-	if raw == nil {
-		WriteError(w, newError(http.StatusBadRequest, "missingRequiredValue",
-			"Missing required value: token.", map[string]any{"key": "token"}))
+// readTokenBody decodes a public endpoint's body into v and returns the
+// required token from its member *token (tokenValue's rules), answering
+// the request itself when either is bad.
+func readTokenBody(w http.ResponseWriter, r *http.Request, v any, token *json.RawMessage) (string, bool) {
+	if e := readJSON(r, v); e != nil {
+		WriteError(w, e)
 		return "", false
 	}
-	var tok string
-	if err := json.Unmarshal(raw, &tok); err != nil || tok == "" {
-		WriteError(w, badTokenValue("token"))
+	raw, e := tokenValue(*token)
+	if e != nil {
+		WriteError(w, e)
 		return "", false
 	}
-	return tok, true
+	return raw, true
 }
 
 // verifyError is the answer to a token that failed verification on a
@@ -50,11 +49,7 @@ func (h *Handler) examine(w http.ResponseWriter, r *http.Request, _ args) {
 	var req struct {
 		Token json.RawMessage `json:"token"`
 	}
-	if e := readJSON(r, &req); e != nil {
-		WriteError(w, e)
-		return
-	}
-	raw, ok := bodyToken(w, req.Token)
+	raw, ok := readTokenBody(w, r, &req, &req.Token)
 	if !ok {
 		return
 	}
@@ -91,11 +86,7 @@ func (h *Handler) confine(w http.ResponseWriter, r *http.Request, _ args) {
 		Token   json.RawMessage `json:"token"`
 		Caveats json.RawMessage `json:"caveats"`
 	}
-	if e := readJSON(r, &req); e != nil {
-		WriteError(w, e)
-		return
-	}
-	raw, ok := bodyToken(w, req.Token)
+	raw, ok := readTokenBody(w, r, &req, &req.Token)
 	if !ok {
 		return
 	}
@@ -138,11 +129,7 @@ func (h *Handler) inferScope(w http.ResponseWriter, r *http.Request, _ args) {
 		Token         json.RawMessage `json:"token"`
 		ConsumerToken json.RawMessage `json:"consumerToken"`
 	}
-	if e := readJSON(r, &req); e != nil {
-		WriteError(w, e)
-		return
-	}
-	raw, ok := bodyToken(w, req.Token)
+	raw, ok := readTokenBody(w, r, &req, &req.Token)
 	if !ok {
 		return
 	}
