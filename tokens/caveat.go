@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -250,88 +249,6 @@ func CheckCaveats(caveats []Caveat) error {
 		}
 	}
 	return nil
-}
-
-// decodePath decodes one base64 entry of a data.path whitelist (standard
-// alphabet, padded, as Onezone encodes it) into an absolute path without
-// a trailing slash ("/" stays "/"). A path with dot segments is refused:
-// a prefix check on it would not say where it leads.
-func decodePath(s string) (string, error) {
-	b, err := base64.StdEncoding.Strict().DecodeString(s)
-	if err != nil {
-		return "", fmt.Errorf("whitelist entry %q is not base64", s)
-	}
-	p := string(b)
-	if !strings.HasPrefix(p, "/") || hasDotSegment(p) || strings.ContainsRune(p, 0) {
-		return "", fmt.Errorf("whitelist entry %q is not an absolute path without . or .. segments", s)
-	}
-	if len(p) > 1 {
-		p = strings.TrimRight(p, "/")
-		if p == "" {
-			p = "/"
-		}
-	}
-	return p, nil
-}
-
-// hasDotSegment reports whether path has a "." or ".." segment. It does
-// not allocate, and jumps from dot to dot with IndexByte: most paths have
-// dots only in file names, so the gate, which asks on every request a
-// data.path or api caveat checks, mostly pays for one or two byte scans.
-func hasDotSegment(path string) bool {
-	for i := 0; ; {
-		j := strings.IndexByte(path[i:], '.')
-		if j < 0 {
-			return false
-		}
-		i += j
-		if (i == 0 || path[i-1] == '/') && isDotSegment(path[i:]) {
-			return true
-		}
-		// Past this run of dots: none of them begins a segment.
-		for i < len(path) && path[i] == '.' {
-			i++
-		}
-	}
-}
-
-// isDotSegment reports whether p begins with a "." or ".." segment.
-func isDotSegment(p string) bool {
-	n := 0
-	for n < len(p) && n < 3 && p[n] == '.' {
-		n++
-	}
-	return (n == 1 || n == 2) && (n == len(p) || p[n] == '/')
-}
-
-// underPath reports whether path is prefix or below it, on segment
-// boundaries: "/a" holds "/a" and "/a/b", not "/ab".
-func underPath(path, prefix string) bool {
-	if !strings.HasPrefix(path, prefix) {
-		return false
-	}
-	return prefix == "/" || len(path) == len(prefix) || path[len(prefix)] == '/'
-}
-
-// CheckServicePattern reports whether s can name services in a service
-// caveat: a name, or a name prefix ending in the one "*" (a lone "*" is
-// every service).
-func CheckServicePattern(s string) error {
-	if s == "" || strings.Contains(strings.TrimSuffix(s, "*"), "*") {
-		return fmt.Errorf("service %q: want a name, optionally ending in *", s)
-	}
-	return nil
-}
-
-// ServiceMatches reports whether service matches pattern, which is a
-// name or a prefix ending in "*".
-func ServiceMatches(pattern, service string) bool {
-	// Small enough to inline: the gate asks for every entry of a
-	// service or api caveat on every request.
-	if n := len(pattern) - 1; n >= 0 && pattern[n] == '*' {
-		return len(service) >= n && service[:n] == pattern[:n]
-	}
-	return pattern == service
 }
 
 // parsePrefix parses an address or CIDR. IPv4-mapped IPv6 forms are
